@@ -1,0 +1,43 @@
+# Two commands matter: `make demo` (set up, then run the real end-to-end job) and
+# `make test` (set up, then the whole test suite). Both install everything they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+EDGEKIT := $(VENV)/bin/edgekit
+STAMP  := $(VENV)/.installed
+DATA   ?= $(abspath ../shared/data)
+export EDGEKIT_DATA := $(DATA)
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup test test-fast demo bench clean
+
+setup: $(STAMP)
+
+# Idempotent: re-runs only when pyproject.toml changes (or the venv is gone).
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[convert,test]"
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+# The end-to-end story on real data; it grows with each stage of the pipeline.
+demo: setup
+	@echo "== 1. The zoo beside the papers (v1 family) =="
+	$(EDGEKIT) models --family v1
+	@echo "== 2. MobileNet v1 0.25/128, layer by layer (paper Table 1 style) =="
+	$(EDGEKIT) summary v1-0.25-128
+	@echo "== 3. The real Keras ImageNet weights classify real photos =="
+	$(EDGEKIT) classify v1-0.25-128 $(DATA)/coral/parrot.jpg $(DATA)/coral/grace_hopper.bmp \
+		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --labels $(DATA)/imagenet-val/class_index.csv --top 3
+
+bench: setup
+	$(PY) benchmarks/cli_startup.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,133 @@
+"""The ``edgekit`` command: parse arguments, call the Python API, print. No logic of its own.
+
+Library errors (EdgekitError) become one line on stderr and exit status 2. TensorFlow is
+imported only by the commands that build models, so ``--help`` and ``models`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from edgekit import __version__
+from edgekit.errors import EdgekitError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgekitError as exc:
+            click.echo(f"edgekit: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("edgekit: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _spec(name: str):
+    from edgekit.zoo.spec import parse_model
+
+    return parse_model(name)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgekit")
+def cli():
+    """MobileNet-class classifiers from the papers to the device.
+
+    Build MobileNet v1/v2/v3 at the papers' multipliers, count them against the published
+    tables, and (in later stages) export, quantize and measure them.
+    """
+
+
+@cli.command()
+@click.option("--family", type=click.Choice(["v1", "v2", "v3-small", "v3-large"]), help="Only this family.")
+@click.option("--published", "published_only", is_flag=True, help="Only variants with published numbers.")
+@json_option
+def models(family, published_only, as_json):
+    """List the zoo with MACs, params and the published numbers beside them."""
+    from edgekit.zoo.describe import zoo_listing
+
+    entries = zoo_listing(family, published_only)
+    if as_json:
+        _emit_json(entries)
+        return
+    from edgekit.present import console, zoo_table
+
+    console.print(zoo_table(entries))
+    console.print("Names: FAMILY[-ALPHA][-RESOLUTION][-min], e.g. v1-0.25-128, v2-1.4, v3-large-0.75-min. "
+                  "Any resolution >= 32 divisible by 8 builds with --weights none or a file.")
+
+
+@cli.command()
+@click.argument("model")
+@json_option
+def summary(model, as_json):
+    """Per-layer table of MODEL (type/stride, filter shape, input size, MACs, params)."""
+    from edgekit.zoo.describe import summary as describe
+
+    spec = _spec(model)
+    data = describe(spec)
+    if as_json:
+        _emit_json(data)
+        return
+    from edgekit.present import console, published_lines, summary_table
+
+    console.print(summary_table(data))
+    console.print(f"[bold]{spec.name}[/]: {data['macs'] / 1e6:.2f} M MACs, {data['params']:,} params "
+                  f"({data['params_folded']:,} with BN folded), {data['elementwise_ops'] / 1e6:.2f} M element-wise ops; "
+                  f"input {spec.preprocessing.note}")
+    if not spec.paper_resolution:
+        console.print(f"[yellow]{spec.resolution} px is not one of the paper's resolutions: no published numbers.[/]")
+    for line in published_lines(data):
+        console.print(line)
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--weights", default="imagenet", show_default=True, help="none, imagenet, or a .h5 file.")
+@click.option("--labels", type=click.Path(), help="class_index.csv or a labels .txt for class names.")
+@click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
+@click.option("--top", default=5, show_default=True)
+@json_option
+def classify(model, images, weights, labels, crop, top, as_json):
+    """Classify IMAGES with MODEL in Keras (the float reference)."""
+    from edgekit.zoo.classify import classify as run
+
+    spec = _spec(model)
+    names = None
+    if labels:
+        from edgekit.measure.labels import class_names
+
+        names = class_names(labels)
+    results = run(spec, weights, list(images), crop=crop, top=top)
+    for result in results:
+        for item in result["top"]:
+            if names:
+                item["class_name"] = names[item["class_index"]]
+    if as_json:
+        _emit_json({"model": spec.name, "weights": weights, "crop": crop, "results": results})
+        return
+    for result in results:
+        click.echo(f"{result['image']}  ({spec.name}, weights {weights}, crop {crop})")
+        for item in result["top"]:
+            click.echo(f"  {item['class_index']:4d}  {item['prob']:6.1%}  {item.get('class_name', '')}")
+
+
+def main() -> None:
+    cli(prog_name="edgekit")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""ImageNet class names, from a labels file the user points at (nothing is downloaded).
+
+Accepts a ``class_index.csv`` (class_index,wnid,class_name; the Keras/PyTorch order) or a
+text file with one name per line, where 1001 lines mean "background" first (Google's TFLite
+label files).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from edgekit.errors import DataError
+
+
+def class_names(path: str | Path) -> list[str]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        if not rows or "class_index" not in rows[0]:
+            raise DataError(f"{path}: expected a CSV with a class_index column")
+        names: dict[int, str] = {}
+        for row in rows:
+            names[int(row["class_index"])] = row.get("class_name") or row.get("wnid") or row["class_index"]
+        return [names.get(i, str(i)) for i in range(max(names) + 1)]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) == 1001:
+        lines = lines[1:]  # background first
+    if len(lines) != 1000:
+        raise DataError(f"{path}: expected 1000 (or 1001 with background) class names, found {len(lines)}")
+    return lines

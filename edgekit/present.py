@@ -1,0 +1,88 @@
+"""Rich tables for people; the CLI prints JSON for machines instead. Plain data in, no logic."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+import sys
+
+# Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide.
+console = Console(width=None if sys.stdout.isatty() else 180)
+
+
+def _m(value: int | float, digits: int = 2) -> str:
+    return f"{value / 1e6:,.{digits}f}"
+
+
+def _pick(rows, field, precision="float"):
+    """The first published row with ``field``, papers first."""
+    rows = [r for r in rows or [] if field in r and r["precision"] == precision]
+    rows.sort(key=lambda r: not r["source"].endswith("-paper"))
+    return rows[0] if rows else None
+
+
+def zoo_table(entries: list[dict]) -> Table:
+    table = Table(title="edgekit model zoo (MACs: plain conv/dw/FC count; params: BN folded)")
+    for col, just in [("model", "left"), ("MACs (M)", "right"), ("params (M)", "right"),
+                      ("published MACs (M)", "right"), ("diff", "right"), ("top-1 float", "right"),
+                      ("top-1 int8", "right"), ("ImageNet weights", "center")]:
+        table.add_column(col, justify=just, no_wrap=col == "model")
+    for e in entries:
+        macs_row = _pick(e["published"], "macs_m")
+        top1 = _pick(e["published"], "top1")
+        int8 = _pick(e["published"], "top1", "int8")
+        diff = ""
+        if macs_row:
+            d = macs_row["macs_delta"]
+            diff = f"[{'green' if abs(d) <= 0.01 else 'yellow'}]{d:+.1%}[/]"
+        table.add_row(
+            e["name"], _m(e["macs"], 1), _m(e["params_folded"]),
+            f"{macs_row['macs_m']:g} ({macs_row['source']})" if macs_row else "",
+            diff,
+            f"{top1['top1']:.1f}% ({top1['source']})" if top1 else "",
+            f"{int8['top1']:.1f}% ({int8['source']})" if int8 else "",
+            "yes" if e["imagenet_weights"] else "-",
+        )
+    return table
+
+
+def summary_table(s: dict) -> Table:
+    table = Table(title=f"{s['name']}: layers in the style of the v1 paper's Table 1", show_footer=True)
+    table.add_column("#", justify="right", footer="")
+    table.add_column("Type / Stride", footer="total")
+    table.add_column("Filter Shape", footer="")
+    table.add_column("Input Size", footer="")
+    table.add_column("act", footer="")
+    table.add_column("MACs", justify="right", footer=f"{s['macs']:,}")
+    table.add_column("params (Keras)", justify="right", footer=f"{s['params']:,}")
+    table.add_column("params (folded)", justify="right", footer=f"{s['params_folded']:,}")
+    table.add_column("layer", style="dim", footer="")
+    for i, layer in enumerate(s["layers"]):
+        table.add_row(
+            str(i), layer["type"], layer["filter_shape"], layer["input_size"],
+            ("BN+" if layer["batchnorm"] else "") + (layer["activation"] or ""),
+            f"{layer['macs']:,}" if layer["macs"] else "", f"{layer['params']:,}" if layer["params"] else "",
+            f"{layer['params_folded']:,}" if layer["params_folded"] else "", layer["name"],
+        )
+    return table
+
+
+def published_lines(s: dict) -> list[str]:
+    lines = []
+    for row in s["published"]:
+        parts = []
+        if "macs_m" in row:
+            mark = "ok" if row["macs_within_1pct"] else "outside 1%"
+            parts.append(f"MACs {row['macs_m']:g} M vs ours {s['macs'] / 1e6:.1f} M ({row['macs_delta']:+.1%}, {mark})")
+        if "params_m" in row:
+            parts.append(f"params {row['params_m']:g} M vs ours {s['params_folded'] / 1e6:.2f} M folded")
+        if "top1" in row:
+            parts.append(f"top-1 {row['top1']:.1f}% ({row['precision']})")
+        if "latency_ms" in row:
+            parts.append(f"{row['latency_ms']:g} ms on {row['latency_device']}")
+        where = f", {row['where']}" if row.get("where") else ""
+        lines.append(f"[bold]{row['source']}{where}[/]: " + "; ".join(parts))
+        if row.get("note"):
+            lines.append(f"    [dim]note: {row['note']}[/]")
+    return lines

@@ -1,0 +1,198 @@
+"""The layer-by-layer architecture of each family, in pure Python.
+
+It mirrors ``keras.applications`` exactly (layer names, channel rounding, padding), so the
+zoo can be listed and counted without importing TensorFlow; ``tests/test_arch_vs_keras.py``
+holds it to the real Keras models layer by layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgekit.zoo.spec import ModelSpec
+
+NUM_CLASSES = 1000
+
+# Ops that do multiply-accumulates in a "plain" count, as the papers count them.
+MAC_OPS = ("conv", "dwconv", "fc")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One row of the architecture table.
+
+    op: conv | dwconv | fc | pool | add | mul | rescale | softmax. ``fc`` covers Dense and 1x1
+    convolutions on a 1x1 map (v1's and v3's heads, v3's squeeze-and-excite). ``bn`` means a
+    BatchNormalization follows (folded into the conv when deployed).
+    """
+
+    name: str
+    op: str
+    block: str
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    kernel: int = 1
+    stride: int = 1
+    bias: bool = False
+    bn: bool = False
+    act: str | None = None
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Channel rounding used by Keras/TF-slim v2 and v3 (``_make_divisible`` / ``_depth``)."""
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    if padding == "same":
+        return -(-size // stride)
+    if padding == "pad01":  # Keras v1: ZeroPadding2D(((0, 1), (0, 1))) then a valid conv
+        return (size + 1 - kernel) // stride + 1
+    if padding == "correct":  # Keras v2/v3: imagenet_utils.correct_pad then a valid conv
+        half = kernel // 2
+        return (size + 2 * half - (1 - size % 2) - kernel) // stride + 1
+    raise ValueError(padding)
+
+
+class _Net:
+    """Tracks the running tensor shape while a family's builder appends layers."""
+
+    def __init__(self, resolution: int):
+        self.shape = (resolution, resolution, 3)
+        self.layers: list[Layer] = []
+        self.block = "stem"
+
+    def _add(self, name, op, out_shape, **kw) -> None:
+        self.layers.append(Layer(name, op, self.block, self.shape, out_shape, **kw))
+        self.shape = out_shape
+
+    def conv(self, name, filters, kernel=1, stride=1, act=None, padding="same", bn=True, bias=False):
+        h, w, _ = self.shape
+        size = (_out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding))
+        self._add(name, "conv", (*size, filters), kernel=kernel, stride=stride, act=act, bn=bn, bias=bias)
+
+    def dwconv(self, name, kernel=3, stride=1, act=None, padding="same"):
+        h, w, c = self.shape
+        size = (_out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding))
+        self._add(name, "dwconv", (*size, c), kernel=kernel, stride=stride, act=act, bn=True)
+
+    def fc(self, name, units, act=None):
+        self._add(name, "fc", (1, 1, units), bias=True, act=act)
+
+    def pool(self, name):
+        self._add(name, "pool", (1, 1, self.shape[2]), kernel=self.shape[0])
+
+    def other(self, name, op, out_shape=None, act=None):
+        self._add(name, op, out_shape or self.shape, act=act)
+
+
+_V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+
+
+def _v1(spec: ModelSpec) -> _Net:
+    a, net = spec.alpha, _Net(spec.resolution)
+    net.conv("conv1", int(32 * a), 3, 2, act="relu6")
+    for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
+        net.block = f"block {i}"
+        net.dwconv(f"conv_dw_{i}", 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
+        net.conv(f"conv_pw_{i}", int(filters * a), act="relu6")
+    net.block = "head"
+    net.pool("global_average_pooling2d")
+    net.fc("conv_preds", NUM_CLASSES)
+    net.other("predictions", "softmax")
+    return net
+
+
+# (filters, stride, expansion) per inverted residual block, v2 paper Table 2.
+_V2_BLOCKS = (
+    [(16, 1, 1), (24, 2, 6), (24, 1, 6), (32, 2, 6), (32, 1, 6), (32, 1, 6)]
+    + [(64, 2, 6)] + [(64, 1, 6)] * 3 + [(96, 1, 6)] * 3
+    + [(160, 2, 6)] + [(160, 1, 6)] * 2 + [(320, 1, 6)]
+)
+
+
+def _v2(spec: ModelSpec) -> _Net:
+    a, net = spec.alpha, _Net(spec.resolution)
+    net.conv("Conv1", make_divisible(32 * a), 3, 2, act="relu6")
+    for bid, (filters, stride, expansion) in enumerate(_V2_BLOCKS):
+        net.block = f"block {bid}"
+        in_ch = net.shape[2]
+        out_ch = make_divisible(int(filters * a))
+        prefix = f"block_{bid}_" if bid else "expanded_conv_"
+        if bid:
+            net.conv(f"{prefix}expand", expansion * in_ch, act="relu6")
+        net.dwconv(f"{prefix}depthwise", 3, stride, act="relu6", padding="same" if stride == 1 else "correct")
+        net.conv(f"{prefix}project", out_ch)
+        if in_ch == out_ch and stride == 1:
+            net.other(f"{prefix}add", "add")
+    net.block = "head"
+    net.conv("Conv_1", make_divisible(1280 * a) if a > 1.0 else 1280, act="relu6")
+    net.pool("global_average_pooling2d")
+    net.fc("predictions", NUM_CLASSES, act="softmax")
+    return net
+
+
+# (expansion, filters, kernel or "K" (5 unless minimalistic), stride, SE?, activation or "A")
+_V3_SMALL = [
+    (1, 16, 3, 2, True, "relu"), (72 / 16, 24, 3, 2, False, "relu"), (88 / 24, 24, 3, 1, False, "relu"),
+    (4, 40, "K", 2, True, "A"), (6, 40, "K", 1, True, "A"), (6, 40, "K", 1, True, "A"),
+    (3, 48, "K", 1, True, "A"), (3, 48, "K", 1, True, "A"),
+    (6, 96, "K", 2, True, "A"), (6, 96, "K", 1, True, "A"), (6, 96, "K", 1, True, "A"),
+]
+_V3_LARGE = [
+    (1, 16, 3, 1, False, "relu"), (4, 24, 3, 2, False, "relu"), (3, 24, 3, 1, False, "relu"),
+    (3, 40, "K", 2, True, "relu"), (3, 40, "K", 1, True, "relu"), (3, 40, "K", 1, True, "relu"),
+    (6, 80, 3, 2, False, "A"), (2.5, 80, 3, 1, False, "A"), (2.3, 80, 3, 1, False, "A"), (2.3, 80, 3, 1, False, "A"),
+    (6, 112, 3, 1, True, "A"), (6, 112, 3, 1, True, "A"),
+    (6, 160, "K", 2, True, "A"), (6, 160, "K", 1, True, "A"), (6, 160, "K", 1, True, "A"),
+]
+
+
+def _v3(spec: ModelSpec) -> _Net:
+    a, net = spec.alpha, _Net(spec.resolution)
+    large = spec.family == "v3-large"
+    kernel, act, se_ratio = (3, "relu", None) if spec.minimalistic else (5, "hard_swish", 0.25)
+    net.other("rescaling", "rescale")
+    net.conv("conv", 16, 3, 2, act=act)
+    for bid, (expansion, filters, k, stride, se, block_act) in enumerate(_V3_LARGE if large else _V3_SMALL):
+        net.block = f"block {bid}"
+        k = kernel if k == "K" else k
+        block_act = act if block_act == "A" else block_act
+        in_ch = net.shape[2]
+        out_ch = make_divisible(filters * a)
+        prefix = f"expanded_conv_{bid}_" if bid else "expanded_conv_"
+        mid = make_divisible(in_ch * expansion)
+        if bid:
+            net.conv(f"{prefix}expand", mid, act=block_act)
+        net.dwconv(f"{prefix}depthwise", k, stride, act=block_act, padding="same" if stride == 1 else "correct")
+        if se and se_ratio:
+            spatial = net.shape
+            net.pool(f"{prefix}squeeze_excite_avg_pool")
+            net.fc(f"{prefix}squeeze_excite_conv", make_divisible(mid * se_ratio), act="relu")
+            net.fc(f"{prefix}squeeze_excite_conv_1", mid, act="hard_sigmoid")
+            net.shape = spatial
+            net.other(f"{prefix}squeeze_excite_mul", "mul")
+        net.conv(f"{prefix}project", out_ch)
+        if stride == 1 and in_ch == out_ch:
+            net.other(f"{prefix}add", "add")
+    net.block = "head"
+    last_point = 1280 if large else 1024
+    last_point = make_divisible(last_point * a) if a > 1.0 else last_point
+    net.conv("conv_1", make_divisible(net.shape[2] * 6), act=act)
+    net.pool("global_average_pooling2d")
+    net.fc("conv_2", last_point, act=act)
+    net.fc("logits", NUM_CLASSES)
+    net.other("predictions", "softmax")
+    return net
+
+
+_BUILDERS = {"v1": _v1, "v2": _v2, "v3-small": _v3, "v3-large": _v3}
+
+
+def layers(spec: ModelSpec) -> list[Layer]:
+    """The architecture of ``spec`` as a list of table rows, input to logits."""
+    return _BUILDERS[spec.family](spec).layers

@@ -1,0 +1,98 @@
+"""Multiply-accumulates and parameters, per layer and in total, as the papers count them.
+
+MACs are a plain count of convolution, depthwise and fully connected multiply-adds (the
+papers' "mult-adds"); element-wise work (residual adds, SE scaling, activations) is reported
+apart. Parameters are given two ways: as Keras counts them (BatchNorm's gamma, beta, moving
+mean and variance included) and BN-folded, as deployed (each BN becomes the conv's bias).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgekit.zoo import arch
+from edgekit.zoo.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    layer: arch.Layer
+    macs: int
+    params: int
+    params_folded: int
+    elementwise: int
+
+
+def count_layer(layer: arch.Layer) -> LayerCount:
+    h, w, cout = layer.out_shape
+    cin = layer.in_shape[2]
+    k = layer.kernel
+    macs = weights = elementwise = 0
+    if layer.op == "conv":
+        weights = k * k * cin * cout
+        macs = h * w * weights
+    elif layer.op == "dwconv":
+        weights = k * k * cin
+        macs = h * w * weights
+    elif layer.op == "fc":
+        weights = cin * cout
+        macs = weights
+    elif layer.op in ("add", "mul"):
+        elementwise = h * w * cout
+    bias = cout if layer.bias else 0
+    bn = 4 * cout if layer.bn else 0
+    folded_bias = cout if (layer.bias or layer.bn) else 0
+    return LayerCount(layer, macs, weights + bias + bn, weights + folded_bias, elementwise)
+
+
+@dataclass(frozen=True)
+class ModelCount:
+    spec: ModelSpec
+    layers: list[LayerCount]
+
+    @property
+    def macs(self) -> int:
+        return sum(c.macs for c in self.layers)
+
+    @property
+    def params(self) -> int:
+        return sum(c.params for c in self.layers)
+
+    @property
+    def params_folded(self) -> int:
+        return sum(c.params_folded for c in self.layers)
+
+    @property
+    def elementwise(self) -> int:
+        return sum(c.elementwise for c in self.layers)
+
+
+def count(spec: ModelSpec) -> ModelCount:
+    return ModelCount(spec, [count_layer(layer) for layer in arch.layers(spec)])
+
+
+def keras_layer_counts(model) -> dict[str, tuple[int, int, tuple]]:
+    """Independent count straight from a built Keras model: {layer name: (macs, params, out shape)}.
+
+    Used to hold the pure-Python architecture to the real thing, and for models the zoo does not
+    describe. Only layers with weights are listed.
+    """
+    out = {}
+    for layer in model.layers:
+        kind = type(layer).__name__
+        shape = tuple(layer.output.shape[1:])
+        params = layer.count_params()
+        if kind in ("Conv2D", "DepthwiseConv2D"):
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1]
+            spatial = shape[0] * shape[1]
+            if kind == "Conv2D":
+                macs = spatial * shape[2] * kh * kw * cin // layer.groups
+            else:
+                macs = spatial * shape[2] * kh * kw
+            out[layer.name] = (macs, params, shape)
+        elif kind == "Dense":
+            out[layer.name] = (layer.input.shape[-1] * layer.units, params, shape)
+        elif kind == "BatchNormalization":
+            out[layer.name] = (0, params, shape)
+    return out

@@ -1,0 +1,100 @@
+"""Plain-data descriptions of the zoo for the CLI and CI: listings and per-layer summaries.
+
+Our counts are set beside every published figure with its source and the relative difference.
+"""
+
+from __future__ import annotations
+
+from edgekit.zoo import count as count_mod
+from edgekit.zoo import published
+from edgekit.zoo.arch import Layer
+from edgekit.zoo.spec import ModelSpec, zoo_specs
+from edgekit.zoo.weights import imagenet_available
+
+MACS_TOLERANCE = 0.01  # "reproduced within 1%"
+
+
+def _dims(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def layer_type(layer: Layer) -> str:
+    names = {
+        "conv": "Conv", "dwconv": "Conv dw", "fc": "FC", "pool": "Avg Pool", "softmax": "Softmax",
+        "add": "Add", "mul": "SE scale", "rescale": "Rescale",
+    }
+    label = names[layer.op]
+    return f"{label} / s{layer.stride}" if layer.op in ("conv", "dwconv", "fc", "pool", "softmax") else label
+
+
+def filter_shape(layer: Layer) -> str:
+    k, cin, cout = layer.kernel, layer.in_shape[2], layer.out_shape[2]
+    return {
+        "conv": f"{k}x{k}x{cin}x{cout}",
+        "dwconv": f"{k}x{k}x{cin} dw",
+        "fc": f"{cin}x{cout}",
+        "pool": f"Pool {k}x{k}",
+        "softmax": "Classifier",
+    }.get(layer.op, "")
+
+
+def compare_published(spec: ModelSpec, macs: int, params_folded: int) -> list[dict]:
+    """Every published row for ``spec``, with our MACs/params and the relative difference."""
+    rows = []
+    for row in published.rows_for(spec.name):
+        item = row.to_dict()
+        if "macs_m" in row.values:
+            delta = macs / 1e6 / row.values["macs_m"] - 1
+            item["macs_delta"] = round(delta, 4)
+            item["macs_within_1pct"] = abs(delta) <= MACS_TOLERANCE
+        if "params_m" in row.values:
+            item["params_delta"] = round(params_folded / 1e6 / row.values["params_m"] - 1, 4)
+        rows.append(item)
+    return rows
+
+
+def model_entry(spec: ModelSpec) -> dict:
+    counted = count_mod.count(spec)
+    pub = compare_published(spec, counted.macs, counted.params_folded)
+    return {
+        **{k: v for k, v in spec.to_dict().items() if k != "preprocessing"},
+        "macs": counted.macs,
+        "params": counted.params,
+        "params_folded": counted.params_folded,
+        "imagenet_weights": imagenet_available(spec),
+        "published": pub or None,
+    }
+
+
+def zoo_listing(family: str | None = None, published_only: bool = False) -> list[dict]:
+    entries = [model_entry(spec) for spec in zoo_specs(family)]
+    return [e for e in entries if e["published"]] if published_only else entries
+
+
+def summary(spec: ModelSpec) -> dict:
+    counted = count_mod.count(spec)
+    layers = []
+    for c in counted.layers:
+        layer = c.layer
+        layers.append({
+            "name": layer.name, "block": layer.block, "op": layer.op, "type": layer_type(layer),
+            "stride": layer.stride, "filter_shape": filter_shape(layer),
+            "input_size": _dims(layer.in_shape), "output_size": _dims(layer.out_shape),
+            "activation": layer.act, "batchnorm": layer.bn,
+            "macs": c.macs, "params": c.params, "params_folded": c.params_folded,
+        })
+    return {
+        "name": spec.name,
+        "spec": spec.to_dict(),
+        "macs": counted.macs,
+        "params": counted.params,
+        "params_folded": counted.params_folded,
+        "elementwise_ops": counted.elementwise,
+        "layers": layers,
+        "published": compare_published(spec, counted.macs, counted.params_folded),
+        "conventions": {
+            "macs": "multiply-adds of conv, depthwise and fully connected layers (element-wise ops apart)",
+            "params": "as Keras counts them (BatchNorm gamma, beta, moving mean and variance included)",
+            "params_folded": "BatchNorm folded into the preceding convolution, as deployed",
+        },
+    }

@@ -1,0 +1,86 @@
+"""The four MobileNet families and the multipliers their papers define.
+
+Allowed values come from the papers; ImageNet weights exist only where Keras publishes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How RGB pixels in 0..255 become the model's input: ``x * scale + offset``.
+
+    Keras MobileNetV3 rescales inside the model (a Rescaling layer), so it takes raw pixels;
+    v1/v2 expect the caller to map pixels to [-1, 1]. Getting this wrong silently ruins int8
+    calibration, so it is recorded with every model and artifact.
+    """
+
+    scale: float
+    offset: float
+    note: str
+
+    def apply(self, pixels):
+        import numpy as np
+
+        return np.asarray(pixels, dtype=np.float32) * np.float32(self.scale) + np.float32(self.offset)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MINUS_ONE_TO_ONE = Preprocessing(1 / 127.5, -1.0, "x/127.5 - 1 (pixels to [-1, 1]) before the model")
+RAW_PIXELS = Preprocessing(1.0, 0.0, "raw 0..255 pixels; the model rescales to [-1, 1] inside (Keras Rescaling layer)")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    keras_builder: str
+    paper: str
+    alphas: tuple[float, ...]
+    resolutions: tuple[int, ...]
+    imagenet_alphas: tuple[float, ...]
+    imagenet_resolutions: tuple[int, ...]
+    preprocessing: Preprocessing
+    has_minimalistic: bool = False
+    # Minimalistic (no SE, no h-swish, 3x3 only) ImageNet weights exist for these alphas only.
+    imagenet_min_alphas: tuple[float, ...] = ()
+    # True when Keras loads the 224 px weights at any input size (fully convolutional head).
+    imagenet_any_resolution: bool = False
+
+
+_V3_RES = (96, 128, 160, 192, 224, 256)  # v3 paper, Sec. 6.1 / Fig. 7 resolution sweep
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "v1", "MobileNet", "Howard et al. 2017, arXiv:1704.04861 (Tables 6-7)",
+            alphas=(0.25, 0.5, 0.75, 1.0), resolutions=(128, 160, 192, 224),
+            imagenet_alphas=(0.25, 0.5, 0.75, 1.0), imagenet_resolutions=(128, 160, 192, 224),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
+            "v2", "MobileNetV2", "Sandler et al. 2018, arXiv:1801.04381 (Table 4, Fig. 5)",
+            alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), resolutions=(96, 128, 160, 192, 224),
+            imagenet_alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), imagenet_resolutions=(96, 128, 160, 192, 224),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
+            "v3-small", "MobileNetV3Small", "Howard et al. 2019, arXiv:1905.02244 (Tables 2-3)",
+            alphas=(0.75, 1.0), resolutions=_V3_RES,
+            imagenet_alphas=(0.75, 1.0), imagenet_resolutions=_V3_RES,
+            preprocessing=RAW_PIXELS, has_minimalistic=True, imagenet_min_alphas=(1.0,),
+            imagenet_any_resolution=True,
+        ),
+        Family(
+            "v3-large", "MobileNetV3Large", "Howard et al. 2019, arXiv:1905.02244 (Tables 1, 3)",
+            alphas=(0.75, 1.0), resolutions=_V3_RES,
+            imagenet_alphas=(0.75, 1.0), imagenet_resolutions=_V3_RES,
+            preprocessing=RAW_PIXELS, has_minimalistic=True, imagenet_min_alphas=(1.0,),
+            imagenet_any_resolution=True,
+        ),
+    )
+}

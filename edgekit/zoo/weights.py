@@ -1,0 +1,73 @@
+"""Which weights a model gets: ``none`` (random), ``imagenet`` (Keras download), or a file.
+
+Decided before anything is built, so an impossible request fails fast with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import WeightsError
+from edgekit.zoo.spec import ModelSpec, format_alpha
+
+WEIGHT_SUFFIXES = (".h5", ".hdf5", ".weights.h5")
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    kind: str  # "none" | "imagenet" | "file"
+    path: str | None = None
+    sha256: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path if self.kind == "file" else self.kind
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "path": self.path, "sha256": self.sha256}
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def imagenet_available(spec: ModelSpec) -> bool:
+    fam = spec.info
+    alphas = fam.imagenet_min_alphas if spec.minimalistic else fam.imagenet_alphas
+    return spec.alpha in alphas and spec.resolution in fam.imagenet_resolutions
+
+
+def resolve(spec: ModelSpec, weights: str | None) -> WeightsSource:
+    """Validate a weights request for ``spec`` without importing TensorFlow."""
+    choice = (weights or "none").strip()
+    if choice.lower() in ("none", "random"):
+        return WeightsSource("none")
+    if choice.lower() == "imagenet":
+        if not imagenet_available(spec):
+            fam = spec.info
+            alphas = fam.imagenet_min_alphas if spec.minimalistic else fam.imagenet_alphas
+            raise WeightsError(
+                f"no ImageNet weights for {spec.name}: Keras publishes {spec.family}"
+                f"{'-min' if spec.minimalistic else ''} weights for alpha "
+                f"{', '.join(format_alpha(a) for a in alphas)} at "
+                f"{', '.join(map(str, fam.imagenet_resolutions))} px; use --weights none or a file"
+            )
+        return WeightsSource("imagenet")
+    path = Path(choice).expanduser()
+    if not path.exists():
+        raise WeightsError(f"weights file not found: {choice} (expected none, imagenet or a .h5 path)")
+    if not path.is_file():
+        raise WeightsError(f"weights path is not a file: {choice}")
+    if not path.name.lower().endswith(WEIGHT_SUFFIXES):
+        raise WeightsError(f"weights file must be a Keras .h5 or .weights.h5 file: {choice}")
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights file {choice}: {exc.strerror or exc}") from None
+    return WeightsSource("file", str(path.resolve()), digest)

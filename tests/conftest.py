@@ -1,0 +1,55 @@
+"""Shared fixtures: the reference data folder and a way to run the real CLI in a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("EDGEKIT_DATA", ROOT.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = _data_dir()
+    if not (path / "README.md").exists():
+        pytest.skip(f"reference data not found at {path}: set EDGEKIT_DATA to the shared data folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def v1_weights(data_dir) -> Path:
+    return data_dir / "weights" / "mobilenet_2_5_128_tf.h5"
+
+
+@pytest.fixture(scope="session")
+def parrot(data_dir) -> Path:
+    return data_dir / "coral" / "parrot.jpg"
+
+
+def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m edgekit ARGS`` exactly as a user would, capturing output."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
+        env=full_env, timeout=timeout, cwd=ROOT,
+    )
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit 2, no traceback, and one ``edgekit: error:`` line that mentions every fragment."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("edgekit: error:")]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -1,0 +1,43 @@
+"""The pure-Python architecture must be the Keras model, layer by layer."""
+
+import pytest
+
+from edgekit.zoo import arch
+from edgekit.zoo.build import build
+from edgekit.zoo.count import count, keras_layer_counts
+from edgekit.zoo.spec import parse_model
+
+SMALL = [
+    "v1-0.25-128", "v1-0.5-136",  # 136: odd feature maps exercise v1's (0,1) padding
+    "v2-0.35-96", "v2-1.3-160", "v2-0.5-104",
+    "v3-small-0.75-128", "v3-small-1.0-96-min", "v3-large-0.75-160-min", "v3-large-1.0-120",
+]
+FULL = ["v1-1.0-224", "v2-1.4-224", "v3-small-1.0-224", "v3-large-1.0-224"]
+
+
+def _check(name):
+    spec = parse_model(name)
+    model, _ = build(spec, "none")
+    counted = count(spec)
+    assert counted.params == model.count_params()
+    keras_layers = keras_layer_counts(model)
+    ours = {c.layer.name: c for c in counted.layers if c.layer.op in arch.MAC_OPS}
+    assert set(ours) == {n for n in keras_layers if not n.endswith(("_bn", "_BN")) and not n.startswith(("bn_", "batch_norm"))}
+    for layer_name, c in ours.items():
+        macs, _, shape = keras_layers[layer_name]
+        assert c.macs == macs, layer_name
+        assert tuple(shape)[-1] == c.layer.out_shape[2], layer_name
+        if len(shape) == 3:
+            assert tuple(shape) == c.layer.out_shape, layer_name
+    assert sum(m for m, _, _ in keras_layers.values()) == counted.macs
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_small_variants_match_keras(name):
+    _check(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FULL)
+def test_full_size_variants_match_keras(name):
+    _check(name)

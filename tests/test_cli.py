@@ -1,0 +1,95 @@
+"""The command line as users and CI meet it: help, JSON shapes, import cost, bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from edgekit.cli import cli
+
+from conftest import ROOT, assert_clean_error, run_edgekit
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0 and "models" in result.output
+    for name in cli.commands:
+        sub = runner.invoke(cli, [name, "--help"])
+        assert sub.exit_code == 0, name
+        assert "Usage" in sub.output
+
+
+def test_models_json_shape():
+    result = CliRunner().invoke(cli, ["models", "--json"])
+    entries = json.loads(result.output)
+    assert len(entries) == 94
+    for key in ("name", "family", "alpha", "resolution", "macs", "params", "params_folded", "published"):
+        assert key in entries[0]
+    v1 = next(e for e in entries if e["name"] == "v1-1.0-224")
+    assert v1["params_folded"] == 4_221_032
+    assert {r["source"] for r in v1["published"]} >= {"v1-paper", "tf-slim-v1"}
+    assert any(e["published"] is None for e in entries)
+
+
+def test_models_filters():
+    result = CliRunner().invoke(cli, ["models", "--family", "v2", "--published", "--json"])
+    entries = json.loads(result.output)
+    assert entries and all(e["family"] == "v2" and e["published"] for e in entries)
+
+
+def test_summary_json_for_v1():
+    data = json.loads(CliRunner().invoke(cli, ["summary", "v1", "--json"]).output)
+    assert data["name"] == "v1-1.0-224"
+    assert data["params_folded"] == 4_221_032
+    assert data["macs"] / 1e6 == pytest.approx(569, rel=0.01)
+    first, last = data["layers"][0], data["layers"][-1]
+    assert (first["type"], first["filter_shape"], first["input_size"]) == ("Conv / s2", "3x3x3x32", "224x224x3")
+    assert last["type"] == "Softmax / s1"
+    assert sum(layer["macs"] for layer in data["layers"]) == data["macs"]
+    assert any(p["source"] == "v1-paper" and p["macs_within_1pct"] for p in data["published"])
+
+
+def test_summary_table_is_readable():
+    result = CliRunner().invoke(cli, ["summary", "v1-0.25-128"])
+    assert result.exit_code == 0
+    assert "Conv dw / s2" in result.output and "467,336" in result.output
+
+
+def test_help_and_models_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from edgekit.cli import cli\n"
+        "for args in (['--help'], ['models'], ['models', '--json'], ['summary', 'v3-large']):\n"
+        "    assert CliRunner().invoke(cli, args).exit_code == 0, args\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx', 'onnx')]\n"
+        "assert not bad, bad[:5]\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["summary", "v3-smal"], "did you mean 'v3-small'?"),
+    (["summary", "v2-0.6"], "no width multiplier 0.6"),
+    (["summary", "v1-0.25-100"], "resolution 100 is impossible"),
+    (["classify", "v1-0.25-136", "x.jpg", "--weights", "imagenet"], "no ImageNet weights"),
+    (["classify", "v1-0.25-128", "x.jpg", "--weights", "missing.h5"], "weights file not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, fragment):
+    assert_clean_error(run_edgekit(*args), fragment)
+
+
+def test_weights_of_another_architecture_via_cli(v1_weights, parrot):
+    proc = run_edgekit("classify", "v2-0.35-96", str(parrot), "--weights", str(v1_weights))
+    assert_clean_error(proc, "cannot load", "into v2-0.35-96")
+
+
+def test_unreadable_image_via_cli(v1_weights, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"garbage")
+    proc = run_edgekit("classify", "v1-0.25-128", str(bad), "--weights", str(v1_weights))
+    assert_clean_error(proc, "cannot decode image")
