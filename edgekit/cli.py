@@ -125,6 +125,50 @@ def classify(model, images, weights, labels, crop, top, as_json):
             click.echo(f"  {item['class_index']:4d}  {item['prob']:6.1%}  {item.get('class_name', '')}")
 
 
+@cli.command()
+@click.option("--model", "-m", required=True, help="Zoo name, e.g. v1-0.25-128, v3-small.")
+@click.option("--weights", default="none", show_default=True, help="none, imagenet, or a .h5 file.")
+@click.option("--float", "p_float", is_flag=True, help="float32 (the default when no precision is given).")
+@click.option("--fp16", "p_fp16", is_flag=True, help="float16 weights (TFLite).")
+@click.option("--dynamic", "p_dynamic", is_flag=True, help="dynamic-range int8 (int8 weights).")
+@click.option("--int8", "p_int8", is_flag=True, help="full-integer int8, calibrated.")
+@click.option("--int16x8", "p_int16x8", is_flag=True, help="int16 activations, int8 weights (TFLite).")
+@click.option("--format", "fmt", type=click.Choice(["tflite", "onnx", "all"]), default="tflite", show_default=True)
+@click.option("--calib", type=click.Path(), help="Calibration image folder (flat, class folders or labels.csv).")
+@click.option("--calib-count", default=100, show_default=True, help="At most this many calibration images.")
+@click.option("--check", type=click.Path(), help="Images for the parity check (default: held apart from --calib).")
+@click.option("--check-count", default=32, show_default=True)
+@click.option("--io", type=click.Choice(["float", "int8", "uint8"]), default="float", show_default=True,
+              help="Input/output type of full-integer TFLite models (uint8 for the Edge TPU).")
+@click.option("--onnx-calibration", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
+              show_default=True)
+@click.option("--opset", default=17, show_default=True, help="ONNX opset (13..18).")
+@click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
+@click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
+@json_option
+def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
+            check_count, io, onnx_calibration, opset, crop, out, as_json):
+    """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
+    from edgekit.export.convert import ConvertOptions, convert as run
+    from edgekit.present import console, convert_table, progress_over
+
+    flags = [("float", p_float), ("fp16", p_fp16), ("dynamic", p_dynamic), ("int8", p_int8), ("int16x8", p_int16x8)]
+    precisions = tuple(name for name, on in flags if on) or ("float",)
+    formats = ("tflite", "onnx") if fmt == "all" else (fmt,)
+    opts = ConvertOptions(
+        model=model, weights=weights, precisions=precisions, formats=formats, calib=calib,
+        calib_count=calib_count, check=check, check_count=check_count, io=io, out=out, crop=crop,
+        onnx_opset=opset, onnx_calibration=onnx_calibration, skip_unsupported=fmt == "all",
+        warn=lambda msg: click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow"),
+        progress=None if as_json else progress_over("decoding calibration images"),
+    )
+    sidecars = run(opts)
+    if as_json:
+        _emit_json({"artifacts": sidecars})
+        return
+    console.print(convert_table(sidecars))
+
+
 def main() -> None:
     cli(prog_name="edgekit")
 

@@ -86,3 +86,30 @@ def published_lines(s: dict) -> list[str]:
         if row.get("note"):
             lines.append(f"    [dim]note: {row['note']}[/]")
     return lines
+
+
+def progress_over(description: str):
+    """An iterable wrapper that shows a progress bar on stderr (rich), for long loops."""
+    from rich.progress import track
+
+    def wrap(items):
+        return track(items, description=description, console=Console(stderr=True), transient=True)
+    return wrap
+
+
+def convert_table(sidecars: list[dict]) -> Table:
+    table = Table(title="exported artifacts (parity against the Keras model)")
+    for col in ("artifact", "size", "input", "max |diff|", "top-1 agree", "SQNR", "parity", "s"):
+        table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col == "artifact")
+    for s in sidecars:
+        p = s["parity"]
+        inp = s["io"]["inputs"][0]
+        verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "report"}[p["passed"]]
+        table.add_row(
+            s["path"], f"{s['size_bytes'] / 1024:,.0f} KiB", inp["dtype"], f"{p['max_abs_diff']:.2e}",
+            f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f} dB", verdict, f"{s['convert_seconds']:.1f}",
+        )
+    n = sidecars[0]["parity"]["images"] if sidecars else 0
+    src = sidecars[0]["parity"]["check"]["source"] if sidecars else ""
+    table.caption = f"parity on {n} images from {src}"
+    return table

@@ -1,0 +1,221 @@
+"""The export stage end to end: build -> calibrate -> convert -> check parity -> publish.
+
+``convert(ConvertOptions(...))`` is the Python API behind ``edgekit convert``; it returns the
+sidecars of the artifacts it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.export import artifact as art
+from edgekit.export import calibration as cal
+from edgekit.export import onnx as onnx_export
+from edgekit.export import parity
+from edgekit.export import tflite as tflite_export
+from edgekit.export.quiet import quiet
+from edgekit.measure.images import DEFAULT_CROP
+from edgekit.zoo import count as count_mod
+from edgekit.zoo import weights as weights_mod
+from edgekit.zoo.spec import parse_model
+
+FORMATS = ("tflite", "onnx")
+PRECISIONS = {"tflite": tflite_export.PRECISIONS, "onnx": onnx_export.PRECISIONS}
+QUANTIZED = ("int8", "int16x8")
+DEFAULT_CHECK_COUNT = 32
+MIN_HELD_APART = 8
+
+
+@dataclass
+class ConvertOptions:
+    model: str
+    weights: str = "none"
+    precisions: tuple[str, ...] = ("float",)
+    formats: tuple[str, ...] = ("tflite",)
+    calib: str | None = None
+    calib_count: int = cal.DEFAULT_COUNT
+    check: str | None = None
+    check_count: int = DEFAULT_CHECK_COUNT
+    io: str = "float"
+    out: str = "models"
+    crop: float = DEFAULT_CROP
+    onnx_opset: int = onnx_export.DEFAULT_OPSET
+    onnx_calibration: str = "minmax"
+    onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
+    skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
+    warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
+    progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
+
+
+def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
+    """Validate the request and list (format, precision) pairs, before any heavy work."""
+    for fmt in opts.formats:
+        if fmt not in FORMATS:
+            raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)}, all)")
+    pairs = []
+    for fmt in opts.formats:
+        for precision in opts.precisions:
+            if precision not in PRECISIONS[fmt] and opts.skip_unsupported:
+                opts.warn(f"{fmt} has no {precision} export: skipped")
+                continue
+            if precision not in PRECISIONS[fmt]:
+                raise EdgekitError(f"{fmt} has no {precision} export here "
+                                   f"({fmt} supports {', '.join(PRECISIONS[fmt])})")
+            pairs.append((fmt, precision))
+    if not pairs:
+        raise EdgekitError("nothing to export: no format supports the precisions asked for")
+    if opts.io not in tflite_export.IO_TYPES:
+        raise EdgekitError(f"unknown --io '{opts.io}' (known: {', '.join(tflite_export.IO_TYPES)})")
+    if opts.io != "float" and ("tflite", "int8") not in pairs:
+        raise EdgekitError(f"--io {opts.io} applies to full-integer TFLite only: add --int8 and --format tflite")
+    if opts.calib_count < 1 or opts.check_count < 1:
+        raise EdgekitError("--calib-count and --check-count must be at least 1")
+    if opts.onnx_calibration not in onnx_export.CALIBRATION_METHODS:
+        raise EdgekitError(f"unknown ONNX calibration '{opts.onnx_calibration}' "
+                           f"(known: {', '.join(onnx_export.CALIBRATION_METHODS)})")
+    if opts.calib and opts.check and Path(opts.calib).resolve() == Path(opts.check).resolve():
+        raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
+    return pairs
+
+
+def _image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
+    """Calibration images, and parity images held apart from them."""
+    calib = check = None
+    if opts.calib:
+        calib = cal.load_folder(opts.calib, size, opts.calib_count, crop=opts.crop, progress=opts.progress)
+        if "eval" in Path(opts.calib).name.lower():
+            opts.warn(f"calibrating on '{opts.calib}': never calibrate on the data you evaluate on")
+    elif need_calibration:
+        opts.warn("no --calib folder: calibrating on SYNTHETIC images. Ranges will be wrong for real data; "
+                  "do not trust this artifact's accuracy (recorded as calibration: synthetic)")
+        calib = cal.synthetic(size, min(opts.calib_count, 64))
+    if opts.check:
+        check = cal.load_folder(opts.check, size, opts.check_count, crop=opts.crop)
+    elif opts.calib:
+        used = {(Path(calib.source) / f).resolve() for f in calib.files}
+        try:
+            check = cal.load_folder(opts.calib, size, opts.check_count, crop=opts.crop, exclude=used)
+        except EdgekitError:
+            check = None
+        if check is None or len(check.pixels) < MIN_HELD_APART:
+            # Every image went into calibration: hold the last fifth apart for the parity check.
+            if len(calib.pixels) < 2:
+                raise EdgekitError(f"{opts.calib} has one usable image: too few to calibrate and check; pass --check DIR")
+            keep = max(1, len(calib.pixels) - max(MIN_HELD_APART, len(calib.pixels) // 5))
+            calib, check = cal.split(calib, keep)
+    else:
+        check = cal.synthetic(size, min(opts.check_count, 16), seed=1)
+    return calib, check
+
+
+def convert(opts: ConvertOptions) -> list[dict]:
+    spec = parse_model(opts.model)
+    pairs = plan(opts)
+    source = weights_mod.resolve(spec, opts.weights)
+    need_calibration = any(p in QUANTIZED for _, p in pairs) or source.kind == "none"
+    out_root = Path(opts.out)
+    art.ensure_writable(out_root / spec.name)
+
+    calib, check = _image_sets(opts, spec.resolution, need_calibration)
+    from edgekit.zoo.build import build, warm_batchnorm
+
+    with quiet():
+        model, source = build(spec, opts.weights, logits=True)
+    bn_warmed = None
+    if source.kind == "none":
+        warm_batchnorm(model, spec.preprocessing.apply(calib.pixels))
+        bn_warmed = {"images": int(len(calib.pixels)), "source": calib.source}
+    calib_x = spec.preprocessing.apply(calib.pixels) if calib is not None else None
+    reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
+    counted = count_mod.count(spec)
+
+    results, failures = [], []
+    onnx_float = None
+    for fmt, precision in pairs:
+        start = time.perf_counter()
+        extra: dict = {}
+        with quiet():
+            if fmt == "tflite":
+                data = tflite_export.convert(model, precision, calib_x, io=opts.io if precision == "int8" else "float")
+                extra["quantization"] = _tflite_quant(precision, opts.io)
+            else:
+                if onnx_float is None:
+                    onnx_float = onnx_export.convert_float(model, spec.resolution, opts.onnx_opset)
+                if precision == "float":
+                    data = onnx_float
+                else:
+                    data = onnx_export.quantize_int8(onnx_float, calib_x, opts.onnx_calibration, opts.onnx_activations)
+                    extra["quantization"] = {
+                        "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
+                        "per_channel": True, "weights": "int8", "activations": opts.onnx_activations,
+                        "calibration_method": opts.onnx_calibration,
+                        "why": "uint8 activations + int8 weights is the fast pairing of ORT's x86 kernels",
+                    }
+                ops = onnx_export.count_ops(data)
+                extra["onnx"] = {"opset": opts.onnx_opset, "transpose_nodes": ops.get("Transpose", 0),
+                                 "nodes": sum(ops.values())}
+        seconds = time.perf_counter() - start
+        target = art.artifact_path(out_root, spec.name, fmt, precision)
+        tmp = art.write_temp(target.parent, target.name, data)
+        try:
+            result = _check(tmp, fmt, spec, check, reference, precision)
+            sidecar = {
+                "edgekit_sidecar": 1,
+                "artifact": target.name, "format": fmt, "precision": precision,
+                "size_bytes": len(data), "sha256": art.sha256_bytes(data),
+                "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
+                "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
+                "io": result.pop("io"),
+                "calibration": calib.to_dict() if (calib is not None and precision in QUANTIZED) else None,
+                **extra,
+                "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels))}},
+                "tools": art.tool_versions(),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "convert_seconds": round(seconds, 2),
+                "path": str(target),
+            }
+            if result["passed"] is False:
+                failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
+                                f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
+                continue
+            art.publish(tmp, target, sidecar)
+            results.append(sidecar)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    if failures:
+        raise parity.ParityError("parity check failed, artifact not written: " + "; ".join(failures))
+    return results
+
+
+def _tflite_quant(precision: str, io: str) -> dict | None:
+    return {
+        "float": None,
+        "fp16": {"scheme": "float16 weights, float32 compute"},
+        "dynamic": {"scheme": "dynamic-range: int8 weights, activations quantized at run time"},
+        "int8": {"scheme": "full-integer int8, per-channel int8 weights (TFLiteConverter)", "io": io,
+                 "calibration_method": "minmax over the calibration images (TFLiteConverter)"},
+        "int16x8": {"scheme": "int16 activations, int8 weights (TFLiteConverter, experimental)"},
+    }[precision]
+
+
+def _check(path: Path, fmt: str, spec, check: cal.ImageSet, reference: np.ndarray, precision: str) -> dict:
+    from edgekit.run.runtime import Classifier, open_runtime
+
+    with quiet():  # LiteRT announces its XNNPACK delegate on stderr
+        runtime = open_runtime(path, runtime={"tflite": "litert", "onnx": "onnxruntime"}[fmt])
+    with runtime:
+        scores = Classifier(runtime, spec.preprocessing.apply).scores(check.pixels)
+        result = parity.compare(reference, scores, precision)
+        result["io"] = runtime.describe()
+    return result

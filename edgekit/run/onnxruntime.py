@@ -1,0 +1,47 @@
+"""ONNX Runtime on the CPU execution provider, for .onnx files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.run.runtime import ModelFileError, Runtime, TensorInfo
+
+_DTYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+           "tensor(float16)": np.float16, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+           "all": "ORT_ENABLE_ALL"}
+
+
+class OnnxRuntime(Runtime):
+    name = "onnxruntime"
+
+    def __init__(self, path: Path, threads: int = 1, optimization: str = "all", session_options=None):
+        import onnxruntime as ort
+
+        self.version = ort.__version__
+        opts = session_options or ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _LEVELS[optimization])
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"ONNX Runtime cannot load {path.name}: {first[:300]}") from None
+        self.inputs = [self._info(t) for t in self._session.get_inputs()]
+        self.outputs = [self._info(t) for t in self._session.get_outputs()]
+        self._in_name = self.inputs[0].name
+
+    @staticmethod
+    def _info(arg) -> TensorInfo:
+        shape = tuple(d if isinstance(d, int) else 1 for d in arg.shape)
+        return TensorInfo(arg.name, shape, np.dtype(_DTYPES.get(arg.type, np.float32)))
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._in_name: batch})[0]
+
+    def close(self) -> None:
+        self._session = None

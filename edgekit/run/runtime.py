@@ -1,0 +1,128 @@
+"""The small interface every runtime implements, and choosing one from a model file.
+
+A runtime loads a model file, describes its inputs/outputs (dtype, shape, quantization) and
+runs one batch. ``Classifier`` adds what every caller needs on top: pixels in, float scores out,
+whatever the model's I/O dtypes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+
+
+class ModelFileError(EdgekitError):
+    """A model file that is missing, truncated, corrupt or not a model this runtime reads."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple
+    dtype: np.dtype
+    scale: float = 0.0  # 0 when the tensor is not quantized
+    zero_point: int = 0
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "shape": list(self.shape), "dtype": np.dtype(self.dtype).name}
+        if self.quantized:
+            out.update(scale=self.scale, zero_point=self.zero_point)
+        return out
+
+
+class Runtime:
+    """Base class: subclasses set ``name``, ``version``, ``inputs``, ``outputs`` and ``_run``."""
+
+    name = "runtime"
+    version = "?"
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Run the model on ``batch`` (already in the input's dtype); returns the first output."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def describe(self) -> dict:
+        return {"runtime": self.name, "runtime_version": self.version,
+                "inputs": [t.to_dict() for t in self.inputs], "outputs": [t.to_dict() for t in self.outputs]}
+
+
+RUNTIMES = {".tflite": "litert", ".onnx": "onnxruntime"}
+
+
+def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1, **options) -> Runtime:
+    """Open ``path`` with ``runtime`` (default: chosen from the file suffix)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    name = runtime or RUNTIMES.get(path.suffix.lower())
+    if name is None:
+        raise ModelFileError(f"cannot tell the runtime for {path.name}: expected .tflite or .onnx (or pass --runtime)")
+    if name == "litert":
+        from edgekit.run.litert import LiteRTRuntime
+
+        return LiteRTRuntime(path, threads=threads, **options)
+    if name == "onnxruntime":
+        from edgekit.run.onnxruntime import OnnxRuntime
+
+        return OnnxRuntime(path, threads=threads, **options)
+    raise EdgekitError(f"unknown runtime '{name}' (known: litert, onnxruntime)")
+
+
+def quantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
+    limits = np.iinfo(info.dtype)
+    q = np.round(values / info.scale) + info.zero_point
+    return np.clip(q, limits.min, limits.max).astype(info.dtype)
+
+
+def dequantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
+    return (values.astype(np.float32) - info.zero_point) * np.float32(info.scale)
+
+
+class Classifier:
+    """Pixels in, float scores out: maps preprocessed floats onto the model's input dtype.
+
+    ``preprocess`` turns uint8 RGB pixels into the float values the network was trained on; for
+    an integer input the floats are then quantized with the input's own scale and zero point
+    (for Google's uint8 models this gives back the pixels themselves).
+    """
+
+    def __init__(self, runtime: Runtime, preprocess):
+        self.runtime = runtime
+        self.preprocess = preprocess
+        self.input = runtime.inputs[0]
+        self.output = runtime.outputs[0]
+
+    def model_input(self, pixels: np.ndarray) -> np.ndarray:
+        values = self.preprocess(pixels)
+        if np.issubdtype(self.input.dtype, np.integer):
+            if not self.input.quantized:
+                raise EdgekitError(f"{self.input.name}: integer input without quantization parameters")
+            return quantize(values, self.input)
+        return values.astype(self.input.dtype)
+
+    def scores(self, pixels: np.ndarray) -> np.ndarray:
+        """Float scores for a batch of uint8 pixels, one image at a time (models have batch 1)."""
+        rows = []
+        for image in pixels:
+            out = self.runtime.run(self.model_input(image[None]))
+            out = dequantize(out, self.output) if self.output.quantized else out.astype(np.float32)
+            rows.append(out.reshape(-1))
+        return np.stack(rows)
