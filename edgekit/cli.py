@@ -142,12 +142,14 @@ def classify(model, images, weights, labels, crop, top, as_json):
               help="Input/output type of full-integer TFLite models (uint8 for the Edge TPU).")
 @click.option("--onnx-calibration", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
               show_default=True)
+@click.option("--ptq", type=click.Choice(["gptq", "bias-correction", "minmax"]), default="gptq", show_default=True,
+              help="Weight rounding before int8 conversion (minmax = the converters' own).")
 @click.option("--opset", default=17, show_default=True, help="ONNX opset (13..18).")
 @click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, opset, crop, out, as_json):
+            check_count, io, onnx_calibration, ptq, opset, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
     from edgekit.export.convert import ConvertOptions, convert as run
     from edgekit.present import console, convert_table, progress_over
@@ -158,7 +160,7 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
     opts = ConvertOptions(
         model=model, weights=weights, precisions=precisions, formats=formats, calib=calib,
         calib_count=calib_count, check=check, check_count=check_count, io=io, out=out, crop=crop,
-        onnx_opset=opset, onnx_calibration=onnx_calibration, skip_unsupported=fmt == "all",
+        onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, skip_unsupported=fmt == "all",
         warn=lambda msg: click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow"),
         progress=None if as_json else progress_over("decoding calibration images"),
     )

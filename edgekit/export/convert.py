@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class ConvertOptions:
     onnx_opset: int = onnx_export.DEFAULT_OPSET
     onnx_calibration: str = "minmax"
     onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
+    ptq: str = "gptq"  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
     warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
     progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
@@ -83,6 +85,10 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
     if opts.onnx_calibration not in onnx_export.CALIBRATION_METHODS:
         raise EdgekitError(f"unknown ONNX calibration '{opts.onnx_calibration}' "
                            f"(known: {', '.join(onnx_export.CALIBRATION_METHODS)})")
+    from edgekit.quant import ALGORITHMS
+
+    if opts.ptq not in ALGORITHMS:
+        raise EdgekitError(f"unknown --ptq '{opts.ptq}' (known: {', '.join(ALGORITHMS)})")
     if opts.calib and opts.check and Path(opts.calib).resolve() == Path(opts.check).resolve():
         raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
     return pairs
@@ -139,22 +145,44 @@ def convert(opts: ConvertOptions) -> list[dict]:
     reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
     counted = count_mod.count(spec)
 
+    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
+        return _export_all(opts, spec, pairs, model, source, bn_warmed, calib, calib_x, check, reference,
+                           counted, out_root, scratch)
+
+
+def _export_all(opts, spec, pairs, model, source, bn_warmed, calib, calib_x, check, reference, counted,
+                out_root, scratch):
     results, failures = [], []
-    onnx_float = None
+    onnx_float = onnx_quant_src = quant_model = None
+    saved: dict[int, str] = {}  # one SavedModel per Keras model, shared by its TFLite precisions
     for fmt, precision in pairs:
+        if precision in QUANTIZED and quant_model is None:
+            from edgekit.quant import prepare_for_int8
+
+            with quiet():
+                quant_model = prepare_for_int8(model, calib_x, opts.ptq)
+        source_model = quant_model if precision in QUANTIZED else model
         start = time.perf_counter()
         extra: dict = {}
         with quiet():
             if fmt == "tflite":
-                data = tflite_export.convert(model, precision, calib_x, io=opts.io if precision == "int8" else "float")
+                if id(source_model) not in saved:
+                    saved[id(source_model)] = tflite_export.save_model(
+                        source_model, os.path.join(scratch, str(len(saved))))
+                data = tflite_export.convert(saved[id(source_model)], precision, calib_x,
+                                             io=opts.io if precision == "int8" else "float")
                 extra["quantization"] = _tflite_quant(precision, opts.io)
             else:
-                if onnx_float is None:
+                if onnx_float is None and precision == "float":
                     onnx_float = onnx_export.convert_float(model, spec.resolution, opts.onnx_opset)
                 if precision == "float":
                     data = onnx_float
                 else:
-                    data = onnx_export.quantize_int8(onnx_float, calib_x, opts.onnx_calibration, opts.onnx_activations)
+                    if onnx_quant_src is None:
+                        reuse = quant_model is model and onnx_float is not None
+                        onnx_quant_src = onnx_float if reuse else onnx_export.convert_float(
+                            quant_model, spec.resolution, opts.onnx_opset)
+                    data = onnx_export.quantize_int8(onnx_quant_src, calib_x, opts.onnx_calibration, opts.onnx_activations)
                     extra["quantization"] = {
                         "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
                         "per_channel": True, "weights": "int8", "activations": opts.onnx_activations,
@@ -176,7 +204,8 @@ def convert(opts: ConvertOptions) -> list[dict]:
                 "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
                 "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
                 "io": result.pop("io"),
-                "calibration": calib.to_dict() if (calib is not None and precision in QUANTIZED) else None,
+                "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
+                                if (calib is not None and precision in QUANTIZED) else None),
                 **extra,
                 "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels))}},
                 "tools": art.tool_versions(),
@@ -205,7 +234,8 @@ def _tflite_quant(precision: str, io: str) -> dict | None:
         "dynamic": {"scheme": "dynamic-range: int8 weights, activations quantized at run time"},
         "int8": {"scheme": "full-integer int8, per-channel int8 weights (TFLiteConverter)", "io": io,
                  "calibration_method": "minmax over the calibration images (TFLiteConverter)"},
-        "int16x8": {"scheme": "int16 activations, int8 weights (TFLiteConverter, experimental)"},
+        "int16x8": {"scheme": "int16 activations, int8 weights (TFLiteConverter, experimental); "
+                               "ops without int16x8 kernels (e.g. HARD_SWISH) stay float"},
     }[precision]
 
 
