@@ -6,6 +6,7 @@ PY     := $(VENV)/bin/python
 EDGEKIT := $(VENV)/bin/edgekit
 STAMP  := $(VENV)/.installed
 DATA   ?= $(abspath ../shared/data)
+DEMO_OUT ?= models
 export EDGEKIT_DATA := $(DATA)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
@@ -35,9 +36,16 @@ demo: setup
 	@echo "== 3. The real Keras ImageNet weights classify real photos =="
 	$(EDGEKIT) classify v1-0.25-128 $(DATA)/coral/parrot.jpg $(DATA)/coral/grace_hopper.bmp \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --labels $(DATA)/imagenet-val/class_index.csv --top 3
+	@echo "== 4. Export the real weights: float and int8 (GPTQ-rounded weights, calibrated on calib100), TFLite and ONNX =="
+	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --float --int8 \
+		--format all --calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)
+	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
+	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
+		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
+	$(PY) benchmarks/ptq_study.py --data $(DATA)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -60,7 +60,8 @@ def test_sidecar_records_everything(v1_real, v1_weights):
     assert not [p for p in (out / "v1-0.25-128").iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("model", ["v1-0.25-128", "v2-0.35-96", "v3-small-0.75-96", "v3-large-0.75-96"])
+@pytest.mark.parametrize("model", ["v1-0.25-128", "v2-0.35-96", "v3-small-0.75-96",
+                                   pytest.param("v3-large-0.75-96", marks=pytest.mark.slow)])
 def test_every_family_converts_to_every_precision(model, tmp_path, calib_dir):
     sidecars = convert(ConvertOptions(model, "none", ("float", "fp16", "dynamic", "int8", "int16x8"),
                                       ("tflite", "onnx"), calib=str(calib_dir), calib_count=24, check_count=8,
