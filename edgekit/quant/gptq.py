@@ -71,18 +71,22 @@ def _gptq(weights: np.ndarray, hessian: np.ndarray, damp: float) -> np.ndarray:
     w = weights.astype(np.float64).copy()
     rows, cols = w.shape
     scale = grid_scale(w)
-    h = hessian[None] if hessian.ndim == 2 else hessian
-    upper = _upper_inverse_cholesky(h, damp)
-    if upper.shape[0] == 1:
-        upper = np.broadcast_to(upper, (rows, cols, cols))
+    shared = hessian.ndim == 2
+    upper = _upper_inverse_cholesky(hessian[None] if shared else hessian, damp)
+    if shared:
+        upper = upper[0]
     peak_col = np.abs(w).argmax(axis=1)
     peak_val = w[np.arange(rows), peak_col].copy()
     out = np.zeros_like(w)
     for i in range(cols):
         q = round_to_grid(w[:, i], scale)
         out[:, i] = q
-        err = (w[:, i] - q) / upper[:, i, i]
-        w[:, i:] -= err[:, None] * upper[:, i, i:]
+        if shared:
+            err = (w[:, i] - q) / upper[i, i]
+            w[:, i:] -= np.outer(err, upper[i, i:])
+        else:
+            err = (w[:, i] - q) / upper[:, i, i]
+            w[:, i:] -= err[:, None] * upper[:, i, i:]
         later = peak_col > i
         w[later, peak_col[later]] = peak_val[later]  # keep each row's scale-setting weight in place
     return out.astype(weights.dtype)

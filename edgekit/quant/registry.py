@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from edgekit.quant import gptq as gptq_mod
-from edgekit.quant.stats import conv_layers, layer_inputs, patch_moments
+from edgekit.quant.stats import conv_layers, layer_moments
 
 DEFAULT_ALGORITHM = "gptq"
 
@@ -27,7 +27,7 @@ def _clone(model):
 
 
 def _as_rows(layer, kernel: np.ndarray) -> np.ndarray:
-    """Kernel as (output channels, inputs) in the patch order of ``stats.patch_moments``."""
+    """Kernel as (output channels, inputs) in the patch order of ``stats._patches``."""
     if type(layer).__name__ == "DepthwiseConv2D":
         k = kernel.shape[0]
         return kernel[:, :, :, 0].reshape(k * k, kernel.shape[2]).T
@@ -44,15 +44,14 @@ def _from_rows(layer, rows: np.ndarray, shape) -> np.ndarray:
 def _round(model, calibration: np.ndarray, *, use_gptq: bool, correct_bias: bool):
     """Put every conv kernel of a copy of ``model`` on the int8 grid, optionally bias-corrected.
 
-    Statistics come from one float forward pass over the calibration images.
+    Statistics come from float forward passes over the calibration images (``stats.layer_moments``).
     """
     model = _clone(model)
     layers = conv_layers(model)
-    for layer, inputs in zip(layers, layer_inputs(model, layers, calibration)):
+    for layer, (mean, second) in zip(layers, layer_moments(model, layers, calibration)):
         weights = layer.get_weights()
         kernel = weights[0]
         rows = _as_rows(layer, kernel)
-        mean, second = patch_moments(layer, inputs)
         if use_gptq:
             quantized = gptq_mod.gptq(rows, second)
         else:

@@ -11,13 +11,40 @@ def conv_layers(model) -> list:
     return [layer for layer in model.layers if type(layer).__name__ in CONV_TYPES]
 
 
-def layer_inputs(model, layers, calibration: np.ndarray, batch_size: int = 16):
-    """Float inputs of ``layers`` on the calibration batch (one forward pass for all)."""
+MAX_ROWS = 50_000  # patch rows per layer: enough for a stable second moment, bounded cost
+
+
+def layer_moments(model, layers, calibration: np.ndarray, batch_size: int = 16, max_rows: int = MAX_ROWS,
+                  seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """First and second moments of every layer's float input, accumulated batch by batch.
+
+    Memory stays bounded (one batch of activations at a time) and large feature maps are
+    subsampled to about ``max_rows`` patch positions per layer, drawn at random.
+    """
     import keras
 
     probe = keras.Model(model.inputs, [layer.input for layer in layers])
-    outputs = probe.predict(calibration, verbose=0, batch_size=batch_size)
-    return outputs if isinstance(outputs, list) else [outputs]
+    rng = np.random.default_rng(seed)
+    sums: list = [None] * len(layers)
+    counts = [0] * len(layers)
+    for start in range(0, len(calibration), batch_size):
+        batch = calibration[start:start + batch_size]
+        outputs = probe.predict_on_batch(batch)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        share = len(batch) / len(calibration)
+        for i, (layer, inputs) in enumerate(zip(layers, outputs)):
+            patches = _patches(layer, np.asarray(inputs))
+            keep = int(max_rows * share) + 1
+            if len(patches) > keep:
+                patches = patches[rng.choice(len(patches), keep, replace=False)]
+            first, second = _raw_moments(layer, patches.astype(np.float32))  # float32 BLAS, summed in float64
+            if sums[i] is None:
+                sums[i] = [first, second]
+            else:
+                sums[i][0] += first
+                sums[i][1] += second
+            counts[i] += len(patches)
+    return [(first / n, second / n) for (first, second), n in zip(sums, counts)]
 
 
 def _patches(layer, inputs: np.ndarray) -> np.ndarray:
@@ -33,18 +60,16 @@ def _patches(layer, inputs: np.ndarray) -> np.ndarray:
     return patches.reshape(-1, patches.shape[-1])
 
 
-def patch_moments(layer, inputs: np.ndarray):
-    """First and second moments of the layer's input patches.
+def _raw_moments(layer, patches: np.ndarray):
+    """Sums of patches and of their outer products (divide by the row count for moments).
 
-    Ordinary conv: mean (C_in*k*k,), second moment (C_in*k*k, C_in*k*k) shared by all outputs.
-    Depthwise: per channel, mean (C, k*k) and second moment (C, k*k, k*k).
+    Ordinary conv: (1, C_in*k*k) and (C_in*k*k, C_in*k*k), shared by all output channels.
+    Depthwise: per channel, (C, k*k) and (C, k*k, k*k).
     """
-    patches = _patches(layer, inputs).astype(np.float64)
     n = len(patches)
     if type(layer).__name__ == "DepthwiseConv2D":
         k = layer.kernel_size[0]
-        per_channel = patches.reshape(n, k * k, -1)
-        mean = per_channel.mean(axis=0).T
-        second = np.einsum("nkc,nlc->ckl", per_channel, per_channel) / n
-        return mean, second
-    return patches.mean(axis=0)[None, :], patches.T @ patches / n
+        per_channel = np.ascontiguousarray(patches.reshape(n, k * k, -1).transpose(2, 0, 1))  # (C, n, k*k)
+        second = np.matmul(per_channel.transpose(0, 2, 1), per_channel)  # batched BLAS, (C, k*k, k*k)
+        return per_channel.sum(axis=1).astype(np.float64), second.astype(np.float64)
+    return patches.sum(axis=0, dtype=np.float64)[None, :], (patches.T @ patches).astype(np.float64)
