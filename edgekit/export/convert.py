@@ -102,8 +102,9 @@ def _image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
         if "eval" in Path(opts.calib).name.lower():
             opts.warn(f"calibrating on '{opts.calib}': never calibrate on the data you evaluate on")
     elif need_calibration:
-        opts.warn("no --calib folder: calibrating on SYNTHETIC images. Ranges will be wrong for real data; "
-                  "do not trust this artifact's accuracy (recorded as calibration: synthetic)")
+        opts.warn("no --calib folder: using SYNTHETIC images for calibration (and, with random weights, for "
+                  "batch-norm statistics). Ranges will be wrong for real data; do not trust this artifact's "
+                  "accuracy (recorded as source: synthetic)")
         calib = cal.synthetic(size, min(opts.calib_count, 64))
     if opts.check:
         check = cal.load_folder(opts.check, size, opts.check_count, crop=opts.crop)

@@ -53,9 +53,5 @@ class LiteRTRuntime(Runtime):
         self._interp.invoke()
         return self._interp.get_tensor(self._out_index).copy()
 
-    def ops(self) -> list[str]:
-        """Operator names in execution order (for reports and the Edge TPU analysis)."""
-        return [op["op_name"] for op in self._interp._get_ops_details()]
-
     def close(self) -> None:
         self._interp = None
