@@ -20,3 +20,9 @@ class WeightsError(EdgekitError):
 
 class DataError(EdgekitError):
     """An image or data folder that cannot be read."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first non-empty line of an exception's message (or its type): for one-line errors."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else type(exc).__name__

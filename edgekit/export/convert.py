@@ -146,86 +146,105 @@ def convert(opts: ConvertOptions) -> list[dict]:
     reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
     counted = count_mod.count(spec)
 
-    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
-        return _export_all(opts, spec, pairs, model, source, bn_warmed, calib, calib_x, check, reference,
-                           counted, out_root, scratch)
-
-
-def _export_all(opts, spec, pairs, model, source, bn_warmed, calib, calib_x, check, reference, counted,
-                out_root, scratch):
+    tools = art.tool_versions()
     results, failures = [], []
-    onnx_float = onnx_quant_src = quant_model = None
-    saved: dict[int, str] = {}  # one SavedModel per Keras model, shared by its TFLite precisions
-    for fmt, precision in pairs:
-        if precision in QUANTIZED and quant_model is None:
-            from edgekit.quant import prepare_for_int8
-
+    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
+        graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
+        for fmt, precision in pairs:
+            start = time.perf_counter()
             with quiet():
-                quant_model = prepare_for_int8(model, calib_x, opts.ptq)
-        source_model = quant_model if precision in QUANTIZED else model
-        start = time.perf_counter()
-        extra: dict = {}
-        with quiet():
-            if fmt == "tflite":
-                if id(source_model) not in saved:
-                    saved[id(source_model)] = tflite_export.save_model(
-                        source_model, os.path.join(scratch, str(len(saved))))
-                data = tflite_export.convert(saved[id(source_model)], precision, calib_x,
-                                             io=opts.io if precision == "int8" else "float")
-                extra["quantization"] = _tflite_quant(precision, opts.io)
-            else:
-                if onnx_float is None and precision == "float":
-                    onnx_float = onnx_export.convert_float(model, spec.resolution, opts.onnx_opset)
-                if precision == "float":
-                    data = onnx_float
-                else:
-                    if onnx_quant_src is None:
-                        reuse = quant_model is model and onnx_float is not None
-                        onnx_quant_src = onnx_float if reuse else onnx_export.convert_float(
-                            quant_model, spec.resolution, opts.onnx_opset)
-                    data = onnx_export.quantize_int8(onnx_quant_src, calib_x, opts.onnx_calibration, opts.onnx_activations)
-                    extra["quantization"] = {
-                        "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
-                        "per_channel": True, "weights": "int8", "activations": opts.onnx_activations,
-                        "calibration_method": opts.onnx_calibration,
-                        "why": "uint8 activations + int8 weights is the fast pairing of ORT's x86 kernels",
-                    }
-                ops = onnx_export.count_ops(data)
-                extra["onnx"] = {"opset": opts.onnx_opset, "transpose_nodes": ops.get("Transpose", 0),
-                                 "nodes": sum(ops.values())}
-        seconds = time.perf_counter() - start
-        target = art.artifact_path(out_root, spec.name, fmt, precision)
-        tmp = art.write_temp(target.parent, target.name, data)
-        try:
-            result = _check(tmp, fmt, spec, check, reference, precision)
-            sidecar = {
-                "edgekit_sidecar": 1,
-                "artifact": target.name, "format": fmt, "precision": precision,
-                "size_bytes": len(data), "sha256": art.sha256_bytes(data),
-                "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
-                "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
-                "io": result.pop("io"),
-                "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
-                                if (calib is not None and precision in QUANTIZED) else None),
-                **extra,
-                "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels))}},
-                "tools": art.tool_versions(),
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "convert_seconds": round(seconds, 2),
-                "path": str(target),
-            }
-            if result["passed"] is False:
-                failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
-                                f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
-                continue
-            art.publish(tmp, target, sidecar)
-            results.append(sidecar)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                data, extra = graphs.export(fmt, precision)
+            seconds = time.perf_counter() - start
+            target = art.artifact_path(out_root, spec.name, fmt, precision)
+            tmp = art.write_temp(target.parent, target.name, data)
+            try:
+                result = _check(tmp, fmt, spec, check, reference, precision)
+                sidecar = {
+                    "edgekit_sidecar": 1,
+                    "artifact": target.name, "format": fmt, "precision": precision,
+                    "size_bytes": len(data), "sha256": art.sha256_bytes(data),
+                    "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
+                    "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
+                    "io": result.pop("io"),
+                    "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
+                                    if (calib is not None and precision in QUANTIZED) else None),
+                    **extra,
+                    "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels))}},
+                    "tools": tools,
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "convert_seconds": round(seconds, 2),
+                    "path": str(target),
+                }
+                if result["passed"] is False:
+                    failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
+                                    f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
+                    continue
+                art.publish(tmp, target, sidecar)
+                results.append(sidecar)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
     if failures:
         raise parity.ParityError("parity check failed, artifact not written: " + "; ".join(failures))
     return results
+
+
+class _Graphs:
+    """Produces each artifact's bytes, building every intermediate once.
+
+    The int8 model (weights rounded by ``opts.ptq``), one SavedModel per Keras model (shared by its
+    TFLite precisions) and one float ONNX graph per Keras model (shared by ONNX float and int8)
+    are made on first use and cached by model.
+    """
+
+    def __init__(self, model, resolution: int, opts: ConvertOptions, calib_x, scratch: str):
+        self.model, self.resolution, self.opts, self.calib_x, self.scratch = model, resolution, opts, calib_x, scratch
+        self._quant_model = None
+        self._saved: dict[int, str] = {}
+        self._onnx: dict[int, bytes] = {}
+
+    def _source(self, precision: str):
+        if precision not in QUANTIZED:
+            return self.model
+        if self._quant_model is None:
+            from edgekit.quant import prepare_for_int8
+
+            self._quant_model = prepare_for_int8(self.model, self.calib_x, self.opts.ptq)
+        return self._quant_model
+
+    def _saved_model(self, model) -> str:
+        if id(model) not in self._saved:
+            folder = os.path.join(self.scratch, str(len(self._saved)))
+            self._saved[id(model)] = tflite_export.save_model(model, folder)
+        return self._saved[id(model)]
+
+    def _onnx_float(self, model) -> bytes:
+        if id(model) not in self._onnx:
+            self._onnx[id(model)] = onnx_export.convert_float(model, self.resolution, self.opts.onnx_opset)
+        return self._onnx[id(model)]
+
+    def export(self, fmt: str, precision: str) -> tuple[bytes, dict]:
+        opts, source = self.opts, self._source(precision)
+        if fmt == "tflite":
+            io = opts.io if precision == "int8" else "float"
+            data = tflite_export.convert(self._saved_model(source), precision, self.calib_x, io=io)
+            return data, {"quantization": _tflite_quant(precision, opts.io)}
+        extra: dict = {}
+        if precision == "float":
+            data = self._onnx_float(source)
+        else:
+            data = onnx_export.quantize_int8(self._onnx_float(source), self.calib_x, opts.onnx_calibration,
+                                             opts.onnx_activations)
+            extra["quantization"] = {
+                "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
+                "per_channel": True, "weights": "int8", "activations": opts.onnx_activations,
+                "calibration_method": opts.onnx_calibration,
+                "why": "uint8 activations + int8 weights is the fast pairing of ORT's x86 kernels",
+            }
+        ops = onnx_export.count_ops(data)
+        extra["onnx"] = {"opset": opts.onnx_opset, "transpose_nodes": ops.get("Transpose", 0),
+                         "nodes": sum(ops.values())}
+        return data, extra
 
 
 def _tflite_quant(precision: str, io: str) -> dict | None:

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line
 
 PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
 IO_TYPES = ("float", "int8", "uint8")
@@ -72,5 +72,4 @@ def convert(saved_model: str, precision: str, calibration: np.ndarray | None = N
     try:
         return bytes(converter.convert())
     except Exception as exc:  # ConverterError, RuntimeError from the calibrator, ...
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        raise EdgekitError(f"TFLiteConverter failed ({precision}): {lines[0][:300] if lines else type(exc).__name__}") from None
+        raise EdgekitError(f"TFLiteConverter failed ({precision}): {first_line(exc)}") from None

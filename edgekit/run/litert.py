@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.errors import first_line
 from edgekit.run.runtime import ModelFileError, Runtime, TensorInfo
 
 
@@ -41,8 +42,7 @@ class LiteRTRuntime(Runtime):
             )
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelFileError(f"LiteRT cannot load {path.name}: {first}") from None
+            raise ModelFileError(f"LiteRT cannot load {path.name}: {first_line(exc)}") from None
         self.inputs = [_info(d) for d in self._interp.get_input_details()]
         self.outputs = [_info(d) for d in self._interp.get_output_details()]
         self._in_index = self._interp.get_input_details()[0]["index"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.errors import first_line
 from edgekit.run.runtime import ModelFileError, Runtime, TensorInfo
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
@@ -29,8 +30,7 @@ class OnnxRuntime(Runtime):
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelFileError(f"ONNX Runtime cannot load {path.name}: {first[:300]}") from None
+            raise ModelFileError(f"ONNX Runtime cannot load {path.name}: {first_line(exc)}") from None
         self.inputs = [self._info(t) for t in self._session.get_inputs()]
         self.outputs = [self._info(t) for t in self._session.get_outputs()]
         self._in_name = self.inputs[0].name

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from edgekit.errors import WeightsError
+from edgekit.errors import WeightsError, first_line
 from edgekit.zoo import weights as weights_mod
 from edgekit.zoo.spec import ModelSpec
 
@@ -23,11 +23,6 @@ def _keras():
             "building models needs TensorFlow/Keras: pip install 'edgekit[convert]'"
         ) from exc
     return keras
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
 
 
 def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False):
@@ -56,7 +51,7 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
             model.load_weights(source.path)
         except Exception as exc:  # h5py OSError (corrupt), ValueError (other architecture), ...
             raise WeightsError(
-                f"cannot load {source.path} into {spec.name}: {_first_line(exc)}"
+                f"cannot load {source.path} into {spec.name}: {first_line(exc)}"
             ) from None
     return model, source
 
@@ -73,7 +68,7 @@ def _build_imagenet(builder, kwargs, spec: ModelSpec):
     except Exception as exc:  # Keras raises a bare Exception on "URL fetch failure"
         raise WeightsError(
             f"could not get Keras's ImageNet weights for {spec.name} (offline and not in {cache}): "
-            f"{_first_line(exc)}; pass --weights PATH to a local .h5 file instead"
+            f"{first_line(exc)}; pass --weights PATH to a local .h5 file instead"
         ) from None
 
 
