@@ -171,6 +171,144 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
     console.print(convert_table(sidecars))
 
 
+db_option = click.option("--db", type=click.Path(), help="Results database (default: $EDGEKIT_DB or "
+                         "~/.local/share/edgekit/results.db).")
+
+
+def _record(kind: str, results: list[dict], db: str | None) -> str:
+    """Store results; returns the database path. Each result gets its row id."""
+    from edgekit.record.environment import fingerprint
+    from edgekit.record.store import ResultsStore
+
+    with ResultsStore(db) as store:
+        for result in results:
+            env = result.pop("environment", None) or fingerprint()
+            result["id"] = store.record(kind, result, env)
+            result["environment"] = env
+        return str(store.path)
+
+
+@cli.command()
+@click.argument("artifacts", nargs=-1, required=True)
+@click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]), help="Default: from the file suffix.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--warmup", default=10, show_default=True, help="Untimed runs before timing.")
+@click.option("--runs", default=50, show_default=True, help="Timed runs (at least).")
+@click.option("--min-time", default=1.0, show_default=True, help="Seconds of timed runs per artifact (at least).")
+@click.option("--rounds", default=3, show_default=True, help="Interleaved rounds the timed runs are split into.")
+@click.option("--batch", default=1, show_default=True)
+@click.option("--device", default="host", show_default=True)
+@click.option("--inputs", type=click.Path(), help="Image folder for inputs (default: random images).")
+@click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
+              help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
+@click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
+@click.option("--optimization", type=click.Choice(["disable", "basic", "extended", "all"]), default="all",
+              show_default=True, help="ONNX Runtime graph optimization level.")
+@click.option("--delegate", help="LiteRT delegate library to load (e.g. libedgetpu.so.1).")
+@click.option("--models-dir", default="models", show_default=True, help="Where zoo names find their artifacts.")
+@db_option
+@click.option("--no-record", is_flag=True, help="Do not store the results.")
+@json_option
+def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, inputs, preprocess,
+          no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
+    """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports)."""
+    from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
+
+    paths = resolve_artifacts(list(artifacts), models_dir)
+    opts = BenchOptions(runtime=runtime, threads=threads, warmup=warmup, runs=runs, min_time=min_time,
+                        rounds=rounds, batch=batch, device=device, inputs=inputs, preprocess=preprocess,
+                        xnnpack=not no_xnnpack, optimization=optimization, delegate=delegate)
+    if as_json or not sys.stderr.isatty():
+        results, errors = run(paths, opts)
+    else:
+        from edgekit.present import step_progress
+
+        bar, opts.progress = step_progress()
+        with bar:
+            results, errors = run(paths, opts)
+    where = _record("bench", results, db) if results and not no_record else None
+    if as_json:
+        _emit_json({"results": results, "errors": errors, "db": where})
+    elif results:
+        from edgekit.present import bench_table, console
+
+        console.print(bench_table(results))
+        if where:
+            console.print(f"recorded in {where}")
+    if errors:
+        raise EdgekitError("; ".join(errors))
+
+
+@cli.command(name="eval")
+@click.argument("artifacts", nargs=-1, required=True)
+@click.option("--data", required=True, type=click.Path(), help="Labelled folder (labels.csv, or WordNet-id folders).")
+@click.option("--limit", type=int, help="Only the first N images.")
+@click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]), help="Default: from the file suffix.")
+@click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
+              help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
+@click.option("--models-dir", default="models", show_default=True, help="Where zoo names find their artifacts.")
+@db_option
+@click.option("--no-record", is_flag=True, help="Do not store the results.")
+@json_option
+def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, models_dir, db, no_record, as_json):
+    """Top-1/top-5 of ARTIFACTS on a labelled image folder."""
+    from edgekit.measure.bench import resolve_artifacts
+    from edgekit.measure.evaluate import evaluate as run
+    from edgekit.present import progress_over
+
+    results = []
+    for path in resolve_artifacts(list(artifacts), models_dir):
+        progress = None if as_json else progress_over(f"eval {path.name}")
+        result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
+                     preprocess=preprocess, progress=progress)
+        results.append({**result, "device": "host"})
+    where = _record("eval", results, db) if not no_record else None
+    if as_json:
+        if len(results) == 1:
+            _emit_json({**results[0], "db": where})
+        else:
+            _emit_json({"results": results, "db": where})
+        return
+    from edgekit.present import console, eval_table
+
+    console.print(eval_table(results))
+    if where:
+        console.print(f"recorded in {where}")
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["bench", "eval"]))
+@click.option("--model", help="Zoo name recorded in the artifact's sidecar.")
+@click.option("--artifact", help="Any part of the artifact path.")
+@click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]))
+@click.option("--device")
+@click.option("--threads", type=int)
+@click.option("--limit", type=int, default=50, show_default=True, help="Newest N (0: all).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout (one row per result, headline columns).")
+@db_option
+@json_option
+def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, as_json):
+    """List recorded bench and eval results; export them as JSON or CSV."""
+    from edgekit.record.store import ResultsStore
+
+    with ResultsStore(db) as store:
+        rows = store.query(kind=kind, model=model, artifact=artifact, runtime=runtime, device=device,
+                           threads=threads, limit=limit or None)
+        where = str(store.path)
+    if as_json:
+        _emit_json({"db": where, "results": rows})
+    elif as_csv:
+        from edgekit.record.export import to_csv
+
+        click.echo(to_csv(rows), nl=False)
+    else:
+        from edgekit.present import console, results_table
+
+        console.print(results_table(rows, where))
+
+
 def main() -> None:
     cli(prog_name="edgekit")
 

@@ -113,3 +113,77 @@ def convert_table(sidecars: list[dict]) -> Table:
     src = sidecars[0]["parity"]["check"]["source"] if sidecars else ""
     table.caption = f"parity on {n} images from {src}"
     return table
+
+
+def step_progress():
+    """A (context manager, callback(step, total, description)) pair: a progress bar on stderr."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("benchmark", total=None)
+
+    def update(step: int, total: int, description: str) -> None:
+        bar.update(task, completed=step, total=total, description=description)
+    return bar, update
+
+
+def _ms(value) -> str:
+    return "" if value is None else f"{value:.3f}" if value < 10 else f"{value:.2f}"
+
+
+def _short(path: str) -> str:
+    """The last two parts of a path: enough to tell artifacts apart in a table."""
+    from pathlib import Path
+
+    return "/".join(Path(path).parts[-2:])
+
+
+def bench_table(results: list[dict]) -> Table:
+    first = results[0] if results else {}
+    env = first.get("environment", {})
+    table = Table(title=f"latency on {first.get('device', '?')} ({env.get('cpu', '?')}, {env.get('usable_cores', '?')} "
+                        f"usable cores), batch {first.get('batch', 1)}")
+    for col in ("artifact", "runtime", "thr", "init ms", "first ms", "median ms", "mean ± std", "p90", "p99", "min",
+                "img/s", "spread", "peak RSS", "size"):
+        table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right",
+                         no_wrap=col in ("artifact", "runtime", "size", "mean ± std"))
+    for r in results:
+        table.add_row(
+            _short(r["artifact"]), f"{r['runtime']} {r['runtime_version']}", str(r["threads"]), f"{r['init_ms']:.1f}",
+            _ms(r["first_ms"]), f"[bold]{_ms(r['median_ms'])}[/]", f"{_ms(r['mean_ms'])} ± {_ms(r['std_ms'])}",
+            _ms(r["p90_ms"]), _ms(r["p99_ms"]), _ms(r["min_ms"]), f"{r['throughput_ips']:,.0f}",
+            f"{r['spread_pct']:.1f}%", f"{r['peak_rss_mb']:.0f} MiB", f"{r['size_bytes'] / 1024:,.0f} KiB",
+        )
+    if results:
+        table.caption = (f"{first['statistic']}; inputs: {first['inputs']}; spread = range of the per-round "
+                         f"medians / median; peak RSS = the worker process's own maximum resident set")
+    return table
+
+
+def eval_table(results: list[dict]) -> Table:
+    table = Table(title="accuracy")
+    for col in ("artifact", "data", "images", "top-1", "top-5", "runtime", "preprocessing", "s"):
+        table.add_column(col, justify="left" if col in ("artifact", "data", "runtime", "preprocessing") else "right")
+    for r in results:
+        pre = r["preprocessing"]
+        table.add_row(_short(r["artifact"]), _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
+                      f"{r['runtime']} {r['runtime_version']}", f"x*{pre['scale']:.6g}{pre['offset']:+g} ({pre['source']})",
+                      f"{r['seconds']:.1f}")
+    return table
+
+
+def results_table(rows: list[dict], db: str) -> Table:
+    table = Table(title=f"results in {db}")
+    for col in ("id", "when", "kind", "artifact", "runtime", "device", "thr", "value", "conditions"):
+        table.add_column(col, justify="right" if col in ("id", "thr", "value") else "left")
+    for row in rows:
+        r = row["result"]
+        if row["kind"] == "bench":
+            value, cond = f"{row['value']:.3f} ms", r.get("statistic", "")
+        else:
+            value, cond = f"{row['value']:.1%} top-1", f"{r.get('count')} images of {row['dataset']}"
+        table.add_row(str(row["id"]), row["created"].replace("T", " ")[:16], row["kind"], _short(row["artifact"]),
+                      f"{row['runtime']} {row['runtime_version']}", row["device"] or "host", str(row["threads"] or ""),
+                      value, cond)
+    return table

@@ -33,6 +33,34 @@ def v1_weights(data_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def calib_dir(data_dir) -> Path:
+    return data_dir / "imagenet-val" / "calib100"
+
+
+@pytest.fixture(scope="session")
+def eval_dir(data_dir) -> Path:
+    return data_dir / "imagenet-val" / "eval300"
+
+
+@pytest.fixture(scope="session")
+def coral(data_dir) -> Path:
+    return data_dir / "coral"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_results_db(tmp_path_factory):
+    """Tests never write to the user's results database."""
+    path = tmp_path_factory.mktemp("db") / "results.db"
+    old = os.environ.get("EDGEKIT_DB")
+    os.environ["EDGEKIT_DB"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("EDGEKIT_DB", None)
+    else:
+        os.environ["EDGEKIT_DB"] = old
+
+
+@pytest.fixture(scope="session")
 def parrot(data_dir) -> Path:
     return data_dir / "coral" / "parrot.jpg"
 

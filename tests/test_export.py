@@ -15,11 +15,6 @@ from edgekit.export.convert import ConvertOptions, convert
 from conftest import assert_clean_error, run_edgekit
 
 
-@pytest.fixture(scope="session")
-def calib_dir(data_dir):
-    return data_dir / "imagenet-val" / "calib100"
-
-
 @pytest.fixture(scope="module")
 def v1_real(tmp_path_factory, v1_weights, calib_dir):
     """The real v1-0.25-128 weights, float/fp16/dynamic TFLite and float ONNX."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import first_line
+from edgekit.errors import EdgekitError, first_line
 from edgekit.run.runtime import ModelFileError, Runtime, TensorInfo
 
 
@@ -25,16 +25,24 @@ def litert_version() -> str:
         return "?"
 
 
+class DelegateError(EdgekitError):
+    """A delegate library that is missing or refuses to load (e.g. no Edge TPU attached)."""
+
+
 class LiteRTRuntime(Runtime):
     name = "litert"
 
-    def __init__(self, path: Path, threads: int = 1, xnnpack: bool = True, delegates=None):
+    def __init__(self, path: Path, threads: int = 1, xnnpack: bool = True, delegate: str | None = None,
+                 delegate_options: dict | None = None, batch: int | None = None):
+        """``delegate``: a delegate shared library (e.g. libedgetpu.so.1) loaded before the model."""
         from ai_edge_litert import interpreter as litert
 
         self.version = litert_version()
         self.xnnpack = xnnpack
         resolver = (litert.OpResolverType.AUTO if xnnpack
                     else litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        delegates = [self._load_delegate(litert, delegate, delegate_options)] if delegate else None
+        self.delegate = delegate
         try:
             self._interp = litert.Interpreter(
                 model_path=str(path), num_threads=threads, experimental_delegates=delegates,
@@ -43,14 +51,44 @@ class LiteRTRuntime(Runtime):
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"LiteRT cannot load {path.name}: {first_line(exc)}") from None
+        detail = self._interp.get_input_details()[0]
+        if batch and batch != int(detail["shape"][0]):
+            try:
+                self._interp.resize_tensor_input(detail["index"], [batch, *detail["shape"][1:]], strict=False)
+                self._interp.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                raise ModelFileError(f"{path.name} cannot run batch {batch} (its graph fixes batch "
+                                     f"{detail['shape'][0]}): {first_line(exc)}") from None
         self.inputs = [_info(d) for d in self._interp.get_input_details()]
         self.outputs = [_info(d) for d in self._interp.get_output_details()]
         self._in_index = self._interp.get_input_details()[0]["index"]
         self._out_index = self._interp.get_output_details()[0]["index"]
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _load_delegate(litert, library: str, options: dict | None):
+        import gc
+        import sys
+
+        # A failed load leaves a half-built Delegate whose __del__ raises when collected:
+        # silence that one message so the user sees one line.
+        hook, sys.unraisablehook = sys.unraisablehook, (lambda _: None)
+        try:
+            try:
+                return litert.load_delegate(library, options or {})
+            except (ValueError, OSError, RuntimeError) as exc:
+                message = f"cannot load the LiteRT delegate {library}: {first_line(exc)}"
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise DelegateError(message)
+
+    def prepare(self, batch: np.ndarray) -> None:
         self._interp.set_tensor(self._in_index, batch)
+
+    def invoke(self) -> None:
         self._interp.invoke()
+
+    def output(self) -> np.ndarray:
         return self._interp.get_tensor(self._out_index).copy()
 
     def close(self) -> None:

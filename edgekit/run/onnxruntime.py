@@ -18,7 +18,8 @@ _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended"
 class OnnxRuntime(Runtime):
     name = "onnxruntime"
 
-    def __init__(self, path: Path, threads: int = 1, optimization: str = "all", session_options=None):
+    def __init__(self, path: Path, threads: int = 1, optimization: str = "all", session_options=None,
+                 batch: int | None = None):
         import onnxruntime as ort
 
         self.version = ort.__version__
@@ -34,14 +35,31 @@ class OnnxRuntime(Runtime):
         self.inputs = [self._info(t) for t in self._session.get_inputs()]
         self.outputs = [self._info(t) for t in self._session.get_outputs()]
         self._in_name = self.inputs[0].name
+        declared = self._session.get_inputs()[0].shape[0]
+        if batch and isinstance(declared, int) and declared != batch:
+            raise ModelFileError(f"{path.name} has a fixed batch of {declared}; it cannot run batch {batch} "
+                                 "(export it with a dynamic batch)")
+        if batch:
+            self.inputs[0] = TensorInfo(self.inputs[0].name, (batch, *self.inputs[0].shape[1:]), self.inputs[0].dtype)
+        self._binding = None
 
     @staticmethod
     def _info(arg) -> TensorInfo:
         shape = tuple(d if isinstance(d, int) else 1 for d in arg.shape)
         return TensorInfo(arg.name, shape, np.dtype(_DTYPES.get(arg.type, np.float32)))
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._in_name: batch})[0]
+    def prepare(self, batch: np.ndarray) -> None:
+        # IO binding keeps the input in place between runs, like set_tensor for LiteRT.
+        self._batch = np.ascontiguousarray(batch)
+        self._binding = self._session.io_binding()
+        self._binding.bind_cpu_input(self._in_name, self._batch)
+        self._binding.bind_output(self.outputs[0].name)
+
+    def invoke(self) -> None:
+        self._session.run_with_iobinding(self._binding)
+
+    def output(self) -> np.ndarray:
+        return self._binding.copy_outputs_to_cpu()[0].copy()
 
     def close(self) -> None:
         self._session = None

@@ -48,6 +48,21 @@ class Runtime:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Run the model on ``batch`` (already in the input's dtype); returns the first output."""
+        self.prepare(batch)
+        self.invoke()
+        return self.output()
+
+    # The timing loop calls only ``invoke``: inputs are bound once by ``prepare``, so what is
+    # timed is the runtime's own inference, as in a bare ``interpreter.invoke()`` loop.
+    def prepare(self, batch: np.ndarray) -> None:
+        """Bind ``batch`` as the input of the next ``invoke``."""
+        raise NotImplementedError
+
+    def invoke(self) -> None:
+        raise NotImplementedError
+
+    def output(self) -> np.ndarray:
+        """A copy of the first output of the last ``invoke``."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -65,6 +80,22 @@ class Runtime:
 
 
 RUNTIMES = {".tflite": "litert", ".onnx": "onnxruntime"}
+# name -> (our module, its class, the library it wraps)
+_IMPLEMENTATIONS = {
+    "litert": ("edgekit.run.litert", "LiteRTRuntime", "ai_edge_litert.interpreter"),
+    "onnxruntime": ("edgekit.run.onnxruntime", "OnnxRuntime", "onnxruntime"),
+}
+
+
+def import_runtime(name: str | None):
+    """Import runtime ``name`` and the library behind it; returns its Runtime class."""
+    import importlib
+
+    if name not in _IMPLEMENTATIONS:
+        raise EdgekitError(f"unknown runtime '{name}' (known: {', '.join(_IMPLEMENTATIONS)})")
+    module, cls, library = _IMPLEMENTATIONS[name]
+    importlib.import_module(library)
+    return getattr(importlib.import_module(module), cls)
 
 
 def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1, **options) -> Runtime:
@@ -75,15 +106,7 @@ def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1,
     name = runtime or RUNTIMES.get(path.suffix.lower())
     if name is None:
         raise ModelFileError(f"cannot tell the runtime for {path.name}: expected .tflite or .onnx (or pass --runtime)")
-    if name == "litert":
-        from edgekit.run.litert import LiteRTRuntime
-
-        return LiteRTRuntime(path, threads=threads, **options)
-    if name == "onnxruntime":
-        from edgekit.run.onnxruntime import OnnxRuntime
-
-        return OnnxRuntime(path, threads=threads, **options)
-    raise EdgekitError(f"unknown runtime '{name}' (known: litert, onnxruntime)")
+    return import_runtime(name)(path, threads=threads, **options)
 
 
 def quantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:

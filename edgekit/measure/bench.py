@@ -1,0 +1,227 @@
+"""Latency and memory of artifacts: one worker process each, timed runs interleaved in rounds.
+
+``bench(paths, BenchOptions(...))`` is the Python API behind ``edgekit bench``. Every artifact
+gets its own worker (clean peak-RSS figures; a native crash takes down the worker, not us). All
+workers load first, warm up, then the timed runs are split into rounds and the artifacts take
+turns, in a rotating order, so drift of a noisy machine shows up as spread between rounds
+instead of as a false difference between artifacts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edgekit.devices import get_device
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import read_sidecar
+from edgekit.measure.latency import spread_pct, summarize
+from edgekit.run.runtime import RUNTIMES, ModelFileError
+
+REWARM = 2  # untimed runs at the start of every round after the first (caches after a switch)
+
+
+@dataclass
+class BenchOptions:
+    runtime: str | None = None
+    threads: int = 1
+    warmup: int = 10
+    runs: int = 50
+    min_time: float = 1.0  # seconds of timed runs per artifact, at least
+    batch: int = 1
+    rounds: int = 3
+    device: str = "host"
+    inputs: str | None = None  # image folder; default random images
+    preprocess: str | None = None
+    xnnpack: bool = True
+    optimization: str = "all"
+    delegate: str | None = None
+    progress: Callable | None = None  # called with (step, total, description)
+
+
+class WorkerError(EdgekitError):
+    """The benchmark worker refused an artifact or died."""
+
+
+class _Worker:
+    """One worker process: JSON lines in, JSON lines out; a death becomes a WorkerError."""
+
+    def __init__(self, command: list[str], label: str):
+        self.label = label
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                      text=True, bufsize=1)
+
+    def ask(self, cmd: str, **args) -> dict:
+        try:
+            self._proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            raise WorkerError(f"{self.label}: {self._death()}")
+        answer = json.loads(line)
+        if not answer.pop("ok"):
+            raise WorkerError(f"{self.label}: {answer['error']}")
+        return answer
+
+    def _death(self) -> str:
+        code = self._proc.wait(timeout=30)
+        self._stderr.seek(0)
+        lines = [line.strip() for line in self._stderr.read().splitlines() if line.strip()]
+        last = f" (last output: {lines[-1][:200]})" if lines else ""
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the benchmark worker crashed with {name}{last}"
+        return f"the benchmark worker exited with status {code}{last}"
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+
+def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> list[Path]:
+    """Files as given; a zoo model name stands for every artifact ``edgekit convert`` wrote for it."""
+    out: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_file():
+            out.append(path)
+            continue
+        if path.suffix.lower() in RUNTIMES or "/" in name or path.exists():
+            raise ModelFileError(f"model file not found: {name}")
+        from edgekit.zoo.spec import parse_model
+
+        spec = parse_model(name)  # raises a one-line error (with a suggestion) for a non-name
+        found = sorted(p for p in (Path(models_dir) / spec.name).glob("*") if p.suffix in RUNTIMES)
+        if not found:
+            raise ModelFileError(f"no artifacts for {spec.name} under {models_dir}/: "
+                                 f"run 'edgekit convert --model {spec.name}' first, or pass files")
+        out.extend(found)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe(path: Path) -> dict:
+    """What we know of an artifact before running it: size, hash, and our sidecar's spec if any."""
+    sidecar = read_sidecar(path) or {}
+    model = sidecar.get("model", {})
+    return {"artifact": str(path), "artifact_sha256": _sha256(path), "size_bytes": path.stat().st_size,
+            "model": model.get("name"), "format": sidecar.get("format"), "precision": sidecar.get("precision")}
+
+
+def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]:
+    """Benchmark ``paths``; returns (results, errors). A failing artifact never stops the others."""
+    if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1 or opts.batch < 1 or opts.rounds < 1:
+        raise EdgekitError("--runs, --threads, --batch and --rounds must be >= 1 and --warmup >= 0")
+    device = get_device(opts.device)
+    rounds = max(1, min(opts.rounds, opts.runs))
+    per_round = math.ceil(opts.runs / rounds)
+    options = {"xnnpack": opts.xnnpack} if opts.runtime in (None, "litert") else {}
+    errors: list[str] = []
+    live: dict[int, dict] = {}
+    workers: dict[int, _Worker] = {}
+    steps = len(paths) * (rounds + 2)
+    step = 0
+
+    def tick(description: str) -> None:
+        nonlocal step
+        step += 1
+        if opts.progress:
+            opts.progress(step, steps, description)
+
+    try:
+        for i, path in enumerate(paths):
+            entry = _describe(path)
+            runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
+            run_options = dict(options) if runtime == "litert" else {}
+            if runtime == "litert" and opts.delegate:
+                run_options["delegate"] = opts.delegate
+            if runtime == "onnxruntime":
+                run_options["optimization"] = opts.optimization
+            worker = _Worker(device.worker_command(), path.name)
+            try:
+                loaded = worker.ask("load", artifact=device.stage(path), runtime=runtime, threads=opts.threads,
+                                    batch=opts.batch, options=run_options, inputs=opts.inputs,
+                                    preprocess=opts.preprocess)
+                warm = worker.ask("time", runs=opts.warmup) if opts.warmup else {"samples_ms": []}
+            except WorkerError as exc:
+                errors.append(str(exc))
+                worker.close()
+                step += rounds + 2
+                continue
+            tick(f"loaded {path.name}")
+            workers[i] = worker
+            io = loaded["io"]
+            live[i] = {**entry, "runtime": io["runtime"], "runtime_version": io["runtime_version"],
+                       "device": device.name, "threads": opts.threads, "batch": opts.batch,
+                       "options": run_options, "inputs": loaded["inputs"], "preprocessing": loaded["preprocessing"],
+                       "io": {"inputs": io["inputs"], "outputs": io["outputs"]},
+                       "init_ms": loaded["init_ms"], "first_ms": loaded["first_ms"],
+                       "warmup": opts.warmup,
+                       "warmup_mean_ms": (sum(warm["samples_ms"]) / len(warm["samples_ms"])
+                                          if warm["samples_ms"] else None),
+                       "baseline_rss_mb": loaded["baseline_rss_mb"], "environment": loaded["environment"],
+                       "_samples": [], "_round_medians": []}
+        order = list(live)
+        for r in range(rounds):
+            turn = order[r % len(order):] + order[:r % len(order)] if order else []
+            for i in turn:
+                if i not in live:
+                    continue
+                try:
+                    got = workers[i].ask("time", runs=per_round, min_seconds=opts.min_time / rounds,
+                                         rewarm=REWARM if r else 0)
+                except WorkerError as exc:
+                    errors.append(str(exc))
+                    live.pop(i)
+                    continue
+                live[i]["_samples"].extend(got["samples_ms"])
+                live[i]["_round_medians"].append(summarize(got["samples_ms"])["median_ms"])
+                tick(f"round {r + 1}/{rounds}: {paths[i].name}")
+        results = []
+        for i, entry in live.items():
+            try:
+                done = workers[i].ask("finish")
+            except WorkerError as exc:
+                errors.append(str(exc))
+                continue
+            tick(f"finished {paths[i].name}")
+            samples, medians = entry.pop("_samples"), entry.pop("_round_medians")
+            stats = summarize(samples, opts.batch)
+            entry.update(stats)
+            entry.update(rounds=rounds, round_medians_ms=medians, spread_pct=spread_pct(medians),
+                         peak_rss_mb=done["peak_rss_mb"],
+                         model_rss_mb=done["peak_rss_mb"] - entry["baseline_rss_mb"],
+                         statistic=f"median of {stats['runs']} runs in {rounds} interleaved rounds "
+                                   f"after {opts.warmup} warm-ups")
+            results.append(entry)
+        return results, errors
+    finally:
+        for worker in workers.values():
+            worker.close()

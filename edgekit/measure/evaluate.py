@@ -1,0 +1,54 @@
+"""Top-1 / top-5 of an artifact over a labelled image folder, with the artifact's own runtime.
+
+``evaluate(path, data, ...)`` is the Python API behind ``edgekit eval``. Preprocessing comes from
+our sidecar or, for a foreign file, from its input (``measure.inputs``); 1001-output models
+(background first) are shifted onto the 1000 ImageNet classes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.measure.accuracy import topk
+from edgekit.measure.dataset import labelled_images
+from edgekit.measure.images import DEFAULT_CROP, load_image
+from edgekit.measure.inputs import recipe_for
+from edgekit.run.runtime import Classifier, ModelFileError, open_runtime
+
+CLASSES = (1000, 1001)
+
+
+def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, crop: float = DEFAULT_CROP,
+             threads: int = 1, runtime: str | None = None, preprocess: str | None = None,
+             progress: Callable | None = None) -> dict:
+    path = Path(path)
+    if limit is not None and limit < 1:
+        raise EdgekitError(f"--limit must be >= 1, got {limit}")
+    pairs = labelled_images(data)
+    if limit:
+        pairs = pairs[:limit]
+    start = time.perf_counter()
+    with open_runtime(path, runtime=runtime, threads=threads) as rt:
+        classes = int(np.prod(rt.outputs[0].shape[1:]))
+        if classes not in CLASSES or len(rt.outputs[0].shape) != 2:
+            raise ModelFileError(f"{path.name}: output shape {tuple(rt.outputs[0].shape)} is not an ImageNet "
+                                 f"classifier's (expected 1000 or 1001 scores)")
+        recipe = recipe_for(path, rt.inputs[0], preprocess)
+        classifier = Classifier(rt, recipe.apply)
+        items = progress(pairs) if progress else pairs
+        scores = np.stack([classifier.scores(load_image(image, recipe.resolution, crop)[None])[0]
+                           for image, _ in items])
+        labels = np.array([label for _, label in pairs])
+        result = {
+            "artifact": str(path), "data": str(data), "count": len(pairs),
+            "top1": topk(scores, labels, 1), "top5": topk(scores, labels, 5),
+            "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
+            "crop": crop, "classes": classes, "preprocessing": recipe.to_dict(),
+        }
+    result["seconds"] = time.perf_counter() - start
+    return result

@@ -1,0 +1,72 @@
+"""What an artifact expects as input: preprocessing from our sidecar, or guessed for a foreign file.
+
+Our artifacts record ``x * scale + offset`` in their sidecar. A file someone else made (Google's
+hosted int8 MobileNets, say) has no sidecar: an integer input takes raw pixels mapped through its
+own quantization (Google's uint8 models: scale 1/128, zero point 128, so the pixels themselves),
+and a float input is assumed to want [-1, 1], the MobileNet convention, unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import read_sidecar
+from edgekit.run.runtime import TensorInfo
+
+# Named choices for --preprocess, as x * scale + offset on 0..255 pixels.
+NAMED = {
+    "minus-one-to-one": (1 / 127.5, -1.0),
+    "zero-to-one": (1 / 255.0, 0.0),
+    "raw-pixels": (1.0, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class InputRecipe:
+    """Pixels (uint8 RGB) -> the float values the network was trained on, and where that came from."""
+
+    scale: float
+    offset: float
+    source: str  # "sidecar", "quantization parameters", "assumed", "--preprocess NAME"
+    resolution: int
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        return np.asarray(pixels, dtype=np.float32) * np.float32(self.scale) + np.float32(self.offset)
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "offset": self.offset, "source": self.source}
+
+
+def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | None = None) -> InputRecipe:
+    """The preprocessing of ``artifact`` whose first input is ``model_input``."""
+    shape = model_input.shape
+    if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
+        raise EdgekitError(f"{Path(artifact).name}: input shape {tuple(shape)} is not a square NHWC RGB image")
+    resolution = int(shape[1])
+    if preprocess:
+        if preprocess not in NAMED:
+            raise EdgekitError(f"unknown --preprocess '{preprocess}' (known: {', '.join(NAMED)})")
+        return InputRecipe(*NAMED[preprocess], f"--preprocess {preprocess}", resolution)
+    sidecar = read_sidecar(artifact)
+    if sidecar and "model" in sidecar:
+        pre = sidecar["model"]["preprocessing"]
+        return InputRecipe(float(pre["scale"]), float(pre["offset"]), "sidecar", resolution)
+    if model_input.quantized:
+        # The pixels go in as they are: the float value the input stands for is (q - zp) * scale.
+        limits = np.iinfo(model_input.dtype)
+        offset = (limits.min - model_input.zero_point) * model_input.scale
+        return InputRecipe(float(model_input.scale), float(offset), "quantization parameters", resolution)
+    return InputRecipe(*NAMED["minus-one-to-one"], "assumed [-1, 1] (no sidecar; see --preprocess)", resolution)
+
+
+def random_pixels(count: int, resolution: int, seed: int = 0) -> np.ndarray:
+    """Realistic-range random images: uint8 RGB, smooth enough to look like photos to a CNN."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(count, resolution // 8 + 1, resolution // 8 + 1, 3)).astype(np.float32)
+    fine = np.repeat(np.repeat(coarse, 8, axis=1), 8, axis=2)[:, :resolution, :resolution]
+    noise = rng.normal(0.0, 12.0, size=fine.shape)
+    return np.clip(fine + noise, 0, 255).astype(np.uint8)

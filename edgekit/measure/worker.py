@@ -1,0 +1,124 @@
+"""The benchmark child process: loads one artifact and times it on request.
+
+``python -m edgekit.measure.worker`` reads one JSON command per line on stdin and answers one
+JSON line on stdout. Running each artifact in its own process keeps memory figures clean and
+means a native crash on a corrupt model kills the worker, not the CLI. The protocol is plain
+pipes, so the same worker runs on a remote device behind ``ssh``.
+
+Commands: ``load`` (artifact, runtime, threads, batch, options, inputs) -> init and first
+inference times; ``time`` (runs, min_seconds, rewarm) -> samples in ms; ``finish`` -> peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from edgekit.errors import EdgekitError, first_line
+
+IMAGES_IN_ROTATION = 8
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (the kernel's own accounting)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class Worker:
+    def __init__(self):
+        self.runtime = None
+        self.batches: list[np.ndarray] = []
+
+    def load(self, artifact: str, runtime: str | None = None, threads: int = 1, batch: int = 1,
+             options: dict | None = None, inputs: str | None = None, preprocess: str | None = None,
+             crop: float = 0.875, seed: int = 0) -> dict:
+        from edgekit.measure.inputs import random_pixels, recipe_for
+        from edgekit.record.environment import fingerprint
+        from edgekit.run.runtime import RUNTIMES, Classifier, import_runtime, open_runtime
+
+        name = runtime or RUNTIMES.get(os.path.splitext(artifact)[1].lower())
+        import_runtime(name)  # the library's own memory belongs to the baseline, not to the model
+        baseline = rss_mb()
+        start = time.perf_counter()
+        self.runtime = open_runtime(artifact, runtime=name, threads=threads, batch=batch, **(options or {}))
+        init_ms = (time.perf_counter() - start) * 1e3
+        info = self.runtime.inputs[0]
+        recipe = recipe_for(artifact, info, preprocess)
+        if inputs:
+            from edgekit.measure.dataset import list_images, spread
+            from edgekit.measure.images import load_batch
+
+            pixels = load_batch(spread(list_images(inputs), IMAGES_IN_ROTATION * batch), recipe.resolution, crop)
+            source = f"{len(pixels)} images from {inputs}"
+        else:
+            pixels = random_pixels(IMAGES_IN_ROTATION * batch, recipe.resolution, seed)
+            source = f"random uint8 images (seed {seed})"
+        feed = Classifier(self.runtime, recipe.apply)
+        self.batches = [feed.model_input(pixels[i:i + batch]) for i in range(0, len(pixels) - batch + 1, batch)]
+        self.runtime.prepare(self.batches[0])
+        start = time.perf_counter()
+        self.runtime.invoke()
+        first_ms = (time.perf_counter() - start) * 1e3
+        return {"init_ms": init_ms, "first_ms": first_ms, "baseline_rss_mb": baseline,
+                "io": self.runtime.describe(), "inputs": source, "preprocessing": recipe.to_dict(),
+                "environment": fingerprint()}
+
+    def time(self, runs: int, min_seconds: float = 0.0, rewarm: int = 0) -> dict:
+        from edgekit.measure.latency import time_runs
+
+        runtime, batches = self.runtime, self.batches
+        for _ in range(rewarm):
+            runtime.invoke()
+        if len(batches) == 1:
+            samples = time_runs(runtime.invoke, runs, min_seconds)
+        else:
+            samples = time_runs(runtime.invoke, runs, min_seconds,
+                                between=lambda i: runtime.prepare(batches[i % len(batches)]))
+        return {"samples_ms": samples}
+
+    def finish(self) -> dict:
+        peak = rss_mb()
+        if self.runtime is not None:
+            self.runtime.close()
+        return {"peak_rss_mb": peak}
+
+
+def serve(commands, reply) -> None:
+    worker = Worker()
+    for line in commands:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        cmd = request.pop("cmd")
+        try:
+            answer = {"ok": True, **getattr(worker, cmd)(**request)}
+        except EdgekitError as exc:
+            answer = {"ok": False, "error": str(exc)}
+        except Exception as exc:  # a bug or an unexpected runtime failure: still one line for the parent
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {first_line(exc)}"}
+        reply(answer)
+        if cmd == "finish" or not answer["ok"]:
+            return
+
+
+def main() -> None:
+    # The protocol owns the real stdout; anything native code prints goes to stderr instead.
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def reply(answer: dict) -> None:
+        protocol.write(json.dumps(answer) + "\n")
+        protocol.flush()
+
+    serve(sys.stdin, reply)
+
+
+if __name__ == "__main__":
+    main()

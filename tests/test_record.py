@@ -1,0 +1,74 @@
+"""The results store: filters, schema guard, CSV, and concurrent writers losing nothing."""
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from edgekit.record.environment import fingerprint
+from edgekit.record.export import to_csv
+from edgekit.record.store import ResultsStore, StoreError
+
+from conftest import assert_clean_error, run_edgekit
+
+
+def _result(i: int, **extra) -> dict:
+    return {"artifact": f"/m/a{i % 3}.tflite", "model": "v1-0.25-128", "runtime": "litert", "runtime_version": "2.3.0",
+            "device": "host", "threads": 1 + i % 2, "batch": 1, "median_ms": float(i), **extra}
+
+
+def _write_many(path: str, start: int, count: int) -> None:
+    with ResultsStore(path) as store:
+        for i in range(start, start + count):
+            store.record("bench", _result(i), {"writer": start})
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = str(tmp_path / "shared.db")
+    ResultsStore(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(path, k * 1000, 40)) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with ResultsStore(path) as store:
+        rows = store.query()
+    assert len(rows) == 160
+    assert sorted(r["value"] for r in rows) == sorted(float(k * 1000 + i) for k in range(4) for i in range(40))
+    assert len({r["id"] for r in rows}) == 160
+
+
+def test_filters_and_full_records(tmp_path):
+    with ResultsStore(tmp_path / "r.db") as store:
+        for i in range(6):
+            store.record("bench", _result(i), fingerprint())
+        store.record("eval", {"artifact": "/m/a0.tflite", "top1": 0.62, "count": 300, "data": "eval300"}, fingerprint())
+        assert len(store.query(kind="bench")) == 6
+        assert len(store.query(threads=2)) == 3
+        assert len(store.query(artifact="a0")) == 3
+        assert store.query(limit=1)[0]["kind"] == "eval"
+        row = store.query(kind="eval")[0]
+        assert row["value"] == 0.62 and row["dataset"] == "eval300" and row["result"]["count"] == 300
+        assert row["environment"]["python"]
+        lines = to_csv(store.query(kind="bench")).splitlines()
+    assert len(lines) == 7 and "median_ms" in lines[0] and "env_cpu" in lines[0]
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    ResultsStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="newer edgekit"):
+        ResultsStore(path)
+
+
+@pytest.mark.parametrize("case", ["parent_is_a_file", "not_a_database"])
+def test_bad_database_is_one_line(case, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"this is not a folder, nor a database\n" * 200)
+    path = blocker / "r.db" if case == "parent_is_a_file" else blocker
+    assert_clean_error(run_edgekit("results", "--db", str(path)), "results database")
