@@ -7,6 +7,7 @@ EDGEKIT := $(VENV)/bin/edgekit
 STAMP  := $(VENV)/.installed
 DATA   ?= $(abspath ../shared/data)
 DEMO_OUT ?= models
+DEMO_DB ?= $(DEMO_OUT)/edgekit.db
 export EDGEKIT_DATA := $(DATA)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
@@ -42,9 +43,20 @@ demo: setup
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
+	@echo "== 6. edgekit eval: our exports beside Google's int8 twin on eval300 (recorded in $(DEMO_DB)) =="
+	$(EDGEKIT) eval $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx \
+		$(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite --data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
+	@echo "== 7. edgekit bench: latency and memory, 1 thread, each artifact in its own worker, interleaved rounds =="
+	$(EDGEKIT) bench $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx \
+		$(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite --threads 1 --db $(DEMO_DB)
+	@echo "== 8. Everything recorded, with its conditions =="
+	$(EDGEKIT) results --db $(DEMO_DB) --limit 10
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
+	$(PY) benchmarks/harness_overhead.py $(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite \
+		$(DATA)/coral/mobilenet_v2_1.0_224_quant.tflite
+	$(PY) benchmarks/int8_vs_google.py --data $(DATA) --out $(DEMO_OUT)/bench
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
 
 clean:

@@ -260,7 +260,7 @@ def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, models_
 
     results = []
     for path in resolve_artifacts(list(artifacts), models_dir):
-        progress = None if as_json else progress_over(f"eval {path.name}")
+        progress = progress_over(f"eval {path.name}") if sys.stderr.isatty() and not as_json else None
         result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
                      preprocess=preprocess, progress=progress)
         results.append({**result, "device": "host"})

@@ -87,6 +87,15 @@ def test_bench_reports_every_statistic(ours, coral):
     assert results[1]["runtime_version"] == version("onnxruntime")
 
 
+def test_peak_memory_is_the_workers_own(coral):
+    """A big parent must not leak into the worker's figure (Linux carries ru_maxrss over exec)."""
+    ballast = np.ones(600_000_000 // 8)  # 600 MB resident in this process
+    ballast[::512] = 2.0
+    results, errors = bench([coral / GOOGLE["v1-0.25-128"]], BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
+    assert errors == [] and ballast.sum() > 0
+    assert 10 < results[0]["baseline_rss_mb"] <= results[0]["peak_rss_mb"] < 300, results[0]
+
+
 def test_bench_inputs_from_a_folder_and_options(ours, eval_dir):
     _, paths = ours
     results, errors = bench([paths[("tflite", "float")]],

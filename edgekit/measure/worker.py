@@ -25,7 +25,19 @@ IMAGES_IN_ROTATION = 8
 
 
 def rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (the kernel's own accounting)."""
+    """Peak resident set size of this process so far, in MiB (the kernel's own accounting).
+
+    Linux: VmHWM of /proc/self/status, the high-water mark of this process's own memory map.
+    ``getrusage``'s ru_maxrss is no good here: Linux carries it over fork and exec, so a worker
+    started by a 10 GB parent would report 10 GB.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
