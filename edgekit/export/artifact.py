@@ -12,10 +12,10 @@ import hashlib
 import json
 import os
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
+from edgekit.record.environment import package_versions
 
 EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx"}
 TOOLS = ("edgekit", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "pillow")
@@ -30,16 +30,8 @@ def sidecar_path(artifact: str | Path) -> Path:
 
 
 def tool_versions() -> dict[str, str]:
-    out = {}
-    for name in TOOLS:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    try:
-        out["tensorflow"] = version("tensorflow-cpu")
-    except PackageNotFoundError:
-        pass
+    out = package_versions(TOOLS)
+    out.update({"tensorflow": v for v in package_versions(("tensorflow-cpu",)).values()})
     return out
 
 

@@ -50,9 +50,10 @@ def git_revision(where: str | Path | None = None) -> str | None:
         return None
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(names=PACKAGES) -> dict[str, str]:
+    """Installed versions of the distributions ``names`` (those not installed are left out)."""
     out = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
