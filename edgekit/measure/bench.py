@@ -135,6 +135,15 @@ def _describe(path: Path) -> dict:
             "model": model.get("name"), "format": sidecar.get("format"), "precision": sidecar.get("precision")}
 
 
+def _runtime_options(runtime: str | None, opts: BenchOptions) -> dict:
+    """The options of ``opts`` that ``runtime`` understands."""
+    if runtime == "litert":
+        return {"xnnpack": opts.xnnpack, **({"delegate": opts.delegate} if opts.delegate else {})}
+    if runtime == "onnxruntime":
+        return {"optimization": opts.optimization}
+    return {}
+
+
 def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]:
     """Benchmark ``paths``; returns (results, errors). A failing artifact never stops the others."""
     if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1 or opts.batch < 1 or opts.rounds < 1:
@@ -142,7 +151,6 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
     device = get_device(opts.device)
     rounds = max(1, min(opts.rounds, opts.runs))
     per_round = math.ceil(opts.runs / rounds)
-    options = {"xnnpack": opts.xnnpack} if opts.runtime in (None, "litert") else {}
     errors: list[str] = []
     live: dict[int, dict] = {}
     workers: dict[int, _Worker] = {}
@@ -159,11 +167,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
         for i, path in enumerate(paths):
             entry = _describe(path)
             runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
-            run_options = dict(options) if runtime == "litert" else {}
-            if runtime == "litert" and opts.delegate:
-                run_options["delegate"] = opts.delegate
-            if runtime == "onnxruntime":
-                run_options["optimization"] = opts.optimization
+            run_options = _runtime_options(runtime, opts)
             worker = _Worker(device.worker_command(), path.name)
             try:
                 loaded = worker.ask("load", artifact=device.stage(path), runtime=runtime, threads=opts.threads,
