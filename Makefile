@@ -9,9 +9,11 @@ DATA   ?= $(abspath ../shared/data)
 DEMO_OUT ?= models
 DEMO_DB ?= $(DEMO_OUT)/edgekit.db
 export EDGEKIT_DATA := $(DATA)
+GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0.5_160_quant.tflite \
+	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test test-fast demo bench clean
+.PHONY: setup test test-fast demo bench bench-ci clean
 
 setup: $(STAMP)
 
@@ -19,7 +21,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,test]"
+	$(PY) -m pip install --quiet -e ".[convert,report,test]"
 	touch $(STAMP)
 
 test: setup
@@ -43,14 +45,18 @@ demo: setup
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
-	@echo "== 6. edgekit eval: our exports beside Google's int8 twin on eval300 (recorded in $(DEMO_DB)) =="
-	$(EDGEKIT) eval $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx \
-		$(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite --data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
+	@echo "== 6. edgekit eval: our exports beside Google's int8 twin (and its bigger siblings) on eval300 (recorded in $(DEMO_DB)) =="
+	$(EDGEKIT) eval $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx $(GOOGLE_INT8) \
+		--data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
 	@echo "== 7. edgekit bench: latency and memory, 1 thread, each artifact in its own worker, interleaved rounds =="
-	$(EDGEKIT) bench $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx \
-		$(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite --threads 1 --db $(DEMO_DB)
+	$(EDGEKIT) bench $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx $(GOOGLE_INT8) \
+		--threads 1 --db $(DEMO_DB)
 	@echo "== 8. Everything recorded, with its conditions =="
 	$(EDGEKIT) results --db $(DEMO_DB) --limit 10
+	@echo "== 9. Beside the papers: counts, top-1 float/int8/drop, and the latency ratios the sources imply =="
+	$(EDGEKIT) compare v1-0.25-128 --db $(DEMO_DB)
+	@echo "== 10. The report: Markdown, self-contained HTML and plots from the results store =="
+	$(EDGEKIT) report --db $(DEMO_DB) --out $(DEMO_OUT)/report
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
@@ -58,6 +64,22 @@ bench: setup
 		$(DATA)/coral/mobilenet_v2_1.0_224_quant.tflite
 	$(PY) benchmarks/int8_vs_google.py --data $(DATA) --out $(DEMO_OUT)/bench
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
+	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
+
+# The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression.
+# Keep $(BENCH_CI)/ and models/reference/ together between runs (CI cache): the reference
+# workloads must be the very files the baseline was timed with.
+BENCH_CI ?= bench-ci
+REFERENCE := models/reference/v1-0.5-160
+bench-ci: setup
+	@test -f $(REFERENCE)/onnx-int8.onnx || $(EDGEKIT) convert --model v1-0.5-160 --weights none \
+		--float --int8 --format all --calib $(DATA)/imagenet-val/calib100 --calib-count 32 --out models/reference
+	@if [ -f $(BENCH_CI)/baseline.json ]; then \
+		$(EDGEKIT) regress --baseline $(BENCH_CI)/baseline.json --save-candidate $(BENCH_CI)/candidate.json; \
+	else \
+		$(EDGEKIT) bench --suite benchmarks/suite-ci.toml --save-baseline $(BENCH_CI)/baseline.json --no-record \
+		&& echo "baseline saved: the next 'make bench-ci' compares against it"; \
+	fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -189,7 +189,7 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 
 
 @cli.command()
-@click.argument("artifacts", nargs=-1, required=True)
+@click.argument("artifacts", nargs=-1)
 @click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]), help="Default: from the file suffix.")
 @click.option("--threads", default=1, show_default=True)
 @click.option("--warmup", default=10, show_default=True, help="Untimed runs before timing.")
@@ -199,6 +199,12 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 @click.option("--batch", default=1, show_default=True)
 @click.option("--device", default="host", show_default=True)
 @click.option("--inputs", type=click.Path(), help="Image folder for inputs (default: random images).")
+@click.option("--suite", type=click.Path(), help="Suite file (models x formats x precisions x threads); "
+              "missing artifacts are converted first.")
+@click.option("--reference", type=click.Path(), help="A pinned artifact timed in the same rounds as each "
+              "artifact, to cancel machine drift (suites name theirs).")
+@click.option("--save-baseline", type=click.Path(), help="Write every timing sample to this baseline file "
+              "for 'edgekit regress'.")
 @click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
               help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
 @click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
@@ -209,34 +215,130 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 @db_option
 @click.option("--no-record", is_flag=True, help="Do not store the results.")
 @json_option
-def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, inputs, preprocess,
-          no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
-    """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports)."""
+def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, inputs, suite, reference,
+          save_baseline, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
+    """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
+
+    With --suite, --reference or --save-baseline each artifact is timed with its reference in the
+    same rounds (defaults then: 100 runs, 2 s, 20 rounds, unless given).
+    """
     from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
 
-    paths = resolve_artifacts(list(artifacts), models_dir)
-    opts = BenchOptions(runtime=runtime, threads=threads, warmup=warmup, runs=runs, min_time=min_time,
-                        rounds=rounds, batch=batch, device=device, inputs=inputs, preprocess=preprocess,
-                        xnnpack=not no_xnnpack, optimization=optimization, delegate=delegate)
-    if as_json or not sys.stderr.isatty():
-        results, errors = run(paths, opts)
-    else:
-        from edgekit.present import step_progress
+    paired = bool(suite or reference or save_baseline)
+    timing = {"warmup": warmup, "runs": runs, "min_time": min_time, "rounds": rounds}
+    if paired:
+        from edgekit.compare.runs import REGRESS_DEFAULTS
 
-        bar, opts.progress = step_progress()
-        with bar:
+        ctx = click.get_current_context()
+        timing = {k: (REGRESS_DEFAULTS[k] if ctx.get_parameter_source(k).name == "DEFAULT" else v)
+                  for k, v in timing.items()}
+    opts = BenchOptions(runtime=runtime, threads=threads, batch=batch, device=device, inputs=inputs,
+                        preprocess=preprocess, xnnpack=not no_xnnpack, optimization=optimization,
+                        delegate=delegate, **timing)
+    show = not as_json and sys.stderr.isatty()
+    if paired:
+        from edgekit.compare.runs import describe_run, measure
+
+        how = describe_run(list(artifacts), suite, reference, opts, models_dir=models_dir)
+        with _progress(opts, show):
+            measured, errors = measure(how, progress=opts.progress, warn=_warn)
+        results = [dict(part, environment=measured["environment"]) for e in measured["entries"]
+                   for part in (e["result"], e["reference"]) if part]
+        if save_baseline and measured["entries"]:
+            from edgekit.compare.baseline import save
+
+            save(save_baseline, measured)
+    else:
+        if not artifacts:
+            raise EdgekitError("give artifacts (files or zoo names) or --suite FILE")
+        paths = resolve_artifacts(list(artifacts), models_dir)
+        with _progress(opts, show):
             results, errors = run(paths, opts)
     where = _record("bench", results, db) if results and not no_record else None
     if as_json:
-        _emit_json({"results": results, "errors": errors, "db": where})
+        _emit_json({"results": results, "errors": errors, "db": where,
+                    "baseline": str(save_baseline) if save_baseline and results else None})
     elif results:
         from edgekit.present import bench_table, console
 
         console.print(bench_table(results))
         if where:
             console.print(f"recorded in {where}")
+        if save_baseline:
+            console.print(f"baseline written to {save_baseline}")
     if errors:
         raise EdgekitError("; ".join(errors))
+
+
+def _warn(msg: str) -> None:
+    click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow")
+
+
+def _progress(opts, show: bool):
+    """A progress bar wired into ``opts.progress`` when on a terminal, else a no-op context."""
+    import contextlib
+
+    if not show:
+        return contextlib.nullcontext()
+    from edgekit.present import step_progress
+
+    bar, opts.progress = step_progress()
+    return bar
+
+
+@cli.command()
+@click.option("--baseline", required=True, type=click.Path(), help="From 'edgekit bench --save-baseline'.")
+@click.option("--candidate", type=click.Path(), help="A second baseline file (default: run the same suite now).")
+@click.option("--threshold", default="5%", show_default=True,
+              help="Smallest slowdown that fails, in percent (e.g. 10%).")
+@click.option("--confidence", default=0.95, show_default=True, help="Level of the bootstrap interval.")
+@click.option("--allow-env-change", is_flag=True, help="Compare even if the baseline comes from another machine.")
+@click.option("--no-reference", is_flag=True, help="Do not normalise by the reference workload.")
+@click.option("--save-candidate", type=click.Path(), help="Also write the candidate run as a baseline file.")
+@json_option
+def regress(baseline, candidate, threshold, confidence, allow_env_change, no_reference, save_candidate, as_json):
+    """Exit 1 if anything in the baseline's suite got slower beyond noise and --threshold (0: no, 2: error)."""
+    import os
+
+    from edgekit.compare import baseline as bl
+    from edgekit.compare.regress import markdown, regress as compare
+
+    base = bl.load(baseline)
+    limit = _percent(threshold)
+    if candidate:
+        cand = bl.load(candidate)
+    else:
+        from edgekit.compare.runs import measure
+        from edgekit.measure.bench import BenchOptions
+
+        opts = BenchOptions()
+        with _progress(opts, not as_json and sys.stderr.isatty()):
+            cand, errors = measure(base["run"], progress=opts.progress, warn=_warn)
+        if errors:
+            raise EdgekitError("; ".join(errors))
+    if save_candidate:
+        bl.save(save_candidate, cand)
+    report = compare(base, cand, limit, confidence, allow_env_change, use_reference=not no_reference)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown(report))
+    if as_json:
+        _emit_json(report)
+    else:
+        from edgekit.present import console, regress_table
+
+        console.print(regress_table(report))
+    if report["regressed"]:
+        click.get_current_context().exit(1)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(str(text).strip().rstrip("%"))
+    except ValueError:
+        raise EdgekitError(f"--threshold must be a percentage such as 10%, got {text!r}") from None
+    return value / 100
 
 
 @cli.command(name="eval")
@@ -307,6 +409,52 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
         from edgekit.present import console, results_table
 
         console.print(results_table(rows, where))
+
+
+@cli.command(name="compare")
+@click.argument("models", nargs=-1)
+@db_option
+@json_option
+def compare_cmd(models, db, as_json):
+    """Our measured figures beside the papers' for MODELS (default: every model in the results store)."""
+    from edgekit.compare.papers import compare
+    from edgekit.record.store import ResultsStore
+
+    with ResultsStore(db) as store:
+        evals, benches = store.query(kind="eval"), store.query(kind="bench")
+    data = compare(list(models) or None, evals, benches)
+    if not data["models"]:
+        raise EdgekitError("nothing to compare: no results recorded yet (run 'edgekit eval' / 'edgekit bench'), "
+                           "or name models")
+    if as_json:
+        _emit_json(data)
+        return
+    from edgekit.present import compare_tables, console
+
+    for table in compare_tables(data):
+        console.print(table)
+
+
+@cli.command()
+@db_option
+@click.option("--out", default="report", show_default=True, type=click.Path(), help="Output folder.")
+@json_option
+def report(db, out, as_json):
+    """Markdown, a self-contained HTML page and PNG plots from the results store."""
+    from edgekit.record.store import ResultsStore
+    from edgekit.report.render import build, write
+
+    with ResultsStore(db) as store:
+        evals, benches = store.query(kind="eval"), store.query(kind="bench")
+        where = str(store.path)
+    if not evals and not benches:
+        raise EdgekitError(f"no results in {where}: run 'edgekit bench' / 'edgekit eval' first")
+    written = write(build(benches, evals, where), out)
+    if as_json:
+        _emit_json({name: str(path) for name, path in written.items()})
+    else:
+        for name, path in written.items():
+            click.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -187,3 +187,71 @@ def results_table(rows: list[dict], db: str) -> Table:
                       f"{row['runtime']} {row['runtime_version']}", row["device"] or "host", str(row["threads"] or ""),
                       value, cond)
     return table
+
+
+VERDICT_STYLE = {"regressed": "bold red", "improved": "bold green", "unchanged": "",
+                 "slower (within threshold)": "yellow", "faster (within threshold)": "green"}
+
+
+def regress_table(report: dict) -> Table:
+    pct = f"{report['confidence']:.0%}"
+    table = Table(title=f"regress: {report['regressed']} regressed (threshold {report['threshold']:.0%})")
+    for col in ("entry", "runtime", "thr", "baseline ms", "candidate ms", "ratio", f"{pct} interval", "verdict"):
+        table.add_column(col, justify="right" if col in ("thr", "baseline ms", "candidate ms", "ratio") else "left")
+    for r in report["rows"]:
+        label = f"{r['name']} {r['format'] or ''} {r['precision'] or ''}".strip()
+        style = VERDICT_STYLE.get(r["verdict"], "")
+        table.add_row(label + (" (file changed)" if r["file_changed"] else ""), r["runtime"], str(r["threads"]),
+                      _ms(r["baseline_ms"]), _ms(r["candidate_ms"]), f"{r['ratio']:.3f}",
+                      f"{r['low']:.3f} - {r['high']:.3f}", f"[{style}]{r['verdict']}[/]" if style else r["verdict"])
+    notes = [report["statistic"]]
+    if report["machine_changes"]:
+        notes.append("machine changed: " + "; ".join(report["machine_changes"]))
+    if report["version_changes"]:
+        notes.append("versions changed: " + ", ".join(report["version_changes"]))
+    table.caption = " | ".join(notes)
+    return table
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def compare_tables(data: dict) -> list[Table]:
+    """``edgekit compare``: counts, accuracy and latency ratios, each published figure with its source."""
+    counts = Table(title="size: our count beside the published figures")
+    for col in ("model", "MACs (M)", "params (M, folded)", "published: source MACs / params (our deviation)"):
+        counts.add_column(col, justify="right" if "(M" in col else "left")
+    for m in data["models"]:
+        pub = "; ".join(f"{c['source']} {c.get('macs_m') or '-'} / {c.get('params_m') or '-'}"
+                        + (f" ({100 * c['macs_delta']:+.1f}%)" if c.get("macs_delta") is not None else "")
+                        for c in m["counts"])
+        counts.add_row(m["model"], f"{m['macs_m']:.1f}", f"{m['params_m']:.2f}", pub or "-")
+    acc = Table(title="top-1 accuracy, % (float, int8, drop in points)")
+    for col in ("model", "who", "data", "float", "int8", "drop", "how"):
+        acc.add_column(col, justify="right" if col in ("float", "int8", "drop") else "left")
+    for m in data["models"]:
+        for row in m["accuracy"]:
+            data_label = row["data"] if row["origin"] == "published" else f"{row['data']} ({row['count']} images)"
+            how = row.get("cite", "") if row["origin"] == "published" else f"{row['format']}, {row['runtime']}"
+            acc.add_row(m["model"], row["who"], data_label, _pct(row.get("float")), _pct(row.get("int8")),
+                        _pct(row.get("drop")), how[:70])
+    acc.caption = data["notes"]["eval300"]
+    if data["easy_subset"]:
+        acc.caption += "; measured: " + ", ".join(
+            f"Google's {e['model']} {e['precision']} scores {e['top1_here']:.1f} on {e['data']} vs "
+            f"{e['top1_published']:.1f} published ({e['easier_by']:+.1f})" for e in data["easy_subset"])
+    ratios = Table(title="latency ratios: what the sources imply, and ours")
+    for col in ("ratio", "published", "source, device", "ours", "our conditions"):
+        ratios.add_column(col, justify="right" if col in ("published", "ours") else "left")
+    for r in data["ratios"]:
+        ours = r["ours"] or [None]
+        for i, o in enumerate(ours):
+            ratios.add_row(r["name"] if i == 0 else "", f"{r['published']:.2f}" if i == 0 else "",
+                           f"{r['source']}, {r['device']}" if i == 0 else "",
+                           f"[bold]{o['value']:.2f}[/]" if o else "not measured",
+                           (f"{o['runtime']} {o['runtime_version']}, {o['threads']} thread(s), {o['device']}, "
+                            f"{o['numerator_ms']:.3g} / {o['denominator_ms']:.3g} ms"
+                            + ("" if o["same_session"] else ", separate sessions")) if o else "")
+    ratios.caption = "latency: median of interleaved rounds per artifact (see 'edgekit results' for each statistic)"
+    return [counts, acc, ratios]

@@ -61,6 +61,17 @@ def private_results_db(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def ours(tmp_path_factory, v1_weights, calib_dir):
+    """Our exports of the real v1-0.25-128 weights: float and int8, TFLite and ONNX (made once per run)."""
+    from edgekit.export.convert import ConvertOptions, convert
+
+    out = tmp_path_factory.mktemp("ours")
+    sidecars = convert(ConvertOptions("v1-0.25-128", str(v1_weights), ("float", "int8"), ("tflite", "onnx"),
+                                      calib=str(calib_dir), calib_count=50, out=str(out)))
+    return out, {(s["format"], s["precision"]): Path(s["path"]) for s in sidecars}
+
+
+@pytest.fixture(scope="session")
 def parrot(data_dir) -> Path:
     return data_dir / "coral" / "parrot.jpg"
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.export.convert import ConvertOptions, convert
 from edgekit.measure import bench as bench_mod
 from edgekit.measure.bench import BenchOptions, bench, resolve_artifacts
 from edgekit.measure.evaluate import evaluate
@@ -26,15 +25,6 @@ GOOGLE = {  # Google's hosted int8 models, smallest first
     "v1-0.75-192": "mobilenet_v1_0.75_192_quant.tflite",
     "v2-1.0-224": "mobilenet_v2_1.0_224_quant.tflite",
 }
-
-
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory, v1_weights, calib_dir):
-    """Our exports of the real v1-0.25-128 weights: float and int8, TFLite and ONNX."""
-    out = tmp_path_factory.mktemp("ours")
-    sidecars = convert(ConvertOptions("v1-0.25-128", str(v1_weights), ("float", "int8"), ("tflite", "onnx"),
-                                      calib=str(calib_dir), calib_count=50, out=str(out)))
-    return out, {(s["format"], s["precision"]): Path(s["path"]) for s in sidecars}
 
 
 def test_statistics_of_known_samples():
@@ -81,7 +71,9 @@ def test_bench_reports_every_statistic(ours, coral):
         assert "median of" in r["statistic"] and "3 interleaved rounds" in r["statistic"]
         assert r["environment"]["cpu"] and r["environment"]["python"]
     assert results[0]["runtime"] == "litert" and results[1]["runtime"] == "onnxruntime"
-    assert results[0]["precision"] == "int8" and results[2]["precision"] is None  # no sidecar for Google's
+    assert results[0]["precision"] == "int8" and results[0]["origin"] == "edgekit"
+    # Google's file has no sidecar: it is recognised by its published name
+    assert (results[2]["model"], results[2]["precision"], results[2]["origin"]) == ("v1-0.25-128", "int8", "google")
     from importlib.metadata import version
 
     assert results[1]["runtime_version"] == version("onnxruntime")

@@ -9,19 +9,19 @@ instead of as a false difference between artifacts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import signal
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from edgekit.devices import get_device
 from edgekit.errors import EdgekitError
-from edgekit.export.artifact import read_sidecar
+from edgekit.measure.identity import describe_artifact
 from edgekit.measure.latency import spread_pct, summarize
 from edgekit.run.runtime import RUNTIMES, ModelFileError
 
@@ -119,22 +119,6 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
     return out
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _describe(path: Path) -> dict:
-    """What we know of an artifact before running it: size, hash, and our sidecar's spec if any."""
-    sidecar = read_sidecar(path) or {}
-    model = sidecar.get("model", {})
-    return {"artifact": str(path), "artifact_sha256": _sha256(path), "size_bytes": path.stat().st_size,
-            "model": model.get("name"), "format": sidecar.get("format"), "precision": sidecar.get("precision")}
-
-
 def _runtime_options(runtime: str | None, opts: BenchOptions) -> dict:
     """The options of ``opts`` that ``runtime`` understands."""
     if runtime == "litert":
@@ -156,6 +140,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
     workers: dict[int, _Worker] = {}
     steps = len(paths) * (rounds + 2)
     step = 0
+    session = uuid.uuid4().hex[:12]  # pairs results timed side by side
 
     def tick(description: str) -> None:
         nonlocal step
@@ -165,7 +150,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
 
     try:
         for i, path in enumerate(paths):
-            entry = _describe(path)
+            entry = describe_artifact(path)
             runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
             run_options = _runtime_options(runtime, opts)
             worker = _Worker(device.worker_command(), path.name)
@@ -183,7 +168,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
             workers[i] = worker
             io = loaded["io"]
             live[i] = {**entry, "runtime": io["runtime"], "runtime_version": io["runtime_version"],
-                       "device": device.name, "threads": opts.threads, "batch": opts.batch,
+                       "device": device.name, "session": session, "threads": opts.threads, "batch": opts.batch,
                        "options": run_options, "inputs": loaded["inputs"], "preprocessing": loaded["preprocessing"],
                        "io": {"inputs": io["inputs"], "outputs": io["outputs"]},
                        "init_ms": loaded["init_ms"], "first_ms": loaded["first_ms"],
@@ -191,7 +176,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                        "warmup_mean_ms": (sum(warm["samples_ms"]) / len(warm["samples_ms"])
                                           if warm["samples_ms"] else None),
                        "baseline_rss_mb": loaded["baseline_rss_mb"], "environment": loaded["environment"],
-                       "_samples": [], "_round_medians": []}
+                       "_samples": [], "_round_medians": [], "_round_sizes": []}
         order = list(live)
         for r in range(rounds):
             turn = order[r % len(order):] + order[:r % len(order)] if order else []
@@ -207,6 +192,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                     continue
                 live[i]["_samples"].extend(got["samples_ms"])
                 live[i]["_round_medians"].append(summarize(got["samples_ms"])["median_ms"])
+                live[i]["_round_sizes"].append(len(got["samples_ms"]))
                 tick(f"round {r + 1}/{rounds}: {paths[i].name}")
         results = []
         for i, entry in live.items():
@@ -216,11 +202,12 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                 errors.append(str(exc))
                 continue
             tick(f"finished {paths[i].name}")
-            samples, medians = entry.pop("_samples"), entry.pop("_round_medians")
+            samples, medians, sizes = entry.pop("_samples"), entry.pop("_round_medians"), entry.pop("_round_sizes")
             stats = summarize(samples, opts.batch)
             entry.update(stats)
             entry.update(rounds=rounds, round_medians_ms=medians, spread_pct=spread_pct(medians),
                          peak_rss_mb=done["peak_rss_mb"],
+                         samples_ms=[round(x, 5) for x in samples], round_sizes=sizes,
                          model_rss_mb=done["peak_rss_mb"] - entry["baseline_rss_mb"],
                          statistic=f"median of {stats['runs']} runs in {rounds} interleaved rounds "
                                    f"after {opts.warmup} warm-ups")

@@ -16,6 +16,7 @@ import numpy as np
 from edgekit.errors import EdgekitError
 from edgekit.measure.accuracy import topk
 from edgekit.measure.dataset import labelled_images
+from edgekit.measure.identity import describe_artifact
 from edgekit.measure.images import DEFAULT_CROP, load_image
 from edgekit.measure.inputs import recipe_for
 from edgekit.run.runtime import Classifier, ModelFileError, open_runtime
@@ -45,7 +46,7 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
                            for image, _ in items])
         labels = np.array([label for _, label in pairs])
         result = {
-            "artifact": str(path), "data": str(data), "count": len(pairs),
+            **describe_artifact(path), "data": str(data), "count": len(pairs),
             "top1": topk(scores, labels, 1), "top5": topk(scores, labels, 5),
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
             "crop": crop, "classes": classes, "preprocessing": recipe.to_dict(),

@@ -1,0 +1,1 @@
+"""Set measured figures beside others: the papers' (``papers``), a saved baseline (``regress``)."""

@@ -1,0 +1,104 @@
+"""Baselines for ``edgekit regress``: every timing sample of a suite run, with its conditions.
+
+A baseline is one JSON file: the environment fingerprint, how the suite was run, and per entry
+the artifact's hash and *all* samples with their round boundaries, plus the same for the pinned
+reference workload timed in the same rounds. Entries are keyed by artifact path and run settings,
+not by file hash: a changed model file under the same entry is exactly what regress compares.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import write_atomic
+from edgekit.measure.bench import BenchOptions, bench
+
+FORMAT_VERSION = 1
+# Fingerprint fields that make timings incomparable when they differ (versions may change: that is the test).
+MACHINE_FIELDS = ("cpu", "machine", "cores", "usable_cores")
+
+
+class BaselineError(EdgekitError):
+    """A baseline that cannot be read or does not match what it is compared with."""
+
+
+def entry_key(result: dict) -> str:
+    options = json.dumps(result.get("options") or {}, sort_keys=True)
+    return (f"{result['artifact']} | {result['runtime']} | threads {result['threads']} | batch {result['batch']}"
+            f" | {result['device']} | {options}")
+
+
+def _slim(result: dict) -> dict:
+    """The result without its environment (stored once per baseline)."""
+    return {k: v for k, v in result.items() if k != "environment"}
+
+
+def run_pairs(pairs: list[tuple[Path, Path | None]], opts: BenchOptions) -> tuple[list[dict], list[str], dict]:
+    """Time each artifact together with its reference (same worker rounds); returns entries, errors, environment."""
+    entries, errors, environment = [], [], {}
+    for artifact, reference in pairs:
+        results, errs = bench([artifact] + ([reference] if reference else []), opts)
+        errors.extend(errs)
+        mine = [r for r in results if r["artifact"] == str(artifact)]
+        refs = [r for r in results if reference and r["artifact"] == str(reference)]
+        if not mine or (reference and not refs):
+            if not errs:
+                errors.append(f"{artifact}: no result")
+            continue
+        environment = environment or mine[0].get("environment", {})
+        entries.append({"key": entry_key(mine[0]), "result": _slim(mine[0]),
+                        "reference": _slim(refs[0]) if refs else None})
+    return entries, errors, environment
+
+
+def make_baseline(entries: list[dict], environment: dict, how: dict) -> dict:
+    return {"edgekit_baseline": FORMAT_VERSION, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "environment": environment, "run": how, "entries": entries}
+
+
+def save(path: str | Path, baseline: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(baseline, indent=1) + "\n").encode())
+    return path
+
+
+def _check_entry(entry, where: str) -> None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not isinstance(entry.get("result"), dict):
+        raise BaselineError(f"{where}: an entry lacks its key or result")
+    for part in filter(None, (entry["result"], entry.get("reference"))):
+        samples, sizes = part.get("samples_ms"), part.get("round_sizes")
+        if not (isinstance(samples, list) and samples and isinstance(sizes, list) and sum(sizes) == len(samples)):
+            raise BaselineError(f"{where}: entry {entry['key']!r} has no usable timing samples")
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"baseline not found: {path}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BaselineError(f"{path} is not a readable baseline (corrupt or truncated JSON: {exc})") from None
+    if not isinstance(data, dict) or "edgekit_baseline" not in data:
+        raise BaselineError(f"{path} is not an edgekit baseline (make one with 'edgekit bench --save-baseline')")
+    if data["edgekit_baseline"] != FORMAT_VERSION:
+        raise BaselineError(f"{path}: baseline format {data['edgekit_baseline']} is not {FORMAT_VERSION}")
+    entries = data.get("entries")
+    if not isinstance(entries, list) or not entries:
+        raise BaselineError(f"{path}: the baseline has no entries")
+    for entry in entries:
+        _check_entry(entry, str(path))
+    return data
+
+
+def machine_changes(before: dict, after: dict) -> list[str]:
+    return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in MACHINE_FIELDS if before.get(k) != after.get(k)]
+
+
+def version_changes(before: dict, after: dict) -> list[str]:
+    old, new = before.get("packages", {}), after.get("packages", {})
+    return [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]

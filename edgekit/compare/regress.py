@@ -1,0 +1,90 @@
+"""``edgekit regress``: did anything get slower than its baseline, beyond noise and the threshold?
+
+Entry by entry, the rounds' medians (normalised by the reference workload of the same rounds when
+both sides have one, with the same file) are compared with a bootstrap interval of the ratio of
+medians (``compare.stats``). Mismatched entries, another machine or a changed reference are
+refused with one line: such a comparison would measure the wrong thing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.compare import stats
+from edgekit.compare.baseline import BaselineError, machine_changes, version_changes
+
+
+def _rounds(part: dict) -> np.ndarray:
+    return stats.round_values(part["samples_ms"], part["round_sizes"])
+
+
+def _series(entry: dict, use_reference: bool) -> np.ndarray:
+    values = _rounds(entry["result"])
+    if use_reference:
+        values = stats.normalised(values, _rounds(entry["reference"]))
+    return values
+
+
+def regress(baseline: dict, candidate: dict, threshold: float, confidence: float = 0.95,
+            allow_env_change: bool = False, use_reference: bool = True) -> dict:
+    if not 0 < threshold < 1:
+        raise BaselineError(f"--threshold must be between 0% and 100%, got {threshold:.0%}")
+    if not 0.5 <= confidence < 1:
+        raise BaselineError(f"--confidence must be in [0.5, 1), got {confidence}")
+    moved = machine_changes(baseline.get("environment", {}), candidate.get("environment", {}))
+    if moved and not allow_env_change:
+        raise BaselineError("the baseline was taken on another machine (" + "; ".join(moved) +
+                            "): timings are not comparable; pass --allow-env-change to compare anyway")
+    base = {e["key"]: e for e in baseline["entries"]}
+    cand = {e["key"]: e for e in candidate["entries"]}
+    if not cand:
+        raise BaselineError("the candidate run has no entries")
+    missing, extra = sorted(set(base) - set(cand)), sorted(set(cand) - set(base))
+    if missing or extra:
+        what = "; ".join(filter(None, [f"only in baseline: {', '.join(missing)}" if missing else "",
+                                       f"only in candidate: {', '.join(extra)}" if extra else ""]))
+        raise BaselineError(f"baseline and candidate entries do not match ({what}): same suite and settings?")
+    rows = []
+    for key, b in base.items():
+        c = cand[key]
+        normalise = use_reference and bool(b.get("reference")) and bool(c.get("reference"))
+        if normalise and b["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
+            raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the baseline: "
+                                f"keep reference files pinned, or pass --no-reference")
+        est = stats.ratio_of_medians(_series(b, normalise), _series(c, normalise), confidence)
+        rows.append({
+            "key": key, "artifact": b["result"]["artifact"],
+            "name": b["result"].get("model") or Path(b["result"]["artifact"]).name,
+            "format": b["result"].get("format"), "precision": b["result"].get("precision"),
+            "runtime": b["result"]["runtime"], "threads": b["result"]["threads"], "device": b["result"]["device"],
+            "baseline_ms": b["result"]["median_ms"], "candidate_ms": c["result"]["median_ms"],
+            **est.to_dict(), "verdict": stats.verdict(est, threshold),
+            "normalised_by": Path(b["reference"]["artifact"]).name if normalise else None,
+            "file_changed": b["result"]["artifact_sha256"] != c["result"]["artifact_sha256"],
+        })
+    return {"threshold": threshold, "confidence": confidence, "rows": rows,
+            "regressed": sum(r["verdict"] == "regressed" for r in rows),
+            "machine_changes": moved,
+            "version_changes": version_changes(baseline.get("environment", {}), candidate.get("environment", {})),
+            "statistic": "ratio of median round latencies (candidate / baseline), percentile bootstrap over rounds"
+                         + ("; each round normalised by the reference workload timed in the same round"
+                            if any(r["normalised_by"] for r in rows) else "")}
+
+
+def markdown(report: dict) -> str:
+    """The verdict table as GitHub-flavoured Markdown (for $GITHUB_STEP_SUMMARY)."""
+    pct = f"{report['confidence']:.0%}"
+    lines = [f"### edgekit regress: {report['regressed']} regressed (threshold {report['threshold']:.0%}, "
+             f"{pct} interval)", "",
+             f"| entry | runtime | threads | baseline ms | candidate ms | ratio | {pct} interval | verdict |",
+             "|---|---|---|---:|---:|---:|---|---|"]
+    for r in report["rows"]:
+        label = f"{r['name']} {r['format'] or ''} {r['precision'] or ''}".strip()
+        lines.append(f"| {label} | {r['runtime']} | {r['threads']} | {r['baseline_ms']:.3f} | {r['candidate_ms']:.3f}"
+                     f" | {r['ratio']:.3f} | {r['low']:.3f} - {r['high']:.3f} | {r['verdict']} |")
+    lines += ["", f"Statistic: {report['statistic']}."]
+    if report["version_changes"]:
+        lines.append(f"Versions changed: {', '.join(report['version_changes'])}.")
+    return "\n".join(lines) + "\n"

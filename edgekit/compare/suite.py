@@ -1,0 +1,164 @@
+"""A benchmark suite file: models x formats x precisions x threads, with the settings to build and time them.
+
+Validated up front (a typo fails before anything runs). ``ensure_artifacts`` converts what is
+missing with the *current* code, which is the point in CI: the candidate is what this commit
+exports. Each precision (or format-precision) can name a pinned reference file timed in the same
+rounds as every entry, to cancel machine drift (see ``compare.stats``).
+
+    name = "ci"
+    out = "models/suite-ci"          # artifacts: <out>/<model>/<format>-<precision>.<ext>
+    threads = [1]
+    [bench]                          # runs, warmup, min_time, rounds
+    [convert]                        # weights, calib, calib_count, ptq
+    [[grid]]                         # models, formats, precisions (one or more grids)
+    [reference]                      # float = "path", int8 = "path", "onnx-int8" = "path"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import artifact_path
+from edgekit.zoo.spec import parse_model
+
+FORMATS = ("tflite", "onnx")
+PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
+BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int}
+CONVERT_KEYS = {"weights": str, "calib": str, "calib_count": int, "ptq": str}
+TOP_KEYS = {"name", "out", "threads", "bench", "convert", "grid", "reference"}
+
+
+class SuiteError(EdgekitError):
+    """A suite file that cannot be read or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    model: str
+    format: str
+    precision: str
+    artifact: Path
+
+
+@dataclass
+class Suite:
+    path: Path
+    name: str
+    out: Path
+    threads: list[int]
+    entries: list[SuiteEntry]
+    bench: dict = field(default_factory=dict)
+    convert: dict = field(default_factory=dict)
+    references: dict = field(default_factory=dict)
+
+    def reference_for(self, fmt: str, precision: str) -> Path | None:
+        ref = self.references.get(f"{fmt}-{precision}") or self.references.get(precision)
+        return Path(ref) if ref else None
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "name": self.name, "out": str(self.out), "threads": self.threads,
+                "bench": self.bench, "convert": self.convert,
+                "references": {k: str(v) for k, v in self.references.items()},
+                "entries": [{"model": e.model, "format": e.format, "precision": e.precision,
+                             "artifact": str(e.artifact)} for e in self.entries]}
+
+
+def _expand(text: str) -> str:
+    """``${EDGEKIT_DATA}`` and ``~`` in paths; an unset variable is an error, not an empty string."""
+    expanded = os.path.expanduser(os.path.expandvars(text))
+    if "$" in expanded:
+        raise SuiteError(f"suite path {text!r} uses an unset environment variable")
+    return expanded
+
+
+def _typed(table: dict, keys: dict, where: str) -> dict:
+    out = {}
+    for key, value in table.items():
+        if key not in keys:
+            raise SuiteError(f"suite [{where}]: unknown key {key!r} (known: {', '.join(keys)})")
+        want = keys[key]
+        if want is float and isinstance(value, int):
+            value = float(value)
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise SuiteError(f"suite [{where}]: {key} must be {want.__name__}, got {value!r}")
+        out[key] = _expand(value) if want is str and key == "calib" else value
+    return out
+
+
+def load_suite(path: str | Path, check_references: bool = True) -> Suite:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError(f"suite file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SuiteError(f"cannot read suite {path}: {exc}") from None
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise SuiteError(f"suite {path}: unknown key(s) {', '.join(sorted(unknown))}")
+    out = Path(_expand(str(data.get("out", "models"))))
+    threads = data.get("threads", [1])
+    if not isinstance(threads, list) or not threads or not all(isinstance(t, int) and t >= 1 for t in threads):
+        raise SuiteError(f"suite {path}: threads must be a list of integers >= 1")
+    entries: list[SuiteEntry] = []
+    for i, grid in enumerate(data.get("grid", [])):
+        extra = set(grid) - {"models", "formats", "precisions"}
+        if extra:
+            raise SuiteError(f"suite {path}: grid {i + 1} has unknown key(s) {', '.join(sorted(extra))}")
+        formats, precisions = grid.get("formats", ["tflite"]), grid.get("precisions", ["float"])
+        for fmt in formats:
+            if fmt not in FORMATS:
+                raise SuiteError(f"suite {path}: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        for precision in precisions:
+            if precision not in PRECISIONS:
+                raise SuiteError(f"suite {path}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
+        for model in grid.get("models", []):
+            spec = parse_model(model)  # one-line error with a suggestion for a typo
+            for fmt in formats:
+                for precision in precisions:
+                    entries.append(SuiteEntry(spec.name, fmt, precision,
+                                              artifact_path(out, spec.name, fmt, precision)))
+    if not entries:
+        raise SuiteError(f"suite {path} is empty: add a [[grid]] with models, formats and precisions")
+    references = {}
+    for key, value in data.get("reference", {}).items():
+        ref = Path(_expand(str(value)))
+        if check_references and not ref.is_file():
+            raise SuiteError(f"suite {path}: reference {key} = {ref} does not exist "
+                             f"(references are pinned files: build or fetch it first)")
+        references[key] = ref
+    return Suite(path=path, name=str(data.get("name", path.stem)), out=out, threads=threads, entries=entries,
+                 bench=_typed(data.get("bench", {}), BENCH_KEYS, "bench"),
+                 convert=_typed(data.get("convert", {}), CONVERT_KEYS, "convert"), references=references)
+
+
+def ensure_artifacts(suite: Suite, warn=None) -> list[Path]:
+    """Convert every missing artifact of the suite (one conversion per model); returns what was built."""
+    missing: dict[str, list[SuiteEntry]] = {}
+    for entry in suite.entries:
+        if not entry.artifact.is_file():
+            missing.setdefault(entry.model, []).append(entry)
+    if not missing:
+        return []
+    try:
+        from edgekit.export.convert import ConvertOptions, convert
+    except ImportError:
+        raise SuiteError(f"{len(sum(missing.values(), []))} suite artifacts are missing and converting them "
+                         f"needs the host install: pip install 'edgekit[convert]'") from None
+    built = []
+    for model, entries in missing.items():
+        opts = ConvertOptions(model=model, precisions=tuple(dict.fromkeys(e.precision for e in entries)),
+                              formats=tuple(dict.fromkeys(e.format for e in entries)), out=str(suite.out),
+                              skip_unsupported=True, **suite.convert)
+        if warn:
+            opts.warn = warn
+        convert(opts)
+        built.extend(e.artifact for e in entries)
+    still = [str(e.artifact) for e in suite.entries if not e.artifact.is_file()]
+    if still:
+        raise SuiteError(f"conversion did not produce {', '.join(still)}")
+    return built

@@ -1,0 +1,35 @@
+"""What an artifact is, before running it: size, hash, and which model/precision/origin it holds.
+
+Ours say so in their sidecar; Google's hosted files are recognised by name (``zoo.foreign``);
+anything else is recorded with its path and hash only. Bench and eval both stamp results with
+this, so the results store can be queried by model whoever made the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.export.artifact import read_sidecar
+from edgekit.zoo.foreign import recognize
+from edgekit.zoo.weights import sha256_file
+
+
+def _weights(sidecar: dict) -> str | None:
+    weights = sidecar.get("weights") or {}
+    kind = weights.get("kind")
+    if kind == "file":
+        return f"file {Path(weights.get('path', '?')).name}"
+    return kind
+
+
+def describe_artifact(path: str | Path) -> dict:
+    path = Path(path)
+    out = {"artifact": str(path), "artifact_sha256": sha256_file(path), "size_bytes": path.stat().st_size,
+           "model": None, "format": None, "precision": None, "origin": None, "weights": None}
+    sidecar = read_sidecar(path)
+    if sidecar:
+        out.update(model=sidecar.get("model", {}).get("name"), format=sidecar.get("format"),
+                   precision=sidecar.get("precision"), origin="edgekit", weights=_weights(sidecar))
+    elif (known := recognize(path)):
+        out.update({k: known[k] for k in ("model", "format", "precision", "origin", "weights")})
+    return out
