@@ -144,12 +144,14 @@ def classify(model, images, weights, labels, crop, top, as_json):
               show_default=True)
 @click.option("--ptq", type=click.Choice(["gptq", "bias-correction", "minmax"]), default="gptq", show_default=True,
               help="Weight rounding before int8 conversion (minmax = the converters' own).")
+@click.option("--keep-float", help="With --int8 (TFLite): leave these layers float, LAYER[,LAYER...] or "
+              "auto[:N] for the N worst by RMSE/scale; writes tflite-int8-mixed.tflite.")
 @click.option("--opset", default=17, show_default=True, help="ONNX opset (13..18).")
 @click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, ptq, opset, crop, out, as_json):
+            check_count, io, onnx_calibration, ptq, keep_float, opset, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
     from edgekit.export.convert import ConvertOptions, convert as run
     from edgekit.present import console, convert_table, progress_over
@@ -160,7 +162,8 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
     opts = ConvertOptions(
         model=model, weights=weights, precisions=precisions, formats=formats, calib=calib,
         calib_count=calib_count, check=check, check_count=check_count, io=io, out=out, crop=crop,
-        onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, skip_unsupported=fmt == "all",
+        onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, keep_float=keep_float,
+        skip_unsupported=fmt == "all",
         warn=lambda msg: click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow"),
         progress=None if as_json else progress_over("decoding calibration images"),
     )
@@ -205,6 +208,7 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
               "artifact, to cancel machine drift (suites name theirs).")
 @click.option("--save-baseline", type=click.Path(), help="Write every timing sample to this baseline file "
               "for 'edgekit regress'.")
+@click.option("--sessions", type=int, help="With a reference: fresh worker-process pairs per artifact [default: 5].")
 @click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
               help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
 @click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
@@ -216,11 +220,12 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 @click.option("--no-record", is_flag=True, help="Do not store the results.")
 @json_option
 def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, inputs, suite, reference,
-          save_baseline, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
+          save_baseline, sessions, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
     """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
 
     With --suite, --reference or --save-baseline each artifact is timed with its reference in the
-    same rounds (defaults then: 100 runs, 2 s, 20 rounds, unless given).
+    same rounds, in several sessions of fresh worker processes (defaults then: 5 sessions of 40 runs,
+    0.8 s, 8 rounds, unless given).
     """
     from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
 
@@ -239,7 +244,10 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
     if paired:
         from edgekit.compare.runs import describe_run, measure
 
-        how = describe_run(list(artifacts), suite, reference, opts, models_dir=models_dir)
+        from edgekit.compare.runs import SESSIONS
+
+        how = describe_run(list(artifacts), suite, reference, opts, models_dir=models_dir,
+                           sessions=sessions or SESSIONS)
         with _progress(opts, show):
             measured, errors = measure(how, progress=opts.progress, warn=_warn)
         results = [dict(part, environment=measured["environment"]) for e in measured["entries"]
@@ -409,6 +417,45 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
         from edgekit.present import console, results_table
 
         console.print(results_table(rows, where))
+
+
+@cli.command(name="quant-report")
+@click.argument("model_or_artifact")
+@click.option("--weights", help="none, imagenet, or a .h5 file (default: from the artifact's sidecar, else none).")
+@click.option("--calib", required=True, type=click.Path(), help="Calibration image folder.")
+@click.option("--calib-count", default=100, show_default=True)
+@click.option("--check", type=click.Path(), help="Debug images (default: held apart from --calib).")
+@click.option("--check-count", default=32, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["tflite", "onnx"]), default="tflite", show_default=True)
+@click.option("--ptq", type=click.Choice(["gptq", "bias-correction", "minmax"]), default="gptq", show_default=True)
+@click.option("--threshold", default=0.7, show_default=True, help="Flag layers whose RMSE/scale exceeds this.")
+@click.option("--top", default=20, show_default=True, help="Rows in the table (JSON/CSV have all).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per tensor.")
+@json_option
+def quant_report_cmd(model_or_artifact, weights, calib, calib_count, check, check_count, fmt, ptq, threshold, top,
+                     as_csv, as_json):
+    """Per-layer int8 error of MODEL_OR_ARTIFACT (a zoo name or one of our exports), worst first."""
+    from edgekit.export.convert import ConvertOptions
+    from edgekit.quant.report import quant_report
+
+    opts = ConvertOptions(model=model_or_artifact, weights=weights or "none", calib=calib, calib_count=calib_count,
+                          check=check, check_count=check_count, ptq=ptq, warn=_warn)
+    report = quant_report(model_or_artifact, opts, fmt, threshold)
+    if as_json:
+        _emit_json(report)
+    elif as_csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(report["layers"][0]) if report["layers"] else ["layer"])
+        writer.writeheader()
+        writer.writerows(report["layers"])
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        from edgekit.present import console, quant_report_table
+
+        console.print(quant_report_table(report, top))
 
 
 @cli.command(name="compare")

@@ -204,7 +204,7 @@ def regress_table(report: dict) -> Table:
         table.add_row(label + (" (file changed)" if r["file_changed"] else ""), r["runtime"], str(r["threads"]),
                       _ms(r["baseline_ms"]), _ms(r["candidate_ms"]), f"{r['ratio']:.3f}",
                       f"{r['low']:.3f} - {r['high']:.3f}", f"[{style}]{r['verdict']}[/]" if style else r["verdict"])
-    notes = [report["statistic"]]
+    notes = [report["statistic"]] + [f"[yellow]warning: {w}[/]" for w in report.get("warnings", [])]
     if report["machine_changes"]:
         notes.append("machine changed: " + "; ".join(report["machine_changes"]))
     if report["version_changes"]:
@@ -255,3 +255,22 @@ def compare_tables(data: dict) -> list[Table]:
                             + ("" if o["same_session"] else ", separate sessions")) if o else "")
     ratios.caption = "latency: median of interleaved rounds per artifact (see 'edgekit results' for each statistic)"
     return [counts, acc, ratios]
+
+
+def quant_report_table(report: dict, top: int = 20) -> Table:
+    """Worst tensors first; RMSE/scale near 0.29 is rounding alone, above the threshold is suspect."""
+    table = Table(title=f"int8 error per layer: {report['model']} {report['format']} ({report['flagged']} of "
+                        f"{len(report['layers'])} tensors above RMSE/scale {report['threshold']})")
+    for col in ("layer", "op", "scale", "zp", "float range", "RMSE/scale", "SQNR dB"):
+        table.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for row in report["layers"][:top]:
+        ratio = row["rmse_per_scale"]
+        shown = "-" if ratio is None else (f"[bold red]{ratio:.2f}[/]" if row["flagged"] else f"{ratio:.2f}")
+        table.add_row(row["layer"], row["op"], "-" if row["scale"] is None else f"{row['scale']:.4g}",
+                      "-" if row["zero_point"] is None else str(row["zero_point"]),
+                      f"{row['float_min']:.3g} .. {row['float_max']:.3g}", shown,
+                      "-" if row["sqnr_db"] is None else f"{row['sqnr_db']:.1f}")
+    table.caption = (f"{report['tool']}; calibration {report['calibration']['source']} "
+                     f"({report['calibration']['count']} images), debug images {report['check']['source']} "
+                     f"({report['check']['count']}); RMSE/scale {report['healthy']} = rounding alone")
+    return table

@@ -60,12 +60,27 @@ def test_reference_normalisation_cancels_machine_drift():
     assert raw.high - raw.low > 4 * (est.high - est.low)  # without the reference the interval is far wider
 
 
+def test_sessions_are_the_unit_of_the_interval():
+    """Each worker process runs at its own speed: only several sessions reveal that, and widen the interval."""
+    rng = np.random.default_rng(7)
+    offsets_b, offsets_c = rng.normal(0, 0.08, 5), rng.normal(0, 0.08, 5)  # per-process speed, +-8%
+    base = [np.exp(o + rng.normal(0, 0.01, 8)) for o in offsets_b]
+    cand = [np.exp(o + rng.normal(0, 0.01, 8)) for o in offsets_c]
+    two_level = stats.ratio_estimate(base, cand)
+    pooled = stats.ratio_of_medians(np.concatenate(base), np.concatenate(cand))
+    assert two_level.sessions == 5 and two_level.rounds == 40
+    assert (two_level.high - two_level.low) > 2 * (pooled.high - pooled.low)
+    assert two_level.low < 1 < two_level.high  # the same code: no verdict either way
+    part = {"samples_ms": [1.0] * 6, "round_sizes": [2, 2, 2], "session_rounds": [2, 1]}
+    assert [len(g) for g in stats.sessions(part)] == [2, 1]
+
+
 def test_verdicts_respect_both_the_interval_and_the_threshold():
-    same = stats.RatioEstimate(1.02, 0.98, 1.06, 0.95, 20)
-    small = stats.RatioEstimate(1.03, 1.01, 1.05, 0.95, 20)
-    big = stats.RatioEstimate(1.12, 1.08, 1.16, 0.95, 20)
-    noisy = stats.RatioEstimate(1.20, 0.95, 1.45, 0.95, 20)
-    faster = stats.RatioEstimate(0.8, 0.75, 0.85, 0.95, 20)
+    same = stats.RatioEstimate(1.02, 0.98, 1.06, 0.95, 5, 20)
+    small = stats.RatioEstimate(1.03, 1.01, 1.05, 0.95, 5, 20)
+    big = stats.RatioEstimate(1.12, 1.08, 1.16, 0.95, 5, 20)
+    noisy = stats.RatioEstimate(1.20, 0.95, 1.45, 0.95, 5, 20)
+    faster = stats.RatioEstimate(0.8, 0.75, 0.85, 0.95, 5, 20)
     assert stats.verdict(same, 0.05) == "unchanged"
     assert stats.verdict(small, 0.05) == "slower (within threshold)"
     assert stats.verdict(big, 0.05) == "regressed" and stats.verdict(big, 0.15) == "slower (within threshold)"
@@ -168,12 +183,13 @@ def test_real_baseline_then_regress_catches_a_swapped_slower_model(tmp_path, cor
     ref = coral / "mobilenet_v1_0.5_160_quant.tflite"
     base = tmp_path / "base.json"
     proc = run_edgekit("bench", str(entry), "--reference", str(ref), "--save-baseline", str(base),
-                       "--runs", "40", "--min-time", "0.3", "--rounds", "8", "--json")
+                       "--runs", "40", "--min-time", "0.3", "--rounds", "8", "--sessions", "2", "--json")
     assert proc.returncode == 0, proc.stderr
     saved = bl.load(base)
     part = saved["entries"][0]
     assert part["reference"]["artifact"] == str(ref)
-    assert len(part["result"]["samples_ms"]) >= 40 and len(part["result"]["round_sizes"]) == 8
+    assert len(part["result"]["samples_ms"]) >= 80 and len(part["result"]["round_sizes"]) == 16
+    assert part["result"]["session_rounds"] == [8, 8] and part["reference"]["session_rounds"] == [8, 8]
     assert saved["environment"]["cpu"] and saved["run"]["reference"] == str(ref)
     same = run_edgekit("regress", "--baseline", str(base), "--threshold", "50%", "--json")
     assert same.returncode == 0, same.stdout + same.stderr
@@ -243,7 +259,7 @@ float = "{coral / 'mobilenet_v1_0.25_128_quant.tflite'}"
 def test_shipped_ci_suite_is_valid(data_dir, monkeypatch):
     monkeypatch.setenv("EDGEKIT_DATA", str(data_dir))
     suite = load_suite(Path(__file__).resolve().parents[1] / "benchmarks" / "suite-ci.toml", check_references=False)
-    assert len(suite.entries) == 10 and suite.bench["rounds"] >= 10
+    assert len(suite.entries) == 10 and suite.bench["sessions"] >= 3 and suite.bench["rounds"] >= 4
     for e in suite.entries:  # every entry has a reference of its own kind
         ref = suite.reference_for(e.format, e.precision)
         assert ref and ref.suffix == (".onnx" if e.format == "onnx" else ".tflite"), (e, ref)
@@ -317,3 +333,12 @@ def test_pareto_front_keeps_only_undominated_points():
         return Point(f"{ms}", None, None, None, None, "litert", "", 1, "host", ms, "", None, top1)
     front = pareto([p(1, 50), p(2, 49), p(3, 60), p(4, 60), p(5, 70), p(6, None)])
     assert [(q.median_ms, q.top1) for q in front] == [(1, 50), (3, 60), (5, 70)]
+
+
+def test_a_busy_machine_is_called_out():
+    base, cand = _baseline(1.0, 1), _baseline(1.0, 2)
+    base["load"], cand["load"] = {"before": 0.3, "after": 1.1}, {"before": 3.5, "after": 4.0}
+    (warning,) = regress(base, cand, 0.05)["warnings"]
+    assert "candidate ran on a busy machine (load 4.0 on 2 cores)" in warning
+    cand["load"] = {"before": 0.2, "after": 1.0}  # our own worker on one core is not "busy"
+    assert regress(base, cand, 0.05)["warnings"] == []

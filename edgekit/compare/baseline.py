@@ -36,21 +36,45 @@ def _slim(result: dict) -> dict:
     return {k: v for k, v in result.items() if k != "environment"}
 
 
-def run_pairs(pairs: list[tuple[Path, Path | None]], opts: BenchOptions) -> tuple[list[dict], list[str], dict]:
-    """Time each artifact together with its reference (same worker rounds); returns entries, errors, environment."""
+def _merge(parts: list[dict]) -> dict:
+    """Several sessions of one artifact as one result: samples and rounds concatenated, sessions marked."""
+    from edgekit.measure.latency import summarize
+
+    merged = dict(parts[0])
+    merged["samples_ms"] = [x for p in parts for x in p["samples_ms"]]
+    merged["round_sizes"] = [n for p in parts for n in p["round_sizes"]]
+    merged["round_medians_ms"] = [m for p in parts for m in p["round_medians_ms"]]
+    merged["session_rounds"] = [len(p["round_sizes"]) for p in parts]
+    merged["session_medians_ms"] = [p["median_ms"] for p in parts]
+    merged.update(summarize(merged["samples_ms"], merged.get("batch", 1)))
+    merged["statistic"] = (f"median of {merged['runs']} runs in {len(parts)} sessions (fresh worker processes) x "
+                           f"{len(parts[0]['round_sizes'])} interleaved rounds after {merged.get('warmup')} warm-ups")
+    return merged
+
+
+def run_pairs(pairs: list[tuple[Path, Path | None]], opts: BenchOptions,
+              sessions: int = 1) -> tuple[list[dict], list[str], dict]:
+    """Time each artifact with its reference in the same rounds, in ``sessions`` fresh pairs of worker
+    processes; returns entries, errors and the environment."""
     entries, errors, environment = [], [], {}
     for artifact, reference in pairs:
-        results, errs = bench([artifact] + ([reference] if reference else []), opts)
-        errors.extend(errs)
-        mine = [r for r in results if r["artifact"] == str(artifact)]
-        refs = [r for r in results if reference and r["artifact"] == str(reference)]
-        if not mine or (reference and not refs):
-            if not errs:
-                errors.append(f"{artifact}: no result")
+        mine, refs = [], []
+        for _ in range(sessions):
+            results, errs = bench([artifact] + ([reference] if reference else []), opts)
+            errors.extend(errs)
+            got = [r for r in results if r["artifact"] == str(artifact)]
+            ref = [r for r in results if reference and r["artifact"] == str(reference)]
+            if not got or (reference and not ref):
+                if not errs:
+                    errors.append(f"{artifact}: no result")
+                break
+            mine.append(got[0])
+            refs.extend(ref)
+        if len(mine) < sessions:
             continue
         environment = environment or mine[0].get("environment", {})
-        entries.append({"key": entry_key(mine[0]), "result": _slim(mine[0]),
-                        "reference": _slim(refs[0]) if refs else None})
+        entries.append({"key": entry_key(mine[0]), "result": _slim(_merge(mine)),
+                        "reference": _slim(_merge(refs)) if refs else None})
     return entries, errors, environment
 
 

@@ -7,6 +7,7 @@ and returns a candidate in the baseline's own shape.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -16,25 +17,31 @@ from edgekit.errors import EdgekitError
 from edgekit.measure.bench import BenchOptions, resolve_artifacts
 
 # Settings for regress runs: many short rounds, so each round's reference is timed close by.
-REGRESS_DEFAULTS = {"runs": 100, "min_time": 2.0, "rounds": 20, "warmup": 10}
+# Each session is a fresh pair of worker processes (see compare.stats for why several).
+REGRESS_DEFAULTS = {"runs": 40, "min_time": 0.8, "rounds": 8, "warmup": 10}
+SESSIONS = 5
 _OPTION_NAMES = {f.name for f in fields(BenchOptions)} - {"progress"}
 
 
 def describe_run(artifacts: list[str], suite: str | None, reference: str | None, opts: BenchOptions,
-                 threads: list[int] | None = None, models_dir: str = "models") -> dict:
+                 threads: list[int] | None = None, models_dir: str = "models", sessions: int = SESSIONS) -> dict:
     options = {k: v for k, v in asdict(opts).items() if k in _OPTION_NAMES}
     if suite:
         loaded = load_suite(suite)
-        options.update(loaded.bench)
+        options.update({k: v for k, v in loaded.bench.items() if k != "sessions"})
+        sessions = loaded.bench.get("sessions", sessions)
         threads = loaded.threads
     elif not artifacts:
         raise EdgekitError("nothing to time: give artifacts or --suite FILE")
     else:
         artifacts = [str(p) for p in resolve_artifacts(artifacts, models_dir)]
+    if sessions < 1:
+        raise EdgekitError(f"--sessions must be >= 1, got {sessions}")
     if reference and not Path(reference).is_file():
         raise EdgekitError(f"reference file not found: {reference}")
     return {"suite": str(suite) if suite else None, "artifacts": None if suite else artifacts,
-            "reference": reference, "threads": threads or [opts.threads], "options": options}
+            "reference": reference, "threads": threads or [opts.threads], "sessions": sessions,
+            "options": options}
 
 
 def measure(how: dict, progress=None, warn=None) -> tuple[dict, list[str]]:
@@ -52,10 +59,21 @@ def measure(how: dict, progress=None, warn=None) -> tuple[dict, list[str]]:
         if not artifact.is_file():
             raise EdgekitError(f"artifact not found: {artifact}")
     entries, errors, environment = [], [], {}
+    load_before = _load()
     for threads in how["threads"]:
         opts = BenchOptions(**{**how["options"], "threads": threads}, progress=progress)
-        got, errs, env = run_pairs(pairs, opts)
+        got, errs, env = run_pairs(pairs, opts, how.get("sessions", 1))
         entries += got
         errors += errs
         environment = environment or env
-    return make_baseline(entries, environment, how), errors
+    measured = make_baseline(entries, environment, how)
+    measured["load"] = {"before": load_before, "after": _load()}
+    return measured, errors
+
+
+def _load() -> float | None:
+    """1-minute load average: other work on the machine pollutes timings in ways no reference cancels."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None

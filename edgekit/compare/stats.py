@@ -1,12 +1,19 @@
-"""The regression statistic: a bootstrap confidence interval of a ratio of medians over rounds.
+"""The regression statistic: a two-level bootstrap interval of a ratio of latencies.
 
-A benchmark session is split into interleaved rounds (``measure.bench``). On a shared machine the
-speed of the whole box drifts by tens of percent within seconds, so single invocations are not
-independent draws: the honest unit is the round. With a reference workload timed in the same
-rounds, each round's median is divided by the reference's median of the same round, which cancels
-drift that hits both (measured here: raw medians of one model moved 48% between sessions while its
-ratio to a float model of the same kind moved 4.7%). The ratio candidate / baseline of the median
-normalised latencies gets a percentile-bootstrap interval, rounds resampled within each session.
+Two kinds of noise had to be beaten on this (shared, virtual, 2-core) machine:
+
+* *drift in time*: the whole box speeds up and slows down by tens of percent within seconds. Each
+  session is split into interleaved rounds and each round's median is divided by the median of a
+  pinned reference workload timed in the same round (raw medians of one model moved 48% between
+  sessions; its ratio to a float reference of the same kind moved 4.7%);
+* *the process*: one worker process runs a small model consistently 10-25% faster or slower than
+  the next (memory layout: which physical pages, which cache sets), which no reference cancels and
+  no number of rounds inside one process reveals. So an entry is timed in several sessions, each a
+  fresh pair of worker processes, and the session is the unit the interval is drawn over (pyperf
+  spawns many worker processes for the same reason).
+
+The statistic is the geometric mean over sessions of each session's median normalised latency;
+the interval resamples sessions, and rounds within each resampled session (a two-level bootstrap).
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ class RatioEstimate:
     low: float
     high: float
     confidence: float
-    units: int  # rounds (or samples) behind each side, the smaller count
+    sessions: int  # the smaller number of sessions behind one side
+    rounds: int  # likewise, rounds
 
     def to_dict(self) -> dict:
         return {"ratio": round(self.ratio, 4), "low": round(self.low, 4), "high": round(self.high, 4),
-                "confidence": self.confidence, "units": self.units}
+                "confidence": self.confidence, "sessions": self.sessions, "rounds": self.rounds}
 
 
 def round_values(samples: list[float], sizes: list[int]) -> np.ndarray:
@@ -40,25 +48,52 @@ def round_values(samples: list[float], sizes: list[int]) -> np.ndarray:
     return np.array([np.median(flat[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a])
 
 
+def sessions(part: dict) -> list[np.ndarray]:
+    """A result's round medians, split into its sessions (``session_rounds``; one session if absent)."""
+    values = round_values(part["samples_ms"], part["round_sizes"])
+    counts = part.get("session_rounds") or [len(values)]
+    if sum(counts) != len(values):
+        raise ValueError("session round counts do not add up to the rounds")
+    edges = np.cumsum([0, *counts])
+    return [values[a:b] for a, b in zip(edges[:-1], edges[1:])]
+
+
 def normalised(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Each round's latency over the reference workload's latency in the same round."""
     n = min(len(values), len(reference))
     return values[:n] / reference[:n]
 
 
-def ratio_of_medians(baseline: np.ndarray, candidate: np.ndarray, confidence: float = 0.95,
-                     resamples: int = BOOTSTRAP, seed: int = 0) -> RatioEstimate:
-    baseline, candidate = np.asarray(baseline, float), np.asarray(candidate, float)
-    if len(baseline) < 2 or len(candidate) < 2:
-        raise ValueError("need at least two rounds on each side")
+def _level(groups: list[np.ndarray]) -> float:
+    return float(np.mean([np.log(np.median(g)) for g in groups]))
+
+
+def _boot_levels(groups: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates of ``_level``: sessions resampled, then rounds within each session."""
+    inner = np.stack([np.log(np.median(rng.choice(g, (resamples, len(g))), axis=1)) for g in groups])
+    pick = rng.integers(0, len(groups), (resamples, len(groups)))
+    return inner[pick, np.arange(resamples)[:, None]].mean(axis=1)
+
+
+def ratio_estimate(baseline: list[np.ndarray], candidate: list[np.ndarray], confidence: float = 0.95,
+                   resamples: int = BOOTSTRAP, seed: int = 0) -> RatioEstimate:
+    """candidate / baseline from per-session round values (normalised or raw), with its interval."""
+    for side in (baseline, candidate):
+        if not side or sum(len(g) for g in side) < 2 or any(len(g) == 0 for g in side):
+            raise ValueError("need at least two rounds on each side")
     rng = np.random.default_rng(seed)
-    b = np.median(rng.choice(baseline, (resamples, len(baseline))), axis=1)
-    c = np.median(rng.choice(candidate, (resamples, len(candidate))), axis=1)
-    boot = c / b
+    boot = np.exp(_boot_levels(candidate, resamples, rng) - _boot_levels(baseline, resamples, rng))
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(boot, [tail, 100 - tail])
-    return RatioEstimate(float(np.median(candidate) / np.median(baseline)), float(low), float(high),
-                         confidence, min(len(baseline), len(candidate)))
+    return RatioEstimate(float(np.exp(_level(candidate) - _level(baseline))), float(low), float(high), confidence,
+                         min(len(baseline), len(candidate)),
+                         min(sum(len(g) for g in baseline), sum(len(g) for g in candidate)))
+
+
+def ratio_of_medians(baseline: np.ndarray, candidate: np.ndarray, confidence: float = 0.95,
+                     resamples: int = BOOTSTRAP, seed: int = 0) -> RatioEstimate:
+    """One session per side: the interval is over rounds only."""
+    return ratio_estimate([np.asarray(baseline, float)], [np.asarray(candidate, float)], confidence, resamples, seed)
 
 
 def verdict(est: RatioEstimate, threshold: float) -> str:

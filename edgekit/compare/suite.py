@@ -27,7 +27,7 @@ from edgekit.zoo.spec import parse_model
 
 FORMATS = ("tflite", "onnx")
 PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
-BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int}
+BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int, "sessions": int}
 CONVERT_KEYS = {"weights": str, "calib": str, "calib_count": int, "ptq": str}
 TOP_KEYS = {"name", "out", "threads", "bench", "convert", "grid", "reference"}
 

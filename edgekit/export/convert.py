@@ -7,6 +7,7 @@ sidecars of the artifacts it wrote.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import tempfile
 import time
@@ -54,9 +55,24 @@ class ConvertOptions:
     onnx_calibration: str = "minmax"
     onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
     ptq: str = "gptq"  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
+    keep_float: str | None = None  # "LAYER[,LAYER...]" or "auto[:N]": a mixed int8/float TFLite model
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
     warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
     progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
+
+
+def keep_float_request(text: str) -> tuple[list[str], int | None]:
+    """``"a,b"`` -> (["a", "b"], None); ``"auto"`` / ``"auto:N"`` -> ([], N) (N defaults to 1)."""
+    text = text.strip()
+    if text == "auto" or text.startswith("auto:"):
+        count = text.partition(":")[2] or "1"
+        if not count.isdigit() or int(count) < 1:
+            raise EdgekitError(f"--keep-float auto:N needs a positive N, got {text!r}")
+        return [], int(count)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise EdgekitError("--keep-float needs layer names or auto[:N]")
+    return names, None
 
 
 def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
@@ -89,6 +105,14 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
 
     if opts.ptq not in ALGORITHMS:
         raise EdgekitError(f"unknown --ptq '{opts.ptq}' (known: {', '.join(ALGORITHMS)})")
+    if opts.keep_float is not None:
+        if any(f == "onnx" and p == "int8" for f, p in pairs):
+            raise EdgekitError("--keep-float is TFLite-only for now: use --format tflite")
+        if ("tflite", "int8") not in pairs:
+            raise EdgekitError("--keep-float makes a mixed int8/float model: it needs --int8 and --format tflite")
+        if opts.io != "float":
+            raise EdgekitError("--keep-float keeps float model I/O: drop --io")
+        keep_float_request(opts.keep_float)
     if opts.calib and opts.check and Path(opts.calib).resolve() == Path(opts.check).resolve():
         raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
     return pairs
@@ -150,18 +174,21 @@ def convert(opts: ConvertOptions) -> list[dict]:
     results, failures = [], []
     with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
         graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
+        graphs.check_x = spec.preprocessing.apply(check.pixels)
         for fmt, precision in pairs:
             start = time.perf_counter()
             with quiet():
                 data, extra = graphs.export(fmt, precision)
             seconds = time.perf_counter() - start
-            target = art.artifact_path(out_root, spec.name, fmt, precision)
+            label = "int8-mixed" if (opts.keep_float and fmt == "tflite" and precision == "int8") else precision
+            target = art.artifact_path(out_root, spec.name, fmt, label)
             tmp = art.write_temp(target.parent, target.name, data)
             try:
                 result = _check(tmp, fmt, spec, check, reference, precision)
                 sidecar = {
                     "edgekit_sidecar": 1,
                     "artifact": target.name, "format": fmt, "precision": precision,
+                    **({"variant": "mixed"} if label != precision else {}),
                     "size_bytes": len(data), "sha256": art.sha256_bytes(data),
                     "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
                     "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
@@ -202,6 +229,7 @@ class _Graphs:
         self._quant_model = None
         self._saved: dict[int, str] = {}
         self._onnx: dict[int, bytes] = {}
+        self.keep_float: dict | None = None  # what --keep-float resolved to, for the sidecar
 
     def _source(self, precision: str):
         if precision not in QUANTIZED:
@@ -223,10 +251,42 @@ class _Graphs:
             self._onnx[id(model)] = onnx_export.convert_float(model, self.resolution, self.opts.onnx_opset)
         return self._onnx[id(model)]
 
+    def _mixed(self, source) -> tuple[bytes, dict]:
+        """int8 with the requested (or the worst) layers left float, via the QuantizationDebugger."""
+        from edgekit.quant import debug_tflite
+        from edgekit.quant.layer_error import finish, worst_layers
+
+        saved = self._saved_model(source)
+        names, auto = keep_float_request(self.opts.keep_float)
+        rows = debug_tflite.layer_errors(saved, self.calib_x, self.check_x)
+        known = {layer.name for layer in self.model.layers}
+        for row in rows:
+            if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
+                row.layer = row.layer.rsplit("_", 1)[0]
+        rows = finish(rows)
+        if auto:
+            names = worst_layers(rows, auto)
+        quantized = {row.layer for row in rows}
+        for name in names:
+            if name not in quantized:
+                near = difflib.get_close_matches(name, sorted(quantized), n=3)
+                raise EdgekitError(f"--keep-float: no quantized layer named '{name}'"
+                                   + (f" (nearest: {', '.join(near)})" if near else
+                                      f" (layers: {', '.join(sorted(quantized)[:8])}, ...)"))
+        tensors = [row.tensor for row in rows if row.layer in names]
+        data = debug_tflite.mixed_model(saved, self.calib_x, tensors)
+        self.keep_float = {"request": self.opts.keep_float, "layers": names, "tensors": tensors,
+                           "ranking": "RMSE/scale on the parity images (QuantizationDebugger)" if auto else None}
+        quant = {**_tflite_quant("int8", "float"), "scheme": "int8 with some layers kept float (selective "
+                 "quantization through TFLite's QuantizationDebugger denylisted_nodes)", "keep_float": self.keep_float}
+        return data, {"quantization": quant}
+
     def export(self, fmt: str, precision: str) -> tuple[bytes, dict]:
         opts, source = self.opts, self._source(precision)
         if fmt == "tflite":
             io = opts.io if precision == "int8" else "float"
+            if precision == "int8" and opts.keep_float:
+                return self._mixed(source)
             data = tflite_export.convert(self._saved_model(source), precision, self.calib_x, io=io)
             return data, {"quantization": _tflite_quant(precision, opts.io)}
         extra: dict = {}

@@ -72,6 +72,9 @@ class _Reader:
     def get_next(self):
         return next(self._items, None)
 
+    def __iter__(self):  # qdq_loss_debug iterates the reader
+        return iter(self.get_next, None)
+
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
                   activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True) -> bytes:

@@ -29,7 +29,8 @@ def describe_artifact(path: str | Path) -> dict:
     sidecar = read_sidecar(path)
     if sidecar:
         out.update(model=sidecar.get("model", {}).get("name"), format=sidecar.get("format"),
-                   precision=sidecar.get("precision"), origin="edgekit", weights=_weights(sidecar))
+                   precision=sidecar.get("precision") + ("-mixed" if sidecar.get("variant") == "mixed" else ""),
+                   origin="edgekit", weights=_weights(sidecar))
     elif (known := recognize(path)):
         out.update({k: known[k] for k in ("model", "format", "precision", "origin", "weights")})
     return out

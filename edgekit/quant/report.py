@@ -1,0 +1,82 @@
+"""``edgekit quant-report``: where does int8 lose accuracy? Per-layer error of a model's int8 export.
+
+Builds the model exactly as ``convert`` does (weights, BN warm-up for random weights, the chosen
+weight rounding), then lets each converter's own debugger measure every quantized tensor on the
+check images (held apart from calibration): TFLite's QuantizationDebugger, ONNX Runtime's
+qdq_loss_debug.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import read_sidecar
+from edgekit.export.quiet import quiet
+from edgekit.quant.layer_error import HEALTHY, SUSPECT, finish
+
+FORMATS = ("tflite", "onnx")
+
+
+def _target(model_or_artifact: str, weights: str | None) -> tuple[str, str]:
+    """(model name, weights) from a zoo name, or from one of our artifacts' sidecar."""
+    path = Path(model_or_artifact)
+    if path.suffix in (".tflite", ".onnx") or path.is_file():
+        if not path.is_file():
+            raise EdgekitError(f"model file not found: {model_or_artifact}")
+        sidecar = read_sidecar(path)
+        if not sidecar:
+            raise EdgekitError(f"{path.name} has no edgekit sidecar: pass the zoo model name and --weights instead")
+        w = sidecar.get("weights") or {}
+        return sidecar["model"]["name"], weights or (w.get("path") if w.get("kind") == "file" else w.get("kind", "none"))
+    return model_or_artifact, weights or "none"
+
+
+def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: float = SUSPECT) -> dict:
+    """``opts``: a ConvertOptions carrying weights, calib/check folders, counts, crop, ptq, warn."""
+    from edgekit.export import convert as conv
+    from edgekit.quant import prepare_for_int8
+    from edgekit.zoo.build import build, warm_batchnorm
+    from edgekit.zoo.spec import parse_model
+
+    if fmt not in FORMATS:
+        raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
+    name, weights = _target(model_or_artifact, opts.weights if opts.weights != "none" else None)
+    spec = parse_model(name)
+    opts = replace(opts, model=spec.name, weights=weights)
+    calib, check = conv._image_sets(opts, spec.resolution, need_calibration=True)
+    with quiet():
+        model, source = build(spec, weights, logits=True)
+    if source.kind == "none":
+        warm_batchnorm(model, spec.preprocessing.apply(calib.pixels))
+    calib_x, check_x = spec.preprocessing.apply(calib.pixels), spec.preprocessing.apply(check.pixels)
+    with quiet():
+        qmodel = prepare_for_int8(model, calib_x, opts.ptq)
+        if fmt == "tflite":
+            from edgekit.export.tflite import save_model
+            from edgekit.quant import debug_tflite
+
+            with tempfile.TemporaryDirectory(prefix="edgekit-qreport-") as tmp:
+                rows = debug_tflite.layer_errors(save_model(qmodel, tmp), calib_x, check_x)
+        else:
+            from edgekit.export import onnx as onnx_export
+            from edgekit.quant import debug_onnx
+
+            float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.onnx_opset)
+            qdq = onnx_export.quantize_int8(float_onnx, calib_x, opts.onnx_calibration, opts.onnx_activations)
+            rows = debug_onnx.layer_errors(qdq, check_x, float_onnx)
+    known = {layer.name for layer in model.layers}
+    for row in rows:  # the clone used for rounding suffixes names ("conv1_relu_1"): report the model's own
+        if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
+            row.layer = row.layer.rsplit("_", 1)[0]
+    rows = finish(rows, threshold)
+    return {
+        "model": spec.name, "format": fmt, "weights": source.to_dict(), "weight_rounding": opts.ptq,
+        "calibration": calib.to_dict(), "check": {"source": check.source, "count": int(len(check.pixels))},
+        "threshold": threshold, "healthy": round(float(HEALTHY), 3),
+        "tool": "tf.lite.experimental.QuantizationDebugger" if fmt == "tflite"
+                else "onnxruntime.quantization.qdq_loss_debug",
+        "flagged": sum(r.flagged for r in rows), "layers": [r.to_dict() for r in rows],
+    }
