@@ -146,12 +146,14 @@ def classify(model, images, weights, labels, crop, top, as_json):
               help="Weight rounding before int8 conversion (minmax = the converters' own).")
 @click.option("--keep-float", help="With --int8 (TFLite): leave these layers float, LAYER[,LAYER...] or "
               "auto[:N] for the N worst by RMSE/scale; writes tflite-int8-mixed.tflite.")
+@click.option("--hswish", type=click.Choice(["split", "stock"]), default="split", show_default=True,
+              help="MobileNetV3 int8 TFLite: split hard-swish into ops XNNPACK delegates, or keep the stock graph.")
 @click.option("--opset", default=17, show_default=True, help="ONNX opset (13..18).")
 @click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, ptq, keep_float, opset, crop, out, as_json):
+            check_count, io, onnx_calibration, ptq, keep_float, hswish, opset, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
     from edgekit.export.convert import ConvertOptions, convert as run
     from edgekit.present import console, convert_table, progress_over
@@ -162,7 +164,7 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
     opts = ConvertOptions(
         model=model, weights=weights, precisions=precisions, formats=formats, calib=calib,
         calib_count=calib_count, check=check, check_count=check_count, io=io, out=out, crop=crop,
-        onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, keep_float=keep_float,
+        onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, keep_float=keep_float, hswish=hswish,
         skip_unsupported=fmt == "all",
         warn=lambda msg: click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow"),
         progress=None if as_json else progress_over("decoding calibration images"),

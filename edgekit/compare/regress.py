@@ -69,7 +69,7 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
             "regressed": sum(r["verdict"] == "regressed" for r in rows),
             "machine_changes": moved,
             "version_changes": version_changes(baseline.get("environment", {}), candidate.get("environment", {})),
-            "statistic": "candidate / baseline of the geometric mean over sessions of each session's median "
+            "statistic": "candidate / baseline of the median over sessions of each session's median "
                          "round latency" + ("; each round normalised by the reference workload timed in the same "
                                             "round" if any(r["normalised_by"] for r in rows) else "")
                          + f"; two-level bootstrap (sessions, then rounds), {confidence:.0%} for the suite as a "

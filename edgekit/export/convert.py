@@ -56,6 +56,7 @@ class ConvertOptions:
     onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
     ptq: str = "gptq"  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
     keep_float: str | None = None  # "LAYER[,LAYER...]" or "auto[:N]": a mixed int8/float TFLite model
+    hswish: str = "split"  # v3 int8 TFLite: "split" hard-swish into delegable ops, or keep the "stock" graph
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
     warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
     progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
@@ -105,6 +106,10 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
 
     if opts.ptq not in ALGORITHMS:
         raise EdgekitError(f"unknown --ptq '{opts.ptq}' (known: {', '.join(ALGORITHMS)})")
+    from edgekit.export.rewrite import MODES
+
+    if opts.hswish not in MODES:
+        raise EdgekitError(f"unknown --hswish '{opts.hswish}' (known: {', '.join(MODES)})")
     if opts.keep_float is not None:
         if any(f == "onnx" and p == "int8" for f, p in pairs):
             raise EdgekitError("--keep-float is TFLite-only for now: use --format tflite")
@@ -230,6 +235,7 @@ class _Graphs:
         self._saved: dict[int, str] = {}
         self._onnx: dict[int, bytes] = {}
         self.keep_float: dict | None = None  # what --keep-float resolved to, for the sidecar
+        self._split = None
 
     def _source(self, precision: str):
         if precision not in QUANTIZED:
@@ -239,6 +245,16 @@ class _Graphs:
 
             self._quant_model = prepare_for_int8(self.model, self.calib_x, self.opts.ptq)
         return self._quant_model
+
+    def _tflite_int8_source(self, source):
+        """v3's int8 TFLite graph with hard-swish split (see export.rewrite), unless --hswish stock."""
+        from edgekit.export import rewrite
+
+        if self.opts.hswish != "split" or not rewrite.has_hard_swish(source):
+            return source, []
+        if self._split is None:
+            self._split = rewrite.split_hard_swish(source)
+        return self._split, [rewrite.DESCRIPTION]
 
     def _saved_model(self, model) -> str:
         if id(model) not in self._saved:
@@ -285,10 +301,15 @@ class _Graphs:
         opts, source = self.opts, self._source(precision)
         if fmt == "tflite":
             io = opts.io if precision == "int8" else "float"
+            rewrites: list[str] = []
+            if precision == "int8":
+                source, rewrites = self._tflite_int8_source(source)
             if precision == "int8" and opts.keep_float:
-                return self._mixed(source)
-            data = tflite_export.convert(self._saved_model(source), precision, self.calib_x, io=io)
-            return data, {"quantization": _tflite_quant(precision, opts.io)}
+                data, extra = self._mixed(source)
+            else:
+                data = tflite_export.convert(self._saved_model(source), precision, self.calib_x, io=io)
+                extra = {"quantization": _tflite_quant(precision, opts.io)}
+            return data, {**extra, "graph_rewrites": rewrites}
         extra: dict = {}
         if precision == "float":
             data = self._onnx_float(source)
