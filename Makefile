@@ -42,6 +42,9 @@ demo: setup
 	@echo "== 4. Export the real weights: float and int8 (GPTQ-rounded weights, calibrated on calib100), TFLite and ONNX =="
 	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --float --int8 \
 		--format all --calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)
+	@echo "== 4b. Where int8 loses: per-layer error (TFLite's QuantizationDebugger), worst first =="
+	$(EDGEKIT) quant-report v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
+		--calib $(DATA)/imagenet-val/calib100 --top 8
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5

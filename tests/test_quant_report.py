@@ -93,3 +93,37 @@ def test_keep_float_bad_requests_are_one_line_errors(v1_weights, calib_dir, tmp_
     assert_clean_error(run_edgekit(*base, "--int8", "--keep-float", "auto:0"), "positive N")
     assert_clean_error(run_edgekit(*base, "--int8", "--keep-float", "conv_pred"), "conv_pred", "nearest: conv_preds")
     assert not list(tmp_path.rglob("*.tflite"))
+
+
+@pytest.mark.slow
+def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_dir, data_dir, tmp_path):
+    """The default v3 int8 TFLite export writes hard-swish as delegable int8 ops; --hswish stock keeps
+    HARD_SWISH, which XNNPACK leaves to the reference kernels (many partitions)."""
+    import numpy as np
+
+    from edgekit.export import calibration as cal
+    from edgekit.export.rewrite import split_hard_swish
+    from edgekit.run.runtime import open_runtime
+    from edgekit.zoo.build import build, warm_batchnorm
+    from edgekit.zoo.spec import parse_model
+
+    spec = parse_model("v3-small-0.75-96")
+    x = spec.preprocessing.apply(cal.load_folder(calib_dir, 96, 8).pixels)
+    model, _ = build(spec, "none", logits=True)
+    warm_batchnorm(model, x)
+    split = split_hard_swish(model)
+    assert not any(type(l).__name__ == "Activation" and "hard" in l.get_config()["activation"] for l in split.layers)
+    assert np.abs(np.asarray(split(x)) - np.asarray(model(x))).max() <= 1e-4
+
+    partitions = {}
+    for mode in ("split", "stock"):
+        out = tmp_path / mode
+        proc = run_edgekit("convert", "--model", "v3-small-0.75-96", "--int8", "--hswish", mode, "--calib",
+                           str(calib_dir), "--calib-count", "24", "--check", str(data_dir / "imagenet-val" / "fullres20"),
+                           "--check-count", "8", "--out", str(out), "--json")
+        assert proc.returncode == 0, proc.stderr
+        (sidecar,) = json.loads(proc.stdout)["artifacts"]
+        assert bool(sidecar["graph_rewrites"]) == (mode == "split")
+        with open_runtime(out / "v3-small-0.75-96" / "tflite-int8.tflite") as rt:
+            partitions[mode] = rt.delegation()["delegate_partitions"]
+    assert partitions["split"] == 1 and partitions["stock"] > 5

@@ -64,6 +64,16 @@ class LiteRTRuntime(Runtime):
         self._in_index = self._interp.get_input_details()[0]["index"]
         self._out_index = self._interp.get_output_details()[0]["index"]
 
+    def delegation(self) -> dict:
+        """How much of the graph the delegates took: each DELEGATE node is one partition; the ops left
+        to the interpreter's own kernels run between partitions (a split graph is a slow graph)."""
+        ops = self._interp._get_ops_details()
+        partitions = sum(1 for op in ops if op["op_name"] == "DELEGATE")
+        return {"delegate_partitions": partitions, "nodes": len(ops) - partitions}
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.delegation()}
+
     @staticmethod
     def _load_delegate(litert, library: str, options: dict | None):
         import gc

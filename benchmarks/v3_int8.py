@@ -1,0 +1,109 @@
+"""A fast int8 MobileNetV3: the stock graph against the hard-swish split (edgekit/export/rewrite.py).
+
+For v3-small and v3-large (random weights, BN statistics warmed on calib100: no v3 ImageNet weights
+offline; pass --weights imagenet where Keras can download them) this converts float, int8 with the
+stock graph (--hswish stock) and int8 with hard-swish split (the default), then reports:
+- XNNPACK delegate partitions of each .tflite (one partition = fully delegated);
+- latency, 1 thread, all artifacts of a model interleaved in one bench session;
+- SQNR (dB) of each int8 model's logits against the Keras float model on eval300 images;
+- the float function check: max |logit diff| between the split and the stock Keras graph.
+
+Run: .venv/bin/python benchmarks/v3_int8.py --data ../shared/data [--models v3-small v3-large] [--out models/v3-int8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from edgekit.export import calibration as cal  # noqa: E402
+from edgekit.export.convert import ConvertOptions, convert  # noqa: E402
+from edgekit.export.parity import sqnr_db  # noqa: E402
+from edgekit.export.quiet import quiet  # noqa: E402
+from edgekit.export.rewrite import split_hard_swish  # noqa: E402
+from edgekit.measure.bench import BenchOptions, bench  # noqa: E402
+from edgekit.run.runtime import Classifier, open_runtime  # noqa: E402
+from edgekit.zoo.build import build, warm_batchnorm  # noqa: E402
+from edgekit.zoo.spec import parse_model  # noqa: E402
+
+
+def export(model: str, weights: str, data: Path, out: Path) -> dict[str, Path]:
+    calib = str(data / "imagenet-val" / "calib100")
+    check = str(data / "imagenet-val" / "fullres20")
+    paths = {}
+    for label, hswish, precisions in (("split", "split", ("float", "int8")), ("stock", "stock", ("int8",))):
+        folder = out / label
+        target = folder / parse_model(model).name
+        if not (target / "tflite-int8.tflite").is_file():
+            convert(ConvertOptions(model, weights, precisions, ("tflite",), calib=calib, check=check,
+                                   out=str(folder), hswish=hswish))
+        for p in precisions:
+            paths[f"{p}" if p == "float" else f"int8-{label}"] = target / f"tflite-{p}.tflite"
+    return paths
+
+
+def float_equivalence(model: str, weights: str, data: Path) -> float:
+    spec = parse_model(model)
+    images = cal.load_folder(data / "imagenet-val" / "calib100", spec.resolution, 16)
+    x = spec.preprocessing.apply(images.pixels)
+    with quiet():
+        keras_model, _ = build(spec, weights, logits=True)
+        if weights == "none":
+            warm_batchnorm(keras_model, x)
+        split = split_hard_swish(keras_model)
+        return float(np.abs(np.asarray(split(x)) - np.asarray(keras_model(x))).max())
+
+
+def int8_sqnr(paths: dict[str, Path], data: Path, count: int) -> dict[str, float]:
+    """SQNR of each int8 model's logits against the float .tflite (same weights, same images)."""
+    spec_res = None
+    scores = {}
+    for label, path in paths.items():
+        with open_runtime(path) as rt:
+            spec_res = spec_res or rt.inputs[0].shape[1]
+            images = cal.load_folder(data / "imagenet-val" / "eval300", spec_res, count)
+            scale = json.loads(path.with_suffix(".json").read_text())["model"]["preprocessing"]
+            clf = Classifier(rt, lambda px: px * scale["scale"] + scale["offset"])
+            scores[label] = clf.scores(images.pixels)
+    return {k: round(sqnr_db(scores["float"], v), 2) for k, v in scores.items() if k != "float"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("EDGEKIT_DATA", "../shared/data")))
+    parser.add_argument("--models", nargs="+", default=["v3-small", "v3-large"])
+    parser.add_argument("--weights", default="none")
+    parser.add_argument("--out", type=Path, default=Path("models/v3-int8"))
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    report = {}
+    for model in args.models:
+        paths = export(model, args.weights, args.data, args.out)
+        parts = {}
+        for label, path in paths.items():
+            with open_runtime(path) as rt:
+                parts[label] = rt.delegation()["delegate_partitions"]
+        results, errors = bench(list(paths.values()), BenchOptions(threads=1, runs=100, min_time=3, rounds=6))
+        assert not errors, errors
+        ms = {label: next(r["median_ms"] for r in results if r["artifact"] == str(p)) for label, p in paths.items()}
+        report[model] = {
+            "partitions": parts, "median_ms": {k: round(v, 3) for k, v in ms.items()},
+            "int8_over_float": {k: round(v / ms["float"], 3) for k, v in ms.items() if k != "float"},
+            "sqnr_db": int8_sqnr(paths, args.data, args.images),
+            "float_max_abs_diff_split_vs_stock": float_equivalence(model, args.weights, args.data),
+            "statistic": results[0]["statistic"], "runtime": f"{results[0]['runtime']} {results[0]['runtime_version']}",
+        }
+        print(json.dumps({model: report[model]}, indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
