@@ -68,6 +68,7 @@ bench: setup
 	$(PY) benchmarks/int8_vs_google.py --data $(DATA) --out $(DEMO_OUT)/bench
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
+	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8
 
 # The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression.
 # Keep $(BENCH_CI)/ and models/reference/ together between runs (CI cache): the reference
