@@ -210,7 +210,7 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
               "artifact, to cancel machine drift (suites name theirs).")
 @click.option("--save-baseline", type=click.Path(), help="Write every timing sample to this baseline file "
               "for 'edgekit regress'.")
-@click.option("--sessions", type=int, help="With a reference: fresh worker-process pairs per artifact [default: 5].")
+@click.option("--sessions", type=int, help="With --suite/--reference/--save-baseline: sessions (fresh worker processes) per artifact [default: 5].")
 @click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
               help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
 @click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
@@ -301,7 +301,7 @@ def _progress(opts, show: bool):
 @click.option("--candidate", type=click.Path(), help="A second baseline file (default: run the same suite now).")
 @click.option("--threshold", default="5%", show_default=True,
               help="Smallest slowdown that fails, in percent (e.g. 10%).")
-@click.option("--confidence", default=0.95, show_default=True, help="Level of the bootstrap interval.")
+@click.option("--confidence", default=0.95, show_default=True, help="Interval level for the suite as a whole (Bonferroni over entries).")
 @click.option("--allow-env-change", is_flag=True, help="Compare even if the baseline comes from another machine.")
 @click.option("--no-reference", is_flag=True, help="Do not normalise by the reference workload.")
 @click.option("--save-candidate", type=click.Path(), help="Also write the candidate run as a baseline file.")
