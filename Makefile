@@ -45,6 +45,9 @@ demo: setup
 	@echo "== 4b. Where int8 loses: per-layer error (TFLite's QuantizationDebugger), worst first =="
 	$(EDGEKIT) quant-report v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
 		--calib $(DATA)/imagenet-val/calib100 --top 8
+	@echo "== 4c. The ReLU6 study: the same weights with ReLU6 (as trained) and with plain ReLU, float and int8 =="
+	$(EDGEKIT) study relu6 --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
+		--calib $(DATA)/imagenet-val/calib100 --data $(DATA)/imagenet-val/eval300 --out $(DEMO_OUT)/report
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5

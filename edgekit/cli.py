@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -458,6 +459,36 @@ def quant_report_cmd(model_or_artifact, weights, calib, calib_count, check, chec
         from edgekit.present import console, quant_report_table
 
         console.print(quant_report_table(report, top))
+
+
+@cli.group()
+def study():
+    """Studies that answer one question with measurements."""
+
+
+@study.command(name="relu6")
+@click.option("-m", "--model", default="v1-0.25-128", show_default=True)
+@click.option("--weights", default="none", show_default=True, help="none, imagenet, or a .h5 file.")
+@click.option("--calib", required=True, type=click.Path(), help="Calibration image folder.")
+@click.option("--calib-count", default=100, show_default=True)
+@click.option("--data", required=True, type=click.Path(), help="Labelled folder for top-1.")
+@click.option("--limit", type=int, help="Only the first N labelled images.")
+@click.option("--out", default="relu6-study", show_default=True, type=click.Path(), help="Where the plot goes.")
+@json_option
+def study_relu6(model, weights, calib, calib_count, data, limit, out, as_json):
+    """Same weights with ReLU6 and plain ReLU: float/int8 top-1, activation ranges, per-layer int8 error."""
+    from edgekit.quant.relu6_study import plot, relu6_study
+
+    report = relu6_study(model, weights, calib, data, limit=limit, calib_count=calib_count)
+    report["plot"] = str(plot(report, Path(out) / f"relu6_{report['model']}.png"))
+    if as_json:
+        _emit_json(report)
+        return
+    from edgekit.present import console, relu6_table
+
+    console.print(relu6_table(report))
+    console.print(report["conclusion"])
+    console.print(f"plot: {report['plot']}")
 
 
 @cli.command(name="compare")

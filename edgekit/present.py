@@ -274,3 +274,19 @@ def quant_report_table(report: dict, top: int = 20) -> Table:
                      f"({report['calibration']['count']} images), debug images {report['check']['source']} "
                      f"({report['check']['count']}); RMSE/scale {report['healthy']} = rounding alone")
     return table
+
+
+def relu6_table(report: dict) -> Table:
+    table = Table(title=f"ReLU6 vs ReLU, {report['model']} ({report['data']['count']} images of "
+                        f"{report['data']['source']})")
+    for col in ("activation", "float top-1", "int8 top-1", "drop", "agreement", "SQNR", "max |act| (median layer)",
+                "worst RMSE/scale"):
+        table.add_column(col, justify="left" if col == "activation" else "right")
+    for name, v in report["variants"].items():
+        acts = [layer["max_abs_activation"] for layer in v["layers"]]
+        worst = max((layer.get("rmse_per_scale") or 0) for layer in v["layers"])
+        table.add_row("ReLU6 (as trained)" if name == "relu6" else "ReLU", f"{v['float_top1']:.1f}%",
+                      f"{v['int8_top1']:.1f}%", f"{v['int8_drop']:.1f}", f"{v['int8_agreement']:.0f}%",
+                      f"{v['int8_sqnr_db']:.1f} dB", f"{max(acts):.1f} ({sorted(acts)[len(acts) // 2]:.1f})",
+                      f"{worst:.2f}")
+    return table

@@ -1,6 +1,7 @@
 """Per-layer int8 error (quant-report) and selective quantization (--keep-float)."""
 
 import csv
+from pathlib import Path
 import io
 import json
 
@@ -127,3 +128,24 @@ def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_d
         with open_runtime(out / "v3-small-0.75-96" / "tflite-int8.tflite") as rt:
             partitions[mode] = rt.delegation()["delegate_partitions"]
     assert partitions["split"] == 1 and partitions["stock"] > 5
+
+
+def test_relu6_study_on_the_real_weights(v1_weights, calib_dir, eval_dir, tmp_path):
+    proc = run_edgekit("study", "relu6", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--calib",
+                       str(calib_dir), "--calib-count", "40", "--data", str(eval_dir), "--limit", "60",
+                       "--out", str(tmp_path), "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    capped, free = report["variants"]["relu6"], report["variants"]["relu"]
+    assert len(capped["layers"]) == 27 and report["data"]["count"] == 60
+    assert all(layer["max_abs_activation"] <= 6.0001 for layer in capped["layers"])
+    assert max(layer["max_abs_activation"] for layer in free["layers"]) > 12  # uncapped ranges grow
+    assert capped["float_top1"] > free["float_top1"] + 20  # the weights were trained with the cap
+    assert capped["int8_sqnr_db"] > free["int8_sqnr_db"]
+    assert "layers exceed 6" in report["conclusion"]
+    assert Path(report["plot"]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_relu6_study_needs_relu6(calib_dir, eval_dir):
+    assert_clean_error(run_edgekit("study", "relu6", "--model", "v3-small-0.75-96-min", "--calib", str(calib_dir),
+                                   "--data", str(eval_dir)), "no ReLU6")
