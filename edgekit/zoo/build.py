@@ -45,6 +45,8 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
         kwargs["minimalistic"] = spec.minimalistic
     if source.kind == "imagenet":
         return _build_imagenet(builder, kwargs, spec), source
+    if source.seed is not None:
+        keras.utils.set_random_seed(source.seed)
     model = builder(**kwargs)
     if source.kind == "file":
         try:

@@ -1,4 +1,5 @@
-"""Which weights a model gets: ``none`` (random), ``imagenet`` (Keras download), or a file.
+"""Which weights a model gets: ``none`` (random, ``none:SEED`` for another draw), ``imagenet``
+(Keras download), or a file.
 
 Decided before anything is built, so an impossible request fails fast with one line.
 """
@@ -13,6 +14,7 @@ from edgekit.errors import WeightsError
 from edgekit.zoo.spec import ModelSpec, format_alpha
 
 WEIGHT_SUFFIXES = (".h5", ".hdf5", ".weights.h5")
+RANDOM_SEED = 0  # "none" weights are reproducible: a flaky conversion is worse than a fixed draw
 
 
 @dataclass(frozen=True)
@@ -20,13 +22,19 @@ class WeightsSource:
     kind: str  # "none" | "imagenet" | "file"
     path: str | None = None
     sha256: str | None = None
+    seed: int | None = None  # random weights are drawn from this seed: same model every run
 
     @property
     def label(self) -> str:
+        if self.kind == "none" and self.seed not in (None, RANDOM_SEED):
+            return f"none:{self.seed}"
         return self.path if self.kind == "file" else self.kind
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "path": self.path, "sha256": self.sha256}
+        out = {"kind": self.kind, "path": self.path, "sha256": self.sha256}
+        if self.seed is not None:
+            out["seed"] = self.seed
+        return out
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -47,7 +55,12 @@ def resolve(spec: ModelSpec, weights: str | None) -> WeightsSource:
     """Validate a weights request for ``spec`` without importing TensorFlow."""
     choice = (weights or "none").strip()
     if choice.lower() in ("none", "random"):
-        return WeightsSource("none")
+        return WeightsSource("none", seed=RANDOM_SEED)
+    kind, _, seed = choice.partition(":")
+    if kind.lower() in ("none", "random") and seed:
+        if not seed.isdigit():
+            raise WeightsError(f"random weights take a whole-number seed: {choice} (e.g. none:7)")
+        return WeightsSource("none", seed=int(seed))
     if choice.lower() == "imagenet":
         if not imagenet_available(spec):
             fam = spec.info
