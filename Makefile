@@ -13,7 +13,7 @@ GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test test-fast demo bench bench-ci clean
+.PHONY: setup test test-deps test-fast demo bench bench-ci clean
 
 setup: $(STAMP)
 
@@ -24,10 +24,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[convert,report,test]"
 	touch $(STAMP)
 
-test: setup
+# The device tests start a real OpenSSH server on 127.0.0.1 (Debian's openssh-server).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-deps:
+	@test -x /usr/sbin/sshd || { echo "installing openssh-server for the device tests (a real sshd on 127.0.0.1)"; \
+		$(SUDO) apt-get install -y -q openssh-server >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q openssh-server >/dev/null; }; }
+
+test: setup test-deps
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup test-deps
 	$(PY) -m pytest -q -m "not slow"
 
 # The end-to-end story on real data; it grows with each stage of the pipeline.

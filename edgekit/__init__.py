@@ -5,7 +5,7 @@ export -> run -> ``measure`` -> results -> compare. Importing ``edgekit`` never 
 TensorFlow; only the functions that build or convert models do, when called.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from edgekit.errors import EdgekitError
 from edgekit.zoo.spec import ModelSpec, parse_model

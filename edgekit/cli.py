@@ -149,23 +149,33 @@ def classify(model, images, weights, labels, crop, top, as_json):
               "auto[:N] for the N worst by RMSE/scale; writes tflite-int8-mixed.tflite.")
 @click.option("--hswish", type=click.Choice(["split", "stock"]), default="split", show_default=True,
               help="MobileNetV3 int8 TFLite: split hard-swish into ops XNNPACK delegates, or keep the stock graph.")
+@click.option("--edgetpu", is_flag=True, help="For the Edge TPU: full-integer int8 TFLite, uint8 I/O, batch 1; "
+              "predicts the op mapping into the sidecar and compiles it if edgetpu_compiler is on PATH.")
 @click.option("--opset", default=17, show_default=True, help="ONNX opset (13..18).")
 @click.option("--crop", default=0.875, show_default=True, help="Central crop fraction before resizing.")
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, ptq, keep_float, hswish, opset, crop, out, as_json):
+            check_count, io, onnx_calibration, ptq, keep_float, hswish, edgetpu, opset, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
     from edgekit.export.convert import ConvertOptions, convert as run
     from edgekit.present import console, convert_table, progress_over
 
     flags = [("float", p_float), ("fp16", p_fp16), ("dynamic", p_dynamic), ("int8", p_int8), ("int16x8", p_int16x8)]
-    precisions = tuple(name for name, on in flags if on) or ("float",)
+    precisions = tuple(name for name, on in flags if on) or (("int8",) if edgetpu else ("float",))
+    if edgetpu:
+        if fmt != "tflite":
+            raise EdgekitError("--edgetpu makes a TFLite file (the Edge TPU compiler reads only TFLite): drop --format")
+        if "int8" not in precisions:
+            precisions = (*precisions, "int8")
+        if io == "float":
+            io = "uint8"  # what Coral's own models and examples use
     formats = ("tflite", "onnx") if fmt == "all" else (fmt,)
     opts = ConvertOptions(
         model=model, weights=weights, precisions=precisions, formats=formats, calib=calib,
         calib_count=calib_count, check=check, check_count=check_count, io=io, out=out, crop=crop,
         onnx_opset=opset, onnx_calibration=onnx_calibration, ptq=ptq, keep_float=keep_float, hswish=hswish,
+        edgetpu=edgetpu,
         skip_unsupported=fmt == "all",
         warn=lambda msg: click.secho(f"edgekit: warning: {msg}", err=True, fg="yellow"),
         progress=None if as_json else progress_over("decoding calibration images"),
@@ -197,13 +207,14 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 @cli.command()
 @click.argument("artifacts", nargs=-1)
 @click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]), help="Default: from the file suffix.")
-@click.option("--threads", default=1, show_default=True)
+@click.option("--threads", type=int, help="Threads [default: the device profile's: host 1, rpi4 4].")
 @click.option("--warmup", default=10, show_default=True, help="Untimed runs before timing.")
 @click.option("--runs", default=50, show_default=True, help="Timed runs (at least).")
 @click.option("--min-time", default=1.0, show_default=True, help="Seconds of timed runs per artifact (at least).")
 @click.option("--rounds", default=3, show_default=True, help="Interleaved rounds the timed runs are split into.")
 @click.option("--batch", default=1, show_default=True)
-@click.option("--device", default="host", show_default=True)
+@click.option("--device", default="host", show_default=True, help="A device profile (see 'edgekit devices').")
+@click.option("--host", "ssh_host", help="user@host[:port] of an SSH device, instead of its profile's.")
 @click.option("--inputs", type=click.Path(), help="Image folder for inputs (default: random images).")
 @click.option("--suite", type=click.Path(), help="Suite file (models x formats x precisions x threads); "
               "missing artifacts are converted first.")
@@ -222,7 +233,7 @@ def _record(kind: str, results: list[dict], db: str | None) -> str:
 @db_option
 @click.option("--no-record", is_flag=True, help="Do not store the results.")
 @json_option
-def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, inputs, suite, reference,
+def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, ssh_host, inputs, suite, reference,
           save_baseline, sessions, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
     """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
 
@@ -240,7 +251,7 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
         ctx = click.get_current_context()
         timing = {k: (REGRESS_DEFAULTS[k] if ctx.get_parameter_source(k).name == "DEFAULT" else v)
                   for k, v in timing.items()}
-    opts = BenchOptions(runtime=runtime, threads=threads, batch=batch, device=device, inputs=inputs,
+    opts = BenchOptions(runtime=runtime, threads=threads, batch=batch, device=device, host=ssh_host, inputs=inputs,
                         preprocess=preprocess, xnnpack=not no_xnnpack, optimization=optimization,
                         delegate=delegate, **timing)
     show = not as_json and sys.stderr.isatty()
@@ -361,11 +372,14 @@ def _percent(text: str) -> float:
 @click.option("--runtime", type=click.Choice(["litert", "onnxruntime"]), help="Default: from the file suffix.")
 @click.option("--preprocess", type=click.Choice(["minus-one-to-one", "zero-to-one", "raw-pixels"]),
               help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
+@click.option("--reference-kernels", is_flag=True, help="LiteRT: TFLite's reference kernels, the same bytes on "
+              "every CPU (compare outputs_sha256 across machines).")
 @click.option("--models-dir", default="models", show_default=True, help="Where zoo names find their artifacts.")
 @db_option
 @click.option("--no-record", is_flag=True, help="Do not store the results.")
 @json_option
-def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, models_dir, db, no_record, as_json):
+def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, reference_kernels, models_dir, db, no_record,
+             as_json):
     """Top-1/top-5 of ARTIFACTS on a labelled image folder."""
     from edgekit.measure.bench import resolve_artifacts
     from edgekit.measure.evaluate import evaluate as run
@@ -375,7 +389,7 @@ def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, models_
     for path in resolve_artifacts(list(artifacts), models_dir):
         progress = progress_over(f"eval {path.name}") if sys.stderr.isatty() and not as_json else None
         result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
-                     preprocess=preprocess, progress=progress)
+                     preprocess=preprocess, progress=progress, reference_kernels=reference_kernels)
         results.append({**result, "device": "host"})
     where = _record("eval", results, db) if not no_record else None
     if as_json:
@@ -535,6 +549,54 @@ def report(db, out, as_json):
     else:
         for name, path in written.items():
             click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--no-check", is_flag=True, help="List the profiles without trying to reach them.")
+@json_option
+def devices(no_check, as_json):
+    """Device profiles (built-in and ./edgekit.toml) and whether each is reachable now."""
+    from edgekit.devices import load_profiles, reachability
+
+    rows = []
+    for profile in load_profiles().values():
+        row = profile.to_dict()
+        if not no_check:
+            row["reachable"], row["reason"] = reachability(profile)
+        rows.append(row)
+    if as_json:
+        _emit_json({"devices": rows})
+        return
+    from edgekit.present import console, devices_table
+
+    console.print(devices_table(rows))
+
+
+@cli.command(name="edgetpu-check")
+@click.argument("model", type=click.Path())
+@click.option("--all-ops", is_flag=True, help="List every op, not only those that stay on the CPU.")
+@click.option("--strict", is_flag=True, help="Exit 1 unless every op maps (for CI).")
+@json_option
+def edgetpu_check(model, all_ops, strict, as_json):
+    """Predict which ops of MODEL.tflite the Edge TPU compiler maps (Coral's documented rules).
+
+    An Edge TPU compiler output file is read as it is (what sits inside its custom op).
+    """
+    from edgekit.edgetpu.check import predict
+
+    if not Path(model).is_file():
+        raise EdgekitError(f"model file not found: {model}")
+    if Path(model).suffix.lower() != ".tflite":
+        raise EdgekitError(f"{Path(model).name}: the Edge TPU compiler reads .tflite files only")
+    result = predict(model)
+    if as_json:
+        _emit_json(result)
+    else:
+        from edgekit.present import console, edgetpu_table
+
+        console.print(edgetpu_table(result, all_ops))
+    if strict and result["ops_on_cpu"]:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import sys
@@ -289,4 +290,43 @@ def relu6_table(report: dict) -> Table:
                       f"{v['int8_top1']:.1f}%", f"{v['int8_drop']:.1f}", f"{v['int8_agreement']:.0f}%",
                       f"{v['int8_sqnr_db']:.1f} dB", f"{max(acts):.1f} ({sorted(acts)[len(acts) // 2]:.1f})",
                       f"{worst:.2f}")
+    return table
+
+
+def devices_table(rows: list[dict]) -> Table:
+    table = Table(title="devices")
+    for col in ("name", "reach", "threads", "runtimes", "reachable", "why"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        ok = r.get("reachable")
+        table.add_row(r["name"], r["reach"], str(r["threads"]), ", ".join(r["runtimes"]) +
+                      (f" + {r['delegate']}" if r.get("delegate") else ""),
+                      "" if ok is None else ("[green]yes[/]" if ok else "[red]no[/]"),
+                      escape(r.get("reason", r["description"])))
+    return table
+
+
+def edgetpu_table(result: dict, all_ops: bool = False):
+    what = "compiled" if result["compiled"] else "predicted"
+    if not result["ops_on_cpu"] and not all_ops:
+        return (f"Edge TPU mapping ({what}): all {result['ops_total']} ops on the Edge TPU, none on the CPU "
+                f"(rules: {result['rules']['url']}; --all-ops lists them)")
+    table = Table(title=f"Edge TPU mapping ({what}): {result['ops_on_tpu']} of {result['ops_total']} ops on the "
+                        f"Edge TPU, {result['ops_on_cpu']} on the CPU")
+    for col in ("#", "op", "where", "why"):
+        table.add_column(col, overflow="fold")
+    after = [op for op in result["ops"] if op["reason"].startswith("after ")]
+    for op in result["ops"]:
+        if op in after and not all_ops:
+            continue
+        if all_ops or not op["mapped"]:
+            table.add_row(str(op["index"]), op["op"], "TPU" if op["mapped"] else "[red]CPU[/]", escape(op["reason"]))
+    if after and not all_ops:
+        table.add_row(f"{after[0]['index']}..{after[-1]['index']}", f"{len(after)} ops", "[red]CPU[/]",
+                      escape(after[0]["reason"]) + " (--all-ops lists them)")
+    first = result["first_unsupported"]
+    notes = [f"first unsupported: #{first['index']} {first['op']}" if first else "no op cuts the graph"]
+    notes += [f"advice: {a}" for a in result["advice"]]
+    notes.append(f"rules: {result['rules']['title']} ({result['rules']['url']})")
+    table.caption = "\n".join(notes)
     return table

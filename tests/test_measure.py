@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from edgekit.measure import bench as bench_mod
+from edgekit.devices import LocalDevice
+from edgekit.errors import EdgekitError
 from edgekit.measure.bench import BenchOptions, bench, resolve_artifacts
 from edgekit.measure.evaluate import evaluate
 from edgekit.measure.inputs import random_pixels, recipe_for
@@ -109,7 +111,7 @@ def test_a_crashing_worker_does_not_take_the_parent_down(ours, coral, tmp_path, 
         "    import json\n"
         "    sys.stdout.write(json.dumps(answer) + '\\n'); sys.stdout.flush()\n"
         "worker.serve(itertools.chain([line], sys.stdin), reply)\n")
-    monkeypatch.setattr(bench_mod, "get_device", lambda name: _Wrapped(wrapper))
+    monkeypatch.setattr(bench_mod, "get_device", lambda name, host=None: _Wrapped(wrapper))
     _, paths = ours
     results, errors = bench([paths[("onnx", "int8")], coral / GOOGLE["v1-0.25-128"]],
                             BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
@@ -117,17 +119,15 @@ def test_a_crashing_worker_does_not_take_the_parent_down(ours, coral, tmp_path, 
     assert len(errors) == 1 and "onnx-int8.onnx" in errors[0] and "SIGSEGV" in errors[0]
 
 
-class _Wrapped:
-    name = "host"
+class _Wrapped(LocalDevice):
+    """This machine, with a worker script of the test's own."""
 
     def __init__(self, script):
+        super().__init__()
         self.script = script
 
     def worker_command(self):
         return [sys.executable, str(self.script)]
-
-    def stage(self, artifact):
-        return str(artifact)
 
 
 def test_zoo_names_find_their_exports(ours):
@@ -168,6 +168,18 @@ def test_google_models_rank_by_size_on_eval300(coral, eval_dir):
     top1 = {name: evaluate(coral / file, eval_dir)["top1"] for name, file in GOOGLE.items()}
     assert list(top1.values()) == sorted(top1.values()), top1
     assert top1["v1-0.25-128"] > 0.4 and top1["v2-1.0-224"] > 0.65, top1
+
+
+def test_reference_kernels_give_the_same_bytes_every_time_and_the_same_top1(coral, eval_dir, ours):
+    """The bit-exact mode for cross-machine checks: outputs_sha256 fingerprints every score."""
+    model = coral / GOOGLE["v1-0.25-128"]
+    ref = [evaluate(model, eval_dir, limit=30, reference_kernels=True) for _ in range(2)]
+    fast = evaluate(model, eval_dir, limit=30)
+    assert ref[0]["kernels"] == "reference" and fast["kernels"] == "xnnpack"
+    assert ref[0]["outputs_sha256"] == ref[1]["outputs_sha256"] and len(ref[0]["outputs_sha256"]) == 64
+    assert ref[0]["top1"] == fast["top1"]
+    with pytest.raises(EdgekitError, match="LiteRT"):
+        evaluate(ours[1][("onnx", "int8")], eval_dir, limit=2, reference_kernels=True)
 
 
 def test_eval_of_our_float_export_equals_keras(ours, eval_dir, v1_weights):

@@ -40,7 +40,7 @@ def describe_run(artifacts: list[str], suite: str | None, reference: str | None,
     if reference and not Path(reference).is_file():
         raise EdgekitError(f"reference file not found: {reference}")
     return {"suite": str(suite) if suite else None, "artifacts": None if suite else artifacts,
-            "reference": reference, "threads": threads or [opts.threads], "sessions": sessions,
+            "reference": reference, "threads": threads or [opts.threads or 1], "sessions": sessions,
             "options": options}
 
 

@@ -1,17 +1,67 @@
-"""The machine edgekit runs on: the worker is a child Python process."""
+"""This machine as a device: the worker is a child Python process.
+
+Also the Edge TPU (a Coral USB Accelerator or Dev Board attached here): the same local worker,
+with the ``libedgetpu.so.1`` delegate loaded, accepting only Edge TPU compiler output.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from pathlib import Path
 
+from edgekit.devices.profiles import DeviceError, Profile
+
 
 class LocalDevice:
-    name = "host"
+    remote = False
+
+    def __init__(self, profile: Profile | None = None):
+        self.profile = profile or Profile("host", "this machine")
+        self.name = self.profile.name
+        self.delegate = self.profile.delegate
+        self.staged: dict[str, str] = {}
 
     def worker_command(self) -> list[str]:
         return [sys.executable, "-m", "edgekit.measure.worker"]
 
+    def check(self) -> dict:
+        """Raise a DeviceError if a benchmark cannot run here (e.g. no Edge TPU runtime)."""
+        if self.delegate:
+            try:
+                ctypes.CDLL(self.delegate)
+            except OSError:
+                raise DeviceError(
+                    f"device '{self.name}' needs the {self.delegate} delegate, which is not installed here "
+                    f"(Coral: apt install libedgetpu1-std, then plug in the accelerator)") from None
+        return {}
+
+    def fingerprint(self) -> dict:
+        from edgekit.record.environment import fingerprint
+
+        return fingerprint()
+
+    def admit(self, artifact: Path) -> None:
+        """Refuse, in one line, an artifact this device cannot run at all."""
+        if Path(artifact).suffix.lower() != ".tflite":
+            if self.profile.needs == "edgetpu-compiled":
+                raise DeviceError(f"device '{self.name}' runs only Edge-TPU-compiled .tflite files, not {Path(artifact).name}")
+            return
+        from edgekit.run.tflite_graph import looks_edgetpu_compiled
+
+        compiled = looks_edgetpu_compiled(artifact)
+        if self.profile.needs == "edgetpu-compiled" and not compiled:
+            raise DeviceError(f"{Path(artifact).name} is not compiled for the Edge TPU: export with "
+                              f"'edgekit convert --int8 --edgetpu' and compile it with edgetpu_compiler "
+                              f"(or check the mapping first: edgekit edgetpu-check)")
+        if compiled and not self.delegate:
+            raise DeviceError(f"{Path(artifact).name} is Edge TPU compiler output: its edgetpu-custom-op cannot run "
+                              f"on a CPU; use --device edgetpu, or bench its CPU twin (the file before compiling)")
+
     def stage(self, artifact: Path) -> str:
         """The path under which the worker reads ``artifact`` (here: the file itself)."""
+        self.staged[str(artifact)] = "local"
         return str(Path(artifact).resolve())
+
+    def describe(self) -> dict:
+        return {"reach": "local"}

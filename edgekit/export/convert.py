@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -57,6 +58,7 @@ class ConvertOptions:
     ptq: str = "gptq"  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
     keep_float: str | None = None  # "LAYER[,LAYER...]" or "auto[:N]": a mixed int8/float TFLite model
     hswish: str = "split"  # v3 int8 TFLite: "split" hard-swish into delegable ops, or keep the "stock" graph
+    edgetpu: bool = False  # int8 TFLite for the Edge TPU: predicted mapping in the sidecar, compiled if possible
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
     warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
     progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
@@ -118,6 +120,13 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
         if opts.io != "float":
             raise EdgekitError("--keep-float keeps float model I/O: drop --io")
         keep_float_request(opts.keep_float)
+    if opts.edgetpu:
+        if ("tflite", "int8") not in pairs:
+            raise EdgekitError("--edgetpu needs --int8 and --format tflite (the Edge TPU runs full-integer TFLite only)")
+        if opts.io == "float":
+            raise EdgekitError("--edgetpu needs integer model I/O: --io uint8 (what Coral's models use) or int8")
+        if opts.keep_float is not None:
+            raise EdgekitError("--edgetpu and --keep-float do not mix: a float layer cuts the Edge TPU graph")
     if opts.calib and opts.check and Path(opts.calib).resolve() == Path(opts.check).resolve():
         raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
     return pairs
@@ -190,6 +199,8 @@ def convert(opts: ConvertOptions) -> list[dict]:
             tmp = art.write_temp(target.parent, target.name, data)
             try:
                 result = _check(tmp, fmt, spec, check, reference, precision)
+                if opts.edgetpu and fmt == "tflite" and precision == "int8":
+                    extra = {**extra, "edgetpu": _edgetpu(tmp, target, opts)}
                 sidecar = {
                     "edgekit_sidecar": 1,
                     "artifact": target.name, "format": fmt, "precision": precision,
@@ -219,6 +230,30 @@ def convert(opts: ConvertOptions) -> list[dict]:
     if failures:
         raise parity.ParityError("parity check failed, artifact not written: " + "; ".join(failures))
     return results
+
+
+def _edgetpu(tmp: str, target: Path, opts: ConvertOptions) -> dict:
+    """The predicted Edge TPU mapping; with edgetpu_compiler on PATH, also its compiled twin and report."""
+    from edgekit.edgetpu import compiler
+    from edgekit.edgetpu.check import predict, summary
+
+    out = {"predicted": summary(predict(tmp)), "compiled": None}
+    first = out["predicted"]["first_unsupported"]
+    if first:
+        opts.warn(f"Edge TPU: {out['predicted']['ops_on_cpu']} of {out['predicted']['ops_total']} ops would stay on "
+                  f"the CPU from op #{first['index']} ({first['op']}): see 'edgekit edgetpu-check'")
+    if compiler.available():
+        with tempfile.TemporaryDirectory(prefix="edgekit-edgetpu-") as scratch:
+            staged = Path(scratch) / target.name
+            shutil.copyfile(tmp, staged)
+            report = compiler.compile_model(staged, Path(scratch))
+            compiled = target.with_name(f"{target.stem}_edgetpu.tflite")
+            art.write_atomic(compiled, Path(report["output"]).read_bytes())
+            out["compiled"] = {**{k: v for k, v in report.items() if k not in ("output", "log")},
+                               "artifact": compiled.name}
+    else:
+        out["compiler"] = f"{compiler.COMPILER} not on PATH: mapping predicted from Coral's documented rules"
+    return out
 
 
 class _Graphs:

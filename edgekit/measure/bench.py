@@ -31,13 +31,14 @@ REWARM = 2  # untimed runs at the start of every round after the first (caches a
 @dataclass
 class BenchOptions:
     runtime: str | None = None
-    threads: int = 1
+    threads: int | None = None  # None: the device profile's (host 1, rpi4 4)
     warmup: int = 10
     runs: int = 50
     min_time: float = 1.0  # seconds of timed runs per artifact, at least
     batch: int = 1
     rounds: int = 3
     device: str = "host"
+    host: str | None = None  # user@host[:port] for an SSH device, instead of its profile's
     inputs: str | None = None  # image folder; default random images
     preprocess: str | None = None
     xnnpack: bool = True
@@ -119,10 +120,10 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
     return out
 
 
-def _runtime_options(runtime: str | None, opts: BenchOptions) -> dict:
-    """The options of ``opts`` that ``runtime`` understands."""
+def _runtime_options(runtime: str | None, opts: BenchOptions, delegate: str | None = None) -> dict:
+    """The options of ``opts`` that ``runtime`` understands (``delegate``: the device's, if any)."""
     if runtime == "litert":
-        return {"xnnpack": opts.xnnpack, **({"delegate": opts.delegate} if opts.delegate else {})}
+        return {"xnnpack": opts.xnnpack, **({"delegate": delegate} if delegate else {})}
     if runtime == "onnxruntime":
         return {"optimization": opts.optimization}
     return {}
@@ -130,9 +131,15 @@ def _runtime_options(runtime: str | None, opts: BenchOptions) -> dict:
 
 def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]:
     """Benchmark ``paths``; returns (results, errors). A failing artifact never stops the others."""
-    if opts.runs < 1 or opts.warmup < 0 or opts.threads < 1 or opts.batch < 1 or opts.rounds < 1:
+    if opts.runs < 1 or opts.warmup < 0 or (opts.threads or 1) < 1 or opts.batch < 1 or opts.rounds < 1:
         raise EdgekitError("--runs, --threads, --batch and --rounds must be >= 1 and --warmup >= 0")
-    device = get_device(opts.device)
+    device = get_device(opts.device, host=opts.host)
+    if opts.inputs and device.remote:
+        raise EdgekitError(f"--inputs names a folder on this machine; on '{device.name}' the benchmark "
+                           f"uses random images (leave --inputs out)")
+    device.check()  # unreachable, no edgekit there, no delegate: one line before any work
+    delegate = opts.delegate or device.delegate
+    threads = opts.threads or device.profile.threads
     rounds = max(1, min(opts.rounds, opts.runs))
     per_round = math.ceil(opts.runs / rounds)
     errors: list[str] = []
@@ -152,10 +159,17 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
         for i, path in enumerate(paths):
             entry = describe_artifact(path)
             runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
-            run_options = _runtime_options(runtime, opts)
+            run_options = _runtime_options(runtime, opts, delegate)
+            try:
+                device.admit(path)
+                staged = device.stage(path)
+            except EdgekitError as exc:
+                errors.append(str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}")
+                step += rounds + 2
+                continue
             worker = _Worker(device.worker_command(), path.name)
             try:
-                loaded = worker.ask("load", artifact=device.stage(path), runtime=runtime, threads=opts.threads,
+                loaded = worker.ask("load", artifact=staged, runtime=runtime, threads=threads,
                                     batch=opts.batch, options=run_options, inputs=opts.inputs,
                                     preprocess=opts.preprocess)
                 warm = worker.ask("time", runs=opts.warmup) if opts.warmup else {"samples_ms": []}
@@ -168,7 +182,8 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
             workers[i] = worker
             io = loaded["io"]
             live[i] = {**entry, "runtime": io["runtime"], "runtime_version": io["runtime_version"],
-                       "device": device.name, "session": session, "threads": opts.threads, "batch": opts.batch,
+                       "device": device.name, "device_reach": device.describe()["reach"],
+                       "staging": device.staged.get(str(path)), "session": session, "threads": threads, "batch": opts.batch,
                        "options": run_options, "inputs": loaded["inputs"], "preprocessing": loaded["preprocessing"],
                        "io": {"inputs": io["inputs"], "outputs": io["outputs"]},
                        "init_ms": loaded["init_ms"], "first_ms": loaded["first_ms"],

@@ -19,14 +19,18 @@ from edgekit.measure.dataset import labelled_images
 from edgekit.measure.identity import describe_artifact
 from edgekit.measure.images import DEFAULT_CROP, load_image
 from edgekit.measure.inputs import recipe_for
-from edgekit.run.runtime import Classifier, ModelFileError, open_runtime
+from edgekit.run.runtime import RUNTIMES, Classifier, ModelFileError, open_runtime
 
 CLASSES = (1000, 1001)
 
 
 def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, crop: float = DEFAULT_CROP,
              threads: int = 1, runtime: str | None = None, preprocess: str | None = None,
-             progress: Callable | None = None) -> dict:
+             progress: Callable | None = None, reference_kernels: bool = False) -> dict:
+    """Top-1/top-5 of ``path`` on ``data``; ``outputs_sha256`` fingerprints every score in order, so two
+    machines that computed the very same outputs (e.g. with ``reference_kernels``) can show it."""
+    import hashlib
+
     path = Path(path)
     if limit is not None and limit < 1:
         raise EdgekitError(f"--limit must be >= 1, got {limit}")
@@ -34,7 +38,10 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
     if limit:
         pairs = pairs[:limit]
     start = time.perf_counter()
-    with open_runtime(path, runtime=runtime, threads=threads) as rt:
+    options = {"reference": True} if reference_kernels else {}
+    if reference_kernels and (runtime or RUNTIMES.get(path.suffix.lower())) != "litert":
+        raise EdgekitError("--reference-kernels applies to LiteRT (.tflite) only")
+    with open_runtime(path, runtime=runtime, threads=threads, **options) as rt:
         classes = int(np.prod(rt.outputs[0].shape[1:]))
         if classes not in CLASSES or len(rt.outputs[0].shape) != 2:
             raise ModelFileError(f"{path.name}: output shape {tuple(rt.outputs[0].shape)} is not an ImageNet "
@@ -50,6 +57,8 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
             "top1": topk(scores, labels, 1), "top5": topk(scores, labels, 5),
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
             "crop": crop, "classes": classes, "preprocessing": recipe.to_dict(),
+            "kernels": getattr(rt, "kernels", None), "outputs_sha256": hashlib.sha256(
+                np.ascontiguousarray(scores, dtype=np.float32).tobytes()).hexdigest(),
         }
     result["seconds"] = time.perf_counter() - start
     return result

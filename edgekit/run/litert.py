@@ -33,14 +33,17 @@ class LiteRTRuntime(Runtime):
     name = "litert"
 
     def __init__(self, path: Path, threads: int = 1, xnnpack: bool = True, delegate: str | None = None,
-                 delegate_options: dict | None = None, batch: int | None = None):
-        """``delegate``: a delegate shared library (e.g. libedgetpu.so.1) loaded before the model."""
+                 delegate_options: dict | None = None, batch: int | None = None, reference: bool = False):
+        """``delegate``: a delegate shared library (e.g. libedgetpu.so.1) loaded before the model.
+        ``reference``: TFLite's reference kernels (slow, but the same bytes on every CPU: for
+        bit-exact checks across machines, e.g. x86 against aarch64)."""
         from ai_edge_litert import interpreter as litert
 
         self.version = litert_version()
         self.xnnpack = xnnpack
-        resolver = (litert.OpResolverType.AUTO if xnnpack
+        resolver = (litert.OpResolverType.BUILTIN_REF if reference else litert.OpResolverType.AUTO if xnnpack
                     else litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        self.kernels = "reference" if reference else "xnnpack" if xnnpack else "builtin"
         delegates = [self._load_delegate(litert, delegate, delegate_options)] if delegate else None
         self.delegate = delegate
         try:
@@ -50,6 +53,10 @@ class LiteRTRuntime(Runtime):
             )
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
+            if "edgetpu-custom-op" in str(exc):
+                raise ModelFileError(f"{path.name} is Edge TPU compiler output: its edgetpu-custom-op cannot run "
+                                     f"on a CPU; use --device edgetpu, or its CPU twin (the file before "
+                                     f"compiling)") from None
             raise ModelFileError(f"LiteRT cannot load {path.name}: {first_line(exc)}") from None
         detail = self._interp.get_input_details()[0]
         if batch and batch != int(detail["shape"][0]):
