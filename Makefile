@@ -21,7 +21,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,report,test]"
+	$(PY) -m pip install --quiet -e ".[convert,report,ray,test]"
 	touch $(STAMP)
 
 # The device tests start a real OpenSSH server on 127.0.0.1 (Debian's openssh-server).

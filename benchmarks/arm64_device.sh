@@ -55,9 +55,14 @@ EOF
 mount --bind "$ROOT/tmp/cpuinfo" "$ROOT/proc/cpuinfo"
 mkdir -p "$ROOT/data" && mount --bind -o ro "$DATA" "$ROOT/data"
 
+# pip in the root trusts what this machine trusts (a registry proxy may have its own CA)
+CA=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+[ -f "$CA" ] && install -D -m 644 "$CA" "$ROOT/etc/ssl/certs/ca-certificates.crt"
+export PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+unset PIP_FIND_LINKS PIP_CONSTRAINT
 echo "== build edgekit's wheel here and install the base package (no TensorFlow) in the arm64 root"
 rm -rf "$ROOT/tmp/wheel" && mkdir -p "$ROOT/tmp/wheel"
-$PY -m pip wheel --quiet --no-deps --wheel-dir "$ROOT/tmp/wheel" . >/dev/null
+$PY -m pip wheel --quiet --no-deps --wheel-dir "$ROOT/tmp/wheel" . >/dev/null 2>&1
 start=$(date +%s)
 chroot "$ROOT" /bin/sh -c "[ -x /opt/edgekit/bin/python ] || python3 -m venv /opt/edgekit; \
   /opt/edgekit/bin/pip install --quiet --upgrade --force-reinstall --no-deps /tmp/wheel/edgekit-*.whl && \

@@ -599,6 +599,49 @@ def edgetpu_check(model, all_ops, strict, as_json):
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("suite", type=click.Path())
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (default: start a local one).")
+@click.option("--resume", is_flag=True, help="Skip cells already in the results store with the same settings.")
+@click.option("--task-timeout", default=900.0, show_default=True, help="Ray: seconds to wait for any one task.")
+@db_option
+@json_option
+def sweep(suite, executor, address, resume, task_timeout, db, as_json):
+    """Convert, benchmark and evaluate a whole grid (SUITE: a sweep TOML file, e.g. benchmarks/sweep-v1.toml).
+
+    Exit 0 when every cell ran, 1 when some failed (each is listed and recorded), 2 on bad input.
+    """
+    from edgekit.sweep import load_sweep, make_executor, run_sweep
+
+    known = None
+    if executor == "local":
+        from edgekit.devices import load_profiles
+
+        known = set(load_profiles())
+    plan = load_sweep(suite, known_devices=known)
+    runner = make_executor(executor, address, plan.devices if "bench" in plan.steps else [], task_timeout)
+    show = not as_json and sys.stderr.isatty()
+    try:
+        if show:
+            from edgekit.present import sweep_progress
+
+            with sweep_progress(len(plan.cells)) as update:
+                summary = run_sweep(plan, runner, db=db, resume=resume, progress=update)
+        else:
+            summary = run_sweep(plan, runner, db=db, resume=resume)
+    finally:
+        runner.close()
+    if as_json:
+        _emit_json(summary)
+    else:
+        from edgekit.present import console, sweep_table
+
+        console.print(sweep_table(summary))
+    if summary["failed"]:  # the summary (and the store) lists them; exit 1 so CI notices
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="edgekit")
 

@@ -330,3 +330,37 @@ def edgetpu_table(result: dict, all_ops: bool = False):
     notes.append(f"rules: {result['rules']['title']} ({result['rules']['url']})")
     table.caption = "\n".join(notes)
     return table
+
+
+def sweep_progress(total: int):
+    """A context manager yielding update(counts): cells done / failed / left, and the phase."""
+    import contextlib
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def bar():
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        task = progress.add_task("sweep", total=total, counts="")
+        with progress:
+            def update(c: dict) -> None:
+                progress.update(task, completed=c["done"] + c["failed"] + c["skipped"], description=c["phase"],
+                                counts=f"{c['done']} done, {c['failed']} failed, {c['left']} left")
+            yield update
+    return bar()
+
+
+def sweep_table(summary: dict) -> Table:
+    s = summary["seconds"]
+    table = Table(title=f"sweep {summary['sweep']['name']}: {summary['done']} of {summary['cells']} cells done, "
+                        f"{summary['failed']} failed, {summary['skipped']} skipped ({summary['executor']})")
+    for col in ("step", "what", "error"):
+        table.add_column(col, overflow="fold")
+    for f in summary["failures"]:
+        table.add_row(f["step"], f["cell"], escape(f["error"]))
+    a = summary["artifacts"]
+    table.caption = (f"artifacts: {a['total']} ({a['converted']} converted, {a['cache_hits']} from the cache); "
+                     f"wall {s['total']:.1f} s (convert {s['convert']:.1f}, bench {s.get('bench', 0):.1f}, "
+                     f"eval {s.get('eval', 0):.1f}); results in {summary['db']}; 'edgekit report --db' plots them")
+    return table

@@ -17,7 +17,7 @@ from pathlib import Path
 from edgekit.errors import EdgekitError
 
 SCHEMA_VERSION = 1
-KINDS = ("bench", "eval")
+KINDS = ("bench", "eval", "failure")  # failure: a sweep cell that could not run, with its error
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -45,7 +45,7 @@ CREATE INDEX IF NOT EXISTS results_by_model ON results (model, kind);
 """
 
 # The headline number of each kind, stored in ``metric``/``value`` for quick queries.
-HEADLINE = {"bench": "median_ms", "eval": "top1"}
+HEADLINE = {"bench": "median_ms", "eval": "top1", "failure": None}
 COLUMNS = ("id", "kind", "created", "artifact", "artifact_sha256", "model", "format", "precision", "runtime",
            "runtime_version", "device", "threads", "batch", "dataset", "metric", "value")
 
@@ -102,8 +102,8 @@ class ResultsStore:
             "threads": result.get("threads"),
             "batch": result.get("batch"),
             "dataset": result.get("data"),
-            "metric": HEADLINE[kind],
-            "value": result.get(HEADLINE[kind]),
+            "metric": HEADLINE[kind] or kind,
+            "value": result.get(HEADLINE[kind]) if HEADLINE[kind] else None,
             "result": json.dumps(result, default=str),
             "environment": json.dumps(environment, default=str),
         }

@@ -1,0 +1,81 @@
+"""The work of one cell, as plain functions an executor can ship anywhere (a process pool, a Ray node).
+
+Each takes and returns plain data, never raises for a cell's own failure (the error comes back as
+``{"error": ...}`` so the sweep goes on), and records when it started and ended: the timeline
+that shows a device was never shared by two benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from edgekit.errors import EdgekitError, first_line
+
+
+def _failed(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, EdgekitError) else f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], convert: dict,
+                  want_bytes: bool = False) -> dict:
+    """Export ``pairs`` of ``model``; returns {"fmt-precision": {"sidecar", "path" | "bytes"}} or an error.
+
+    Written into a scratch folder; the caller files each artifact under its content address.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from edgekit.export.convert import ConvertOptions, convert as run
+
+    started = time.time()
+    scratch = tempfile.mkdtemp(prefix="edgekit-sweep-")
+    try:
+        opts = ConvertOptions(model, weights, tuple(sorted({p for _, p in pairs})), tuple(sorted({f for f, _ in pairs})),
+                              calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
+                              check_count=convert.get("check_count", 32), ptq=convert.get("ptq", "gptq"),
+                              out=scratch, warn=lambda msg: None)
+        sidecars = run(opts)
+        out = {}
+        for sidecar in sidecars:
+            name = f"{sidecar['format']}-{sidecar['precision']}"
+            if (sidecar["format"], sidecar["precision"]) not in set(map(tuple, pairs)):
+                continue
+            path = Path(sidecar["path"])
+            out[name] = {"sidecar": sidecar, "bytes": path.read_bytes()} if want_bytes else \
+                        {"sidecar": sidecar, "path": str(path)}
+        return {"artifacts": out, "scratch": None if want_bytes else scratch, "started": started,
+                "ended": time.time()}
+    except Exception as exc:  # one model failing must not stop the sweep
+        shutil.rmtree(scratch, ignore_errors=True)
+        return {"error": _failed(exc), "started": started, "ended": time.time()}
+    finally:
+        if want_bytes:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def bench_artifact(path: str, device: str, threads: int, bench: dict) -> dict:
+    """Time one artifact on ``device`` (the caller guarantees the device is ours alone meanwhile)."""
+    from edgekit.measure.bench import BenchOptions, bench as run
+
+    started = time.time()
+    try:
+        opts = BenchOptions(device=device, threads=threads, **bench)
+        results, errors = run([Path(path)], opts)
+        if errors or not results:
+            return {"error": "; ".join(errors) or "no result", "started": started, "ended": time.time()}
+        return {"result": results[0], "started": started, "ended": time.time()}
+    except Exception as exc:
+        return {"error": _failed(exc), "started": started, "ended": time.time()}
+
+
+def eval_artifact(path: str, data: str, limit: int | None = None) -> dict:
+    from edgekit.measure.evaluate import evaluate
+
+    started = time.time()
+    try:
+        result = evaluate(path, data, limit=limit)
+        return {"result": {**result, "device": "host"}, "started": started, "ended": time.time()}
+    except Exception as exc:
+        return {"error": _failed(exc), "started": started, "ended": time.time()}
