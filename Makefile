@@ -13,7 +13,7 @@ GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test test-deps test-fast demo bench bench-ci clean
+.PHONY: setup test test-deps test-fast demo bench bench-ci sweep clean
 
 setup: $(STAMP)
 
@@ -70,6 +70,11 @@ demo: setup
 	$(EDGEKIT) compare v1-0.25-128 --db $(DEMO_DB)
 	@echo "== 10. The report: Markdown, self-contained HTML and plots from the results store =="
 	$(EDGEKIT) report --db $(DEMO_DB) --out $(DEMO_OUT)/report
+	@echo "== 11. Devices: the profiles and whether each is reachable here (no Pi, no Coral: each says why) =="
+	$(EDGEKIT) devices
+	@echo "== 12. Edge TPU: which ops the compiler would map, ours (float I/O) and Google's (uint8 I/O) =="
+	$(EDGEKIT) edgetpu-check $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite
+	$(EDGEKIT) edgetpu-check $(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
@@ -94,6 +99,14 @@ bench-ci: setup
 		$(EDGEKIT) bench --suite benchmarks/suite-ci.toml --save-baseline $(BENCH_CI)/baseline.json --no-record \
 		&& echo "baseline saved: the next 'make bench-ci' compares against it"; \
 	fi
+
+# All 16 v1 width x resolution variants, float and int8: convert, bench, eval; then the Pareto plot.
+# EXECUTOR=ray runs it on a local Ray instance (or ADDRESS=host:port to join a cluster).
+EXECUTOR ?= local
+SWEEP_DB ?= $(DEMO_OUT)/sweep-v1.db
+sweep: setup
+	$(EDGEKIT) sweep benchmarks/sweep-v1.toml --executor $(EXECUTOR) $(if $(ADDRESS),--address $(ADDRESS)) --db $(SWEEP_DB)
+	$(EDGEKIT) report --db $(SWEEP_DB) --out $(DEMO_OUT)/sweep-report
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

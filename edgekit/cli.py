@@ -505,6 +505,33 @@ def study_relu6(model, weights, calib, calib_count, data, limit, out, as_json):
     console.print(f"plot: {report['plot']}")
 
 
+@study.command(name="keep-float")
+@click.option("-m", "--model", default="v1-0.25-128", show_default=True)
+@click.option("--weights", default="none", show_default=True, help="none, imagenet, or a .h5 file.")
+@click.option("--calib", required=True, type=click.Path(), help="Calibration image folder.")
+@click.option("--calib-count", default=100, show_default=True)
+@click.option("--check", type=click.Path(), help="Parity images (default: held apart from --calib).")
+@click.option("--data", required=True, type=click.Path(), help="Labelled folder for top-1.")
+@click.option("--limit", type=int, help="Only the first N labelled images.")
+@click.option("--keep-float", "keep_float", default="auto:3", show_default=True,
+              help="LAYER[,LAYER...] or auto[:N] (the N worst layers by RMSE/scale).")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--out", default="keep-float-study", show_default=True, type=click.Path())
+@json_option
+def study_keep_float(model, weights, calib, calib_count, check, data, limit, keep_float, threads, out, as_json):
+    """Float, int8 and mixed (layers kept float) side by side: top-1, agreement, SQNR, size, latency."""
+    from edgekit.quant.keep_float_study import keep_float_study
+
+    report = keep_float_study(model, weights, calib, data, keep_float, out=out, calib_count=calib_count, limit=limit,
+                              check=check, threads=threads, warn=_warn)
+    if as_json:
+        _emit_json(report)
+        return
+    from edgekit.present import console, keep_float_table
+
+    console.print(keep_float_table(report))
+
+
 @cli.command(name="compare")
 @click.argument("models", nargs=-1)
 @db_option

@@ -164,13 +164,16 @@ def bench_table(results: list[dict]) -> Table:
 
 def eval_table(results: list[dict]) -> Table:
     table = Table(title="accuracy")
-    for col in ("artifact", "data", "images", "top-1", "top-5", "runtime", "preprocessing", "s"):
+    for col in ("artifact", "data", "images", "top-1", "top-5", "tied", "runtime", "preprocessing", "s"):
         table.add_column(col, justify="left" if col in ("artifact", "data", "runtime", "preprocessing") else "right")
     for r in results:
         pre = r["preprocessing"]
         table.add_row(_short(r["artifact"]), _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
+                      str(r.get("tied_top1", "")),
                       f"{r['runtime']} {r['runtime_version']}", f"x*{pre['scale']:.6g}{pre['offset']:+g} ({pre['source']})",
                       f"{r['seconds']:.1f}")
+    table.caption = ("tied: images whose top score is shared by several classes (common with uint8 outputs); "
+                     "ties go to the lower class index on every machine")
     return table
 
 
@@ -363,4 +366,21 @@ def sweep_table(summary: dict) -> Table:
     table.caption = (f"artifacts: {a['total']} ({a['converted']} converted, {a['cache_hits']} from the cache); "
                      f"wall {s['total']:.1f} s (convert {s['convert']:.1f}, bench {s.get('bench', 0):.1f}, "
                      f"eval {s.get('eval', 0):.1f}); results in {summary['db']}; 'edgekit report --db' plots them")
+    return table
+
+
+def keep_float_table(report: dict) -> Table:
+    kept = report["keep_float"]
+    table = Table(title=f"{report['model']}: float, int8 and mixed (kept float: "
+                        f"{', '.join(kept.get('layers') or []) or kept.get('request', '?')})")
+    for col in ("variant", "top-1", "drop", "top-5", "agree", "SQNR", "median ms", "size"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for r in report["rows"]:
+        table.add_row(r["variant"], f"{r['top1']:.1%}", f"{r['drop_pts']:+.1f} pt", f"{r['top5']:.1%}",
+                      f"{r['agreement_with_float']:.0%}", "" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f} dB",
+                      _ms(r["median_ms"]), f"{r['size_bytes'] / 1024:,.0f} KiB")
+    first = report["rows"][0]
+    table.caption = (f"top-1 on {first['count']} images of {report['data']}; agreement and SQNR against float on "
+                     f"{report['parity_images']['count']} parity images; latency: {first['runtime']}, "
+                     f"{first['threads']} thread(s), {first['statistic']}, one interleaved session")
     return table

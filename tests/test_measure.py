@@ -286,3 +286,15 @@ def test_bench_bad_input_is_one_line(case, tmp_path, coral):
         noise.write_bytes(np.random.default_rng(1).bytes(5000))
         args = [str(noise)]
     assert_clean_error(run_edgekit("bench", *args, *QUICK, "--no-record"), fragment)
+
+
+def test_ties_go_to_the_lower_class_on_every_machine():
+    """uint8 outputs tie often; an unstable sort broke ties differently on x86 and aarch64."""
+    from edgekit.measure.accuracy import tied_top1, topk
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=(64, 1000)).astype(np.float32)  # every row full of ties
+    first_max = np.argmax(scores, axis=1)  # argmax returns the first (lowest) index of the maximum
+    assert topk(scores, first_max, 1) == 1.0
+    assert topk(scores, (first_max + 1) % 1000, 1) < 0.2
+    assert tied_top1(scores) == 64 and tied_top1(np.eye(5, 1000)) == 0

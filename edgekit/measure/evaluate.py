@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from edgekit.errors import EdgekitError
-from edgekit.measure.accuracy import topk
+from edgekit.measure.accuracy import tied_top1, topk
 from edgekit.measure.dataset import labelled_images
 from edgekit.measure.identity import describe_artifact
 from edgekit.measure.images import DEFAULT_CROP, load_image
@@ -54,7 +54,7 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
         labels = np.array([label for _, label in pairs])
         result = {
             **describe_artifact(path), "data": str(data), "count": len(pairs),
-            "top1": topk(scores, labels, 1), "top5": topk(scores, labels, 5),
+            "top1": topk(scores, labels, 1), "top5": topk(scores, labels, 5), "tied_top1": tied_top1(scores),
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
             "crop": crop, "classes": classes, "preprocessing": recipe.to_dict(),
             "kernels": getattr(rt, "kernels", None), "outputs_sha256": hashlib.sha256(

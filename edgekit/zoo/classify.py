@@ -21,6 +21,6 @@ def classify(spec: ModelSpec, weights: str, images: list[str], *, crop: float = 
     probs /= probs.sum(axis=1, keepdims=True)
     out = []
     for path, p in zip(images, probs):
-        order = np.argsort(-p)[:top]
+        order = np.argsort(-p, kind="stable")[:top]
         out.append({"image": str(path), "top": [{"class_index": int(i), "prob": float(p[i])} for i in order]})
     return out
