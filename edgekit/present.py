@@ -172,8 +172,8 @@ def eval_table(results: list[dict]) -> Table:
                       str(r.get("tied_top1", "")),
                       f"{r['runtime']} {r['runtime_version']}", f"x*{pre['scale']:.6g}{pre['offset']:+g} ({pre['source']})",
                       f"{r['seconds']:.1f}")
-    table.caption = ("tied: images whose top score is shared by several classes (common with uint8 outputs); "
-                     "ties go to the lower class index on every machine")
+    table.caption = ("tied: images whose top score is shared by several classes (common with int8 outputs); "
+                     "a tie shares its credit (the expected accuracy under random tie-breaking)")
     return table
 
 
