@@ -55,6 +55,10 @@ demo: setup
 	@echo "== 4c. The ReLU6 study: the same weights with ReLU6 (as trained) and with plain ReLU, float and int8 =="
 	$(EDGEKIT) study relu6 --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
 		--calib $(DATA)/imagenet-val/calib100 --data $(DATA)/imagenet-val/eval300 --out $(DEMO_OUT)/report
+	@echo "== 4d. Selective quantization: float, int8 and int8 with the 3 worst layers kept float, side by side =="
+	$(EDGEKIT) study keep-float --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
+		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 \
+		--data $(DATA)/imagenet-val/eval300 --keep-float auto:3 --out $(DEMO_OUT)/keep-float-study
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
