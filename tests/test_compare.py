@@ -1,7 +1,6 @@
 """Compare with the papers, the report, and the regression gate (statistics, baselines, suites, CLI)."""
 
 import json
-import os
 import shutil
 from pathlib import Path
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import assert_clean_error, run_edgekit
 from edgekit.record.store import ResultsStore
-from edgekit.sweep import SweepError, load_sweep, run_sweep
+from edgekit.sweep import load_sweep, run_sweep
 from edgekit.sweep.local import LocalExecutor
 
 GRID = """
@@ -136,7 +136,6 @@ ray = pytest.importorskip("ray", reason="edgekit[ray] is part of the test instal
 
 
 def test_unreachable_ray_address_is_one_line_and_quick(tmp_path, data_dir):
-    from edgekit.sweep.local import cores  # noqa: F401  (the sweep module imports cleanly)
     import socket
 
     with socket.socket() as s:

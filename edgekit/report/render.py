@@ -98,7 +98,7 @@ def write(report: dict, out: str | Path) -> dict[str, Path]:
         if data:
             write_atomic(out / name, data)
             written[name] = out / name
-    md = [f"# edgekit report\n", f"Generated {report['created']} from `{report['db']}`.\n",
+    md = ["# edgekit report\n", f"Generated {report['created']} from `{report['db']}`.\n",
           "Machines: " + "; ".join(report["machines"]) + "\n"]
     page = [f"<h1>edgekit report</h1><p>Generated {html.escape(report['created'])} from "
             f"<code>{html.escape(report['db'])}</code>.</p><p>Machines: "

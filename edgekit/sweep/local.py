@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterator
 
 from edgekit.sweep import tasks
-from edgekit.sweep.plan import Artifact, Cell
+from edgekit.sweep.plan import Cell
 
 
 def cores() -> int:
@@ -88,11 +88,6 @@ class LocalExecutor:
     def configure(self, bench: dict, eval_: dict) -> None:
         self.bench, self.eval = bench, eval_
 
-    def artifact_bytes(self, outcome: dict, name: str) -> bytes | None:
-        return None
-
     def close(self) -> None:
         pass
 
-
-__all__ = ["LocalExecutor", "Artifact"]
