@@ -72,6 +72,21 @@ def ours(tmp_path_factory, v1_weights, calib_dir):
 
 
 @pytest.fixture(scope="session")
+def v3_for_edgetpu(tmp_path_factory, calib_dir):
+    """v3-small int8 for the Edge TPU (uint8 I/O), hard-swish split (the default) and stock (made once)."""
+    from edgekit.export.convert import ConvertOptions, convert
+
+    out = {}
+    for mode in ("split", "stock"):
+        folder = tmp_path_factory.mktemp(f"etpu-{mode}")
+        (sidecar,) = convert(ConvertOptions("v3-small-0.75-96", "none", ("int8",), ("tflite",), calib=str(calib_dir),
+                                            calib_count=16, check_count=4, io="uint8", out=str(folder),
+                                            hswish=mode, edgetpu=True))
+        out[mode] = sidecar
+    return out
+
+
+@pytest.fixture(scope="session")
 def parrot(data_dir) -> Path:
     return data_dir / "coral" / "parrot.jpg"
 

@@ -9,7 +9,6 @@ import pytest
 from conftest import assert_clean_error, run_edgekit
 from edgekit.edgetpu import compiler
 from edgekit.edgetpu.check import predict
-from edgekit.export.convert import ConvertOptions, convert
 from edgekit.run.tflite_graph import EDGETPU_CUSTOM_OP, read_graph
 
 
@@ -45,19 +44,6 @@ def test_float_model_maps_nothing_and_says_why(ours):
     assert result["ops_on_tpu"] == 0 and result["ops_on_cpu"] == result["ops_total"]
     assert "FLOAT32" in result["first_unsupported"]["reason"]
     assert any("full-integer" in a for a in result["advice"])
-
-
-@pytest.fixture(scope="module")
-def v3_for_edgetpu(tmp_path_factory, calib_dir):
-    """v3-small int8 for the Edge TPU (uint8 I/O), with hard-swish split (default) and stock."""
-    out = {}
-    for mode in ("split", "stock"):
-        folder = tmp_path_factory.mktemp(f"etpu-{mode}")
-        (sidecar,) = convert(ConvertOptions("v3-small-0.75-96", "none", ("int8",), ("tflite",), calib=str(calib_dir),
-                                            calib_count=16, check_count=4, io="uint8", out=str(folder),
-                                            hswish=mode, edgetpu=True))
-        out[mode] = sidecar
-    return out
 
 
 def test_v3_hard_swish_split_maps_entirely_and_stock_is_cut(v3_for_edgetpu):

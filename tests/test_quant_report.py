@@ -96,8 +96,7 @@ def test_keep_float_bad_requests_are_one_line_errors(v1_weights, calib_dir, tmp_
     assert not list(tmp_path.rglob("*.tflite"))
 
 
-@pytest.mark.slow
-def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_dir, data_dir, tmp_path):
+def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_dir, v3_for_edgetpu):
     """The default v3 int8 TFLite export writes hard-swish as delegable int8 ops; --hswish stock keeps
     HARD_SWISH, which XNNPACK leaves to the reference kernels (many partitions)."""
     import numpy as np
@@ -117,15 +116,9 @@ def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_d
     assert np.abs(np.asarray(split(x)) - np.asarray(model(x))).max() <= 1e-4
 
     partitions = {}
-    for mode in ("split", "stock"):
-        out = tmp_path / mode
-        proc = run_edgekit("convert", "--model", "v3-small-0.75-96", "--int8", "--hswish", mode, "--calib",
-                           str(calib_dir), "--calib-count", "24", "--check", str(data_dir / "imagenet-val" / "fullres20"),
-                           "--check-count", "8", "--out", str(out), "--json")
-        assert proc.returncode == 0, proc.stderr
-        (sidecar,) = json.loads(proc.stdout)["artifacts"]
+    for mode, sidecar in v3_for_edgetpu.items():
         assert bool(sidecar["graph_rewrites"]) == (mode == "split")
-        with open_runtime(out / "v3-small-0.75-96" / "tflite-int8.tflite") as rt:
+        with open_runtime(sidecar["path"]) as rt:
             partitions[mode] = rt.delegation()["delegate_partitions"]
     assert partitions["split"] == 1 and partitions["stock"] > 5
 
