@@ -89,17 +89,23 @@ def _typed(table: dict, keys: dict, where: str) -> dict:
     return out
 
 
-def load_suite(path: str | Path, check_references: bool = True) -> Suite:
-    path = Path(path)
+def read_table_file(path: Path, known: set[str], what: str, error: type[EdgekitError]) -> dict:
+    """A TOML file whose top-level keys are all in ``known``; anything else is one line of ``error``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SuiteError(f"suite file not found: {path}") from None
+        raise error(f"{what} file not found: {path}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SuiteError(f"cannot read suite {path}: {exc}") from None
-    unknown = set(data) - TOP_KEYS
+        raise error(f"cannot read {what} {path}: {exc}") from None
+    unknown = set(data) - known
     if unknown:
-        raise SuiteError(f"suite {path}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise error(f"{what} {path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return data
+
+
+def load_suite(path: str | Path, check_references: bool = True) -> Suite:
+    path = Path(path)
+    data = read_table_file(path, TOP_KEYS, "suite", SuiteError)
     out = Path(_expand(str(data.get("out", "models"))))
     threads = data.get("threads", [1])
     if not isinstance(threads, list) or not threads or not all(isinstance(t, int) and t >= 1 for t in threads):

@@ -25,12 +25,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit import __version__
-from edgekit.compare.suite import _expand
+from edgekit.compare.suite import _expand, read_table_file
 from edgekit.errors import EdgekitError
 from edgekit.zoo.spec import parse_model, zoo_specs
 
@@ -191,15 +190,7 @@ def digest(obj) -> str:
 def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep:
     """Read and validate ``path``; ``known_devices`` None skips the device check (Ray checks its nodes)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"sweep file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SweepError(f"cannot read sweep {path}: {exc}") from None
-    unknown = set(data) - TOP_KEYS
-    if unknown:
-        raise SweepError(f"sweep {path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(TOP_KEYS))})")
+    data = read_table_file(path, TOP_KEYS, "sweep", SweepError)
     threads = data.get("threads", [1])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1
                                                 for t in threads):
