@@ -36,27 +36,19 @@ class LocalDevice:
                     f"(Coral: apt install libedgetpu1-std, then plug in the accelerator)") from None
         return {}
 
-    def fingerprint(self) -> dict:
-        from edgekit.record.environment import fingerprint
-
-        return fingerprint()
-
     def admit(self, artifact: Path) -> None:
-        """Refuse, in one line, an artifact this device cannot run at all."""
-        if Path(artifact).suffix.lower() != ".tflite":
-            if self.profile.needs == "edgetpu-compiled":
-                raise DeviceError(f"device '{self.name}' runs only Edge-TPU-compiled .tflite files, not {Path(artifact).name}")
+        """Refuse, in one line, what an Edge TPU cannot run. (Compiler output on a CPU is refused by
+        LiteRT itself, see run/litert.py, so that holds on every device.)"""
+        if self.profile.needs != "edgetpu-compiled":
             return
         from edgekit.run.tflite_graph import looks_edgetpu_compiled
 
-        compiled = looks_edgetpu_compiled(artifact)
-        if self.profile.needs == "edgetpu-compiled" and not compiled:
-            raise DeviceError(f"{Path(artifact).name} is not compiled for the Edge TPU: export with "
+        if Path(artifact).suffix.lower() != ".tflite":
+            raise DeviceError(f"device '{self.name}' runs only Edge-TPU-compiled .tflite files")
+        if not looks_edgetpu_compiled(artifact):
+            raise DeviceError("not compiled for the Edge TPU: export with "
                               f"'edgekit convert --int8 --edgetpu' and compile it with edgetpu_compiler "
                               f"(or check the mapping first: edgekit edgetpu-check)")
-        if compiled and not self.delegate:
-            raise DeviceError(f"{Path(artifact).name} is Edge TPU compiler output: its edgetpu-custom-op cannot run "
-                              f"on a CPU; use --device edgetpu, or bench its CPU twin (the file before compiling)")
 
     def stage(self, artifact: Path) -> str:
         """The path under which the worker reads ``artifact`` (here: the file itself)."""

@@ -9,7 +9,6 @@ speaks the same JSON lines as locally, so its fingerprint is the device's own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from edgekit.devices.profiles import DeviceError, Profile
 from edgekit.devices.wire import EXIT_REFUSED, PROTOCOL
+from edgekit.zoo.weights import sha256_file
 
 HOW_TO = ("set its host with --host user@host[:port] or in ./edgekit.toml "
           "([devices.{name}] ssh = \"pi@192.168.1.20\"), and check that 'ssh -o BatchMode=yes {target} true' works")
@@ -34,14 +34,6 @@ SSH_REASONS = (
 )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class SshDevice:
     remote = True
 
@@ -51,7 +43,6 @@ class SshDevice:
         self.target = profile.ssh
         self.delegate = profile.delegate
         self.staged: dict[str, str] = {}  # artifact path -> "copied" | "cached"
-        self._probe: dict | None = None
 
     # ssh plumbing -------------------------------------------------------------------------------
     def ssh_command(self) -> list[str]:
@@ -116,11 +107,7 @@ class SshDevice:
             raise DeviceError(f"device '{self.name}' ({self.target}) has edgekit {answer.get('edgekit', '?')} "
                               f"(protocol {answer.get('protocol', 0)}); this host needs protocol {PROTOCOL}: "
                               f"pip install -U 'edgekit>={MIN_VERSION}' there")
-        self._probe = answer
         return answer
-
-    def fingerprint(self) -> dict:
-        return (self._probe or self.check())["environment"]
 
     def stage(self, artifact: Path) -> str:
         """Copy ``artifact`` into the device cache unless the same bytes are there; return its remote path."""

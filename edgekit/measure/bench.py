@@ -71,7 +71,8 @@ class _Worker:
             raise WorkerError(f"{self.label}: {self._death()}")
         answer = json.loads(line)
         if not answer.pop("ok"):
-            raise WorkerError(f"{self.label}: {answer['error']}")
+            error = answer["error"]
+            raise WorkerError(error if error.startswith(self.label) else f"{self.label}: {error}")
         return answer
 
     def _death(self) -> str:
@@ -164,7 +165,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                 device.admit(path)
                 staged = device.stage(path)
             except EdgekitError as exc:
-                errors.append(str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}")
+                errors.append(f"{path.name}: {exc}")
                 step += rounds + 2
                 continue
             worker = _Worker(device.worker_command(), path.name)

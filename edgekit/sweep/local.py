@@ -15,15 +15,9 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterator
 
+from edgekit.record.environment import usable_cores
 from edgekit.sweep import tasks
 from edgekit.sweep.plan import Cell
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _share_cores(threads: int) -> None:
@@ -38,7 +32,7 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, workers: int | None = None):
-        self.workers = workers or cores()
+        self.workers = workers or usable_cores()
 
     def describe(self) -> dict:
         return {"executor": "local", "workers": self.workers}

@@ -28,8 +28,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekit import __version__
 from edgekit.compare.suite import _expand, read_table_file
+from edgekit.export.artifact import tool_versions
 from edgekit.errors import EdgekitError
 from edgekit.zoo.spec import parse_model, zoo_specs
 
@@ -176,13 +176,6 @@ def calibration_identity(convert: dict) -> dict:
     return {"calibration_sha256": files_sha256(folder, files), "count": len(files)}
 
 
-def tool_identity() -> dict:
-    from edgekit.record.environment import package_versions
-
-    return {"edgekit": __version__, **package_versions(("tensorflow-cpu", "keras", "tf2onnx", "onnx",
-                                                        "onnxruntime", "ai-edge-litert", "numpy"))}
-
-
 def digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -235,7 +228,7 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
 
 def expand(sweep: Sweep) -> None:
     """Artifacts (content-addressed) and cells (with keys for --resume)."""
-    tools = tool_identity()
+    tools = tool_versions()  # the same versions every sidecar records
     calib = calibration_identity(sweep.convert) if any(p != "float" for p in sweep.precisions) else {}
     settings = {k: v for k, v in sweep.convert.items() if k != "calib"}
     for model in sweep.models:

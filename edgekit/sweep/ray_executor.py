@@ -91,9 +91,9 @@ class RayExecutor:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise RayError(f"cannot connect to Ray at {address}: {str(exc).splitlines()[0][:200]}") from None
         else:
-            from edgekit.sweep.local import cores
+            from edgekit.record.environment import usable_cores
 
-            ray.init(num_cpus=local_cpus or cores(), resources={RESOURCE.format("host"): 1},
+            ray.init(num_cpus=local_cpus or usable_cores(), resources={RESOURCE.format("host"): 1},
                      include_dashboard=False, log_to_driver=False, logging_level="ERROR", ignore_reinit_error=True)
         offered = ray.cluster_resources()
         missing = [d for d in devices if RESOURCE.format(d) not in offered]
