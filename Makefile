@@ -46,7 +46,7 @@ demo: setup
 	@echo "== 3. The real Keras ImageNet weights classify real photos =="
 	$(EDGEKIT) classify v1-0.25-128 $(DATA)/coral/parrot.jpg $(DATA)/coral/grace_hopper.bmp \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --labels $(DATA)/imagenet-val/class_index.csv --top 3
-	@echo "== 4. Export the real weights: float and int8 (GPTQ-rounded weights, calibrated on calib100), TFLite and ONNX =="
+	@echo "== 4. Export the real weights: float and int8 (sequential-GPTQ-rounded weights, calibrated on calib100), TFLite and ONNX =="
 	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --float --int8 \
 		--format all --calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)
 	@echo "== 4b. Where int8 loses: per-layer error (TFLite's QuantizationDebugger), worst first =="
@@ -59,11 +59,15 @@ demo: setup
 	$(EDGEKIT) study keep-float --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
 		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 \
 		--data $(DATA)/imagenet-val/eval300 --keep-float auto:3 --out $(DEMO_OUT)/keep-float-study
+	@echo "== 4e. For comparison, plain GPTQ (--ptq gptq): each layer rounded on float inputs =="
+	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --int8 --ptq gptq \
+		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)/gptq
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
 	@echo "== 6. edgekit eval: our exports beside Google's int8 twin (and its bigger siblings) on eval300 (recorded in $(DEMO_DB)) =="
-	$(EDGEKIT) eval $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx $(GOOGLE_INT8) \
+	$(EDGEKIT) eval $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx \
+		$(DEMO_OUT)/gptq/v1-0.25-128/tflite-int8.tflite $(GOOGLE_INT8) \
 		--data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
 	@echo "== 7. edgekit bench: latency and memory, 1 thread, each artifact in its own worker, interleaved rounds =="
 	$(EDGEKIT) bench $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx $(GOOGLE_INT8) \

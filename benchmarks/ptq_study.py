@@ -82,10 +82,36 @@ def _input_name(path: Path) -> str:
     return next(iter(runner.get_input_details()))
 
 
+def seed_spread(model, spec, calib_x, pixels, labels, reference, seeds: int, scratch: str) -> dict:
+    """TFLite int8 for gptq and gptq-seq with ``seeds`` different patch samples: the spread of the
+    metrics between equally valid runs of one algorithm, i.e. how much a single figure can be trusted."""
+    out = {}
+    for algo in ("gptq", "gptq-seq"):
+        runs = []
+        for seed in range(seeds):
+            with quiet():
+                prepared = prepare_for_int8(model, calib_x, algo, seed=seed)
+                tfl = tflite_export.convert(tflite_export.save_model(prepared, f"{scratch}/{algo}-{seed}"), "int8", calib_x)
+            scores = scores_of(tfl, ".tflite", spec, pixels)
+            runs.append({"seed": seed, "drop": 100 * (topk(reference, labels, 1) - topk(scores, labels, 1)),
+                         "agreement": 100 * float(np.mean(scores.argmax(1) == reference.argmax(1))),
+                         "sqnr_db": sqnr_db(reference, scores)})
+        summary = {key: (float(np.mean([r[key] for r in runs])), float(np.std([r[key] for r in runs], ddof=1)))
+                   for key in ("drop", "agreement", "sqnr_db")}
+        out[algo] = {"runs": runs, "mean_sd": summary}
+        print(f"{algo:9s} over {seeds} seeds: drop {summary['drop'][0]:.2f} +- {summary['drop'][1]:.2f} pt  "
+              f"agree {summary['agreement'][0]:.1f} +- {summary['agreement'][1]:.1f}%  "
+              f"SQNR {summary['sqnr_db'][0]:.2f} +- {summary['sqnr_db'][1]:.2f} dB  "
+              f"(drops {', '.join(format(r['drop'], '.2f') for r in runs)})", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=os.environ.get("EDGEKIT_DATA", "../shared/data"))
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="TFLite int8 of gptq and gptq-seq over this many sampling seeds (0: skip)")
     args = parser.parse_args()
     data = Path(args.data)
     spec = parse_model("v1-0.25-128")
@@ -121,13 +147,14 @@ def main() -> None:
             onnx_float = onnx_export.convert_float(prepared, 128)
         record(f"tflite int8, weights {algo}", scores_of(tfl, ".tflite", spec, pixels), time.perf_counter() - start)
         for method in onnx_export.CALIBRATION_METHODS:
-            if method != "minmax" and algo not in ("minmax", "gptq"):
+            if method != "minmax" and algo not in ("minmax", "gptq", "gptq-seq"):
                 continue
             start = time.perf_counter()
             with quiet():
                 onx = onnx_export.quantize_int8(onnx_float, calib_x, method)
             record(f"onnx int8, weights {algo}, act {method}", scores_of(onx, ".onnx", spec, pixels),
                    time.perf_counter() - start)
+    spread = seed_spread(model, spec, calib_x, pixels, labels, reference, args.seeds, scratch) if args.seeds else {}
     for name, result in aeq_variants(float_tflite, calib_x).items():
         if isinstance(result, Exception):
             print(f"{name:34s} failed: {str(result).splitlines()[0][:150]}")
@@ -136,7 +163,7 @@ def main() -> None:
         record(name, scores_of(result, ".tflite", spec, pixels), 0)
     print(f"eval300: {len(labels)} images, crop 0.875; calibration: calib100 ({len(calib_x)} images)")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows, "seed_spread": spread}, indent=2))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ import click
 from edgekit import __version__
 from edgekit.errors import EdgekitError
 
+# edgekit.quant.ALGORITHMS, spelled out so --help does not import numpy (a test keeps them equal)
+PTQ_CHOICES = ("gptq", "gptq-seq", "bias-correction", "gptq+bias-correction", "minmax")
+
 
 class _Group(click.Group):
     def invoke(self, ctx):
@@ -143,7 +146,7 @@ def classify(model, images, weights, labels, crop, top, as_json):
               help="Input/output type of full-integer TFLite models (uint8 for the Edge TPU).")
 @click.option("--onnx-calibration", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax",
               show_default=True)
-@click.option("--ptq", type=click.Choice(["gptq", "bias-correction", "minmax"]), default="gptq", show_default=True,
+@click.option("--ptq", type=click.Choice(PTQ_CHOICES), default="gptq-seq", show_default=True,
               help="Weight rounding before int8 conversion (minmax = the converters' own).")
 @click.option("--keep-float", help="With --int8 (TFLite): leave these layers float, LAYER[,LAYER...] or "
               "auto[:N] for the N worst by RMSE/scale; writes tflite-int8-mixed.tflite.")
@@ -444,7 +447,7 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
 @click.option("--check", type=click.Path(), help="Debug images (default: held apart from --calib).")
 @click.option("--check-count", default=32, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["tflite", "onnx"]), default="tflite", show_default=True)
-@click.option("--ptq", type=click.Choice(["gptq", "bias-correction", "minmax"]), default="gptq", show_default=True)
+@click.option("--ptq", type=click.Choice(PTQ_CHOICES), default="gptq-seq", show_default=True)
 @click.option("--threshold", default=0.7, show_default=True, help="Flag layers whose RMSE/scale exceeds this.")
 @click.option("--top", default=20, show_default=True, help="Rows in the table (JSON/CSV have all).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per tensor.")

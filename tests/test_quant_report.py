@@ -121,6 +121,33 @@ def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_d
         with open_runtime(sidecar["path"]) as rt:
             partitions[mode] = rt.delegation()["delegate_partitions"]
     assert partitions["split"] == 1 and partitions["stock"] > 5
+    _assert_x_over_6_keeps_its_scale(v3_for_edgetpu["split"]["path"])
+
+
+def _assert_x_over_6_keeps_its_scale(path) -> None:
+    """In the split graph, x * 1/6 must come out on x's own int8 grid divided by 6. With the operands
+    the other way round the converter widened that tensor to the activation's output range (3.4x
+    coarser steps) and the int8 logits lost up to 2 dB against the stock graph."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgekit.run.tflite_graph import read_graph
+
+    graph = read_graph(path)
+    interpreter = Interpreter(model_path=str(path))
+    scale = {t["index"]: t["quantization"][0] for t in interpreter.get_tensor_details()}
+    checked = 0
+    for op in graph.ops:
+        if op.name != "MUL":
+            continue
+        constants = [i for i in op.inputs if graph.tensors[i].constant]
+        if len(constants) != 1 or graph.tensors[constants[0]].shape not in ((), (1,)):
+            continue
+        if abs(scale[constants[0]] * 255 - 1 / 6) > 1e-4:  # the constant 1/6: q = 127 at zero point -128
+            continue
+        (x,) = [i for i in op.inputs if i not in constants]
+        assert scale[op.outputs[0]] == pytest.approx(scale[x] / 6, rel=0.01), (op, scale[x], scale[op.outputs[0]])
+        checked += 1
+    assert checked >= 10  # one per hard-swish
 
 
 def test_relu6_study_on_the_real_weights(v1_weights, calib_dir, eval_dir, tmp_path):

@@ -68,7 +68,7 @@ def _run_tflite(data: bytes, x: np.ndarray, tmp: str) -> np.ndarray:
 
 
 def relu6_study(model_name: str, weights: str, calib: str, data: str, *, limit: int | None = None,
-                calib_count: int = 100, ptq: str = "gptq") -> dict:
+                calib_count: int = 100, ptq: str = "gptq-seq") -> dict:
     from edgekit.export import calibration as cal
     from edgekit.export.parity import sqnr_db
     from edgekit.measure.accuracy import topk

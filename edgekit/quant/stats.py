@@ -33,7 +33,7 @@ def layer_moments(model, layers, calibration: np.ndarray, batch_size: int = 16, 
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         share = len(batch) / len(calibration)
         for i, (layer, inputs) in enumerate(zip(layers, outputs)):
-            patches = _patches(layer, np.asarray(inputs))
+            patches = patches_of(layer, np.asarray(inputs))
             keep = int(max_rows * share) + 1
             if len(patches) > keep:
                 patches = patches[rng.choice(len(patches), keep, replace=False)]
@@ -47,7 +47,40 @@ def layer_moments(model, layers, calibration: np.ndarray, batch_size: int = 16, 
     return [(first / n, second / n) for (first, second), n in zip(sums, counts)]
 
 
-def _patches(layer, inputs: np.ndarray) -> np.ndarray:
+def sample_positions(layer, input_shape, count: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``count`` output positions (image, row, column) of ``layer``, drawn without replacement."""
+    batch, height, width = input_shape[:3]
+    out_h, out_w = (_out_size(height, layer), _out_size(width, layer))
+    total = batch * out_h * out_w
+    flat = rng.choice(total, count, replace=False) if total > count else np.arange(total)
+    image, rest = np.divmod(flat, out_h * out_w)
+    return image, *np.divmod(rest, out_w)
+
+
+def patches_at(layer, inputs: np.ndarray, positions) -> np.ndarray:
+    """The input patches (rows, kh*kw*C, the kernel's order) under the given output positions.
+
+    Gathers only the sampled windows, so a large feature map costs what the sample costs, not an
+    im2col of the whole map.
+    """
+    image, row, col = positions
+    k, stride = layer.kernel_size[0], layer.strides[0]
+    if layer.padding == "same":
+        pad_h = max((_out_size(inputs.shape[1], layer) - 1) * stride + k - inputs.shape[1], 0)
+        pad_w = max((_out_size(inputs.shape[2], layer) - 1) * stride + k - inputs.shape[2], 0)
+        inputs = np.pad(inputs, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    offsets = np.arange(k)
+    rows = (row * stride)[:, None, None] + offsets[None, :, None]
+    cols = (col * stride)[:, None, None] + offsets[None, None, :]
+    return inputs[image[:, None, None], rows, cols].reshape(len(image), -1)
+
+
+def _out_size(size: int, layer) -> int:
+    k, stride = layer.kernel_size[0], layer.strides[0]
+    return -(-size // stride) if layer.padding == "same" else (size - k) // stride + 1
+
+
+def patches_of(layer, inputs: np.ndarray) -> np.ndarray:
     """im2col: (positions, kh*kw*C) in the kernel's (kh, kw, C) order."""
     import tensorflow as tf
 

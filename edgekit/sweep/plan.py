@@ -176,6 +176,12 @@ def calibration_identity(convert: dict) -> dict:
     return {"calibration_sha256": files_sha256(folder, files), "count": len(files)}
 
 
+def _default_ptq() -> str:
+    from edgekit.quant import DEFAULT_ALGORITHM
+
+    return DEFAULT_ALGORITHM
+
+
 def digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -230,7 +236,8 @@ def expand(sweep: Sweep) -> None:
     """Artifacts (content-addressed) and cells (with keys for --resume)."""
     tools = tool_versions()  # the same versions every sidecar records
     calib = calibration_identity(sweep.convert) if any(p != "float" for p in sweep.precisions) else {}
-    settings = {k: v for k, v in sweep.convert.items() if k != "calib"}
+    settings = {k: v for k, v in sweep.convert.items() if k not in ("calib", "ptq")}
+    ptq = sweep.convert.get("ptq") or _default_ptq()  # the effective algorithm: a new default re-converts
     for model in sweep.models:
         weights = weights_for(model, sweep.weights)
         try:
@@ -240,7 +247,7 @@ def expand(sweep: Sweep) -> None:
         for fmt in sweep.formats:
             for precision in sweep.precisions:
                 key = digest({"model": model, "format": fmt, "precision": precision, "weights": identity,
-                              "calibration": calib if precision != "float" else None,
+                              "calibration": {**calib, "ptq": ptq} if precision != "float" else None,
                               "settings": settings, "tools": tools})
                 sweep.artifacts.append(Artifact(model, fmt, precision, weights, key,
                                                 sweep.out / model / key[:16] / f"{fmt}-{precision}{EXTENSIONS[fmt]}"))

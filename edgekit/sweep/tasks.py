@@ -28,13 +28,14 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from edgekit.export.convert import ConvertOptions, convert as run
+    from edgekit.quant import DEFAULT_ALGORITHM
 
     started = time.time()
     scratch = tempfile.mkdtemp(prefix="edgekit-sweep-")
     try:
         opts = ConvertOptions(model, weights, tuple(sorted({p for _, p in pairs})), tuple(sorted({f for f, _ in pairs})),
                               calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
-                              check_count=convert.get("check_count", 32), ptq=convert.get("ptq", "gptq"),
+                              check_count=convert.get("check_count", 32), ptq=convert.get("ptq", DEFAULT_ALGORITHM),
                               out=scratch, warn=lambda msg: None)
         sidecars = run(opts)
         out = {}
