@@ -138,25 +138,26 @@ def _paired_moments(layer, float_inputs: np.ndarray, quant_inputs: np.ndarray, m
     ((ch, kk+1, kk+1), (ch, kk+1, kk)).
     """
     where = sample_positions(layer, float_inputs.shape, max_rows, rng)
-    a = _with_ones(layer, patches_at(layer, quant_inputs, where))
+    a = _per_channel(layer, patches_at(layer, quant_inputs, where))
     f = _per_channel(layer, patches_at(layer, float_inputs, where))
-    qq = np.matmul(np.swapaxes(a, -1, -2), a).astype(np.float64)
-    qf = np.matmul(np.swapaxes(a, -1, -2), f).astype(np.float64)
     n = len(where[0])
+    a_t = np.swapaxes(a, -1, -2)
+    a_sum = a.sum(axis=-2, dtype=np.float64)  # the constant column's products, without copying [a, 1]
+    qq = np.concatenate([
+        np.concatenate([np.matmul(a_t, a).astype(np.float64), a_sum[..., :, None]], axis=-1),
+        np.concatenate([a_sum[..., None, :], np.full((*a_sum.shape[:-1], 1, 1), float(n))], axis=-1),
+    ], axis=-2)
+    qf = np.concatenate([np.matmul(a_t, f).astype(np.float64), f.sum(axis=-2, dtype=np.float64)[..., None, :]],
+                        axis=-2)
     return {"qq": qq / n, "qf": qf / n, "rows": n}
 
 
 def _per_channel(layer, patches: np.ndarray) -> np.ndarray:
     """Ordinary conv: (n, C) as is; depthwise: (channels, n, k*k)."""
     if not is_depthwise(layer):
-        return patches.astype(np.float32)
+        return patches.astype(np.float32, copy=False)
     k = layer.kernel_size[0]
-    return np.ascontiguousarray(patches.reshape(len(patches), k * k, -1).transpose(2, 0, 1)).astype(np.float32)
-
-
-def _with_ones(layer, patches: np.ndarray) -> np.ndarray:
-    a = _per_channel(layer, patches)
-    return np.concatenate([a, np.ones((*a.shape[:-1], 1), np.float32)], axis=-1)
+    return np.ascontiguousarray(patches.reshape(len(patches), k * k, -1).transpose(2, 0, 1), dtype=np.float32)
 
 
 def _refit(rows: np.ndarray, moments: dict, damp: float, depthwise: bool, can_shift: bool):
