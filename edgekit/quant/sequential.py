@@ -17,8 +17,8 @@ algorithm, for each layer:
 Layers seen at too few positions for a stable fit (squeeze-excite convs on pooled 1x1 maps: one
 row per image) skip step 2. It is the idea of GPTQ's own sequential mode and of GPTAQ (Li et al.
 2025, asymmetric calibration), applied to convolutions. On the real v1-0.25-128 weights (eval300,
-TFLite int8, 5 sampling seeds) it raised the logits' SQNR from 20.56 +- 0.02 to 21.75 +- 0.14 dB and
-top-1 agreement with float from 89.9 +- 1.0 to 91.0 +- 0.8% (``benchmarks/ptq_study.py``).
+TFLite int8, 5 sampling seeds) it raised the logits' SQNR from 20.56 +- 0.02 to 21.74 +- 0.13 dB and
+top-1 agreement with float from 89.9 +- 1.0 to 91.2 +- 0.6% (``benchmarks/ptq_study.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from edgekit.quant.stats import CONV_TYPES, patches_at, sample_positions
 DAMP = 0.01  # ridge weight and GPTQ dampening, relative to the mean diagonal of the second moment
 MIN_ROWS_PER_INPUT = 4  # refit only with at least this many patch rows per kernel input
 # Patch rows sampled per layer. The refit is a least-squares fit: on v1-0.25-128, 400k rows (all of
-# them for most layers) gave 21.75 +- 0.14 dB logit SQNR over sampling seeds, 50k rows
+# them for most layers) gave 21.74 +- 0.13 dB logit SQNR over sampling seeds, 50k rows
 # 21.53 +- 0.15 dB. Depthwise layers solve one small system per channel but a sampled patch
 # holds every channel, so their rows are capped by memory (k*k*C floats per row) as well.
 MAX_ROWS = 400_000
