@@ -140,6 +140,22 @@ def _short(path: str) -> str:
     return "/".join(Path(path).parts[-2:])
 
 
+def _distinct(paths: list[str]) -> list[str]:
+    """The shortest path endings (two parts at least) that tell every path in a table apart."""
+    from pathlib import Path
+
+    parts = [Path(p).parts for p in paths]
+    depth = [2] * len(paths)
+    while True:
+        names = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clashes = {i for i, name in enumerate(names) if names.count(name) > 1 and len(set(
+            paths[j] for j, other in enumerate(names) if other == name)) > 1 and depth[i] < len(parts[i])}
+        if not clashes:
+            return names
+        for i in clashes:
+            depth[i] += 1
+
+
 def bench_table(results: list[dict]) -> Table:
     first = results[0] if results else {}
     env = first.get("environment", {})
@@ -149,9 +165,9 @@ def bench_table(results: list[dict]) -> Table:
                 "img/s", "spread", "peak RSS", "size"):
         table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right",
                          no_wrap=col in ("artifact", "runtime", "size", "mean ± std"))
-    for r in results:
+    for r, name in zip(results, _distinct([r["artifact"] for r in results])):
         table.add_row(
-            _short(r["artifact"]), f"{r['runtime']} {r['runtime_version']}", str(r["threads"]), f"{r['init_ms']:.1f}",
+            name, f"{r['runtime']} {r['runtime_version']}", str(r["threads"]), f"{r['init_ms']:.1f}",
             _ms(r["first_ms"]), f"[bold]{_ms(r['median_ms'])}[/]", f"{_ms(r['mean_ms'])} ± {_ms(r['std_ms'])}",
             _ms(r["p90_ms"]), _ms(r["p99_ms"]), _ms(r["min_ms"]), f"{r['throughput_ips']:,.0f}",
             f"{r['spread_pct']:.1f}%", f"{r['peak_rss_mb']:.0f} MiB", f"{r['size_bytes'] / 1024:,.0f} KiB",
@@ -166,9 +182,9 @@ def eval_table(results: list[dict]) -> Table:
     table = Table(title="accuracy")
     for col in ("artifact", "data", "images", "top-1", "top-5", "tied", "runtime", "preprocessing", "s"):
         table.add_column(col, justify="left" if col in ("artifact", "data", "runtime", "preprocessing") else "right")
-    for r in results:
+    for r, name in zip(results, _distinct([r["artifact"] for r in results])):
         pre = r["preprocessing"]
-        table.add_row(_short(r["artifact"]), _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
+        table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
                       str(r.get("tied_top1", "")),
                       f"{r['runtime']} {r['runtime_version']}", f"x*{pre['scale']:.6g}{pre['offset']:+g} ({pre['source']})",
                       f"{r['seconds']:.1f}")

@@ -305,3 +305,13 @@ def test_ties_share_credit_the_same_on_every_machine():
     plain = np.mean([l in np.argsort(-row)[:5] for row, l in zip(noisy, labels)])
     assert topk(noisy, labels, 5) == plain and topk(noisy, np.argmax(noisy, 1), 1) == 1.0
     assert tied_top1(scores) == 4 and tied_top1(noisy) == 0
+
+
+def test_tables_tell_same_named_artifacts_apart():
+    """Two exports called tflite-int8.tflite (say, two rounding algorithms) must not print alike."""
+    from edgekit.present import _distinct
+
+    names = _distinct(["out/gptq/v1-0.25-128/tflite-int8.tflite", "out/v1-0.25-128/tflite-int8.tflite",
+                       "coral/google.tflite", "coral/google.tflite"])
+    assert names == ["gptq/v1-0.25-128/tflite-int8.tflite", "out/v1-0.25-128/tflite-int8.tflite",
+                     "coral/google.tflite", "coral/google.tflite"]
