@@ -148,8 +148,10 @@ def _distinct(paths: list[str]) -> list[str]:
     depth = [2] * len(paths)
     while True:
         names = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
-        clashes = {i for i, name in enumerate(names) if names.count(name) > 1 and len(set(
-            paths[j] for j, other in enumerate(names) if other == name)) > 1 and depth[i] < len(parts[i])}
+        owners: dict[str, set] = {}
+        for path, name in zip(paths, names):
+            owners.setdefault(name, set()).add(path)
+        clashes = [i for i, name in enumerate(names) if len(owners[name]) > 1 and depth[i] < len(parts[i])]
         if not clashes:
             return names
         for i in clashes:

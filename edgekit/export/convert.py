@@ -28,6 +28,7 @@ from edgekit.export import parity
 from edgekit.export import tflite as tflite_export
 from edgekit.export.quiet import quiet
 from edgekit.measure.images import DEFAULT_CROP
+from edgekit.quant import DEFAULT_ALGORITHM
 from edgekit.zoo import count as count_mod
 from edgekit.zoo import weights as weights_mod
 from edgekit.zoo.spec import parse_model
@@ -55,7 +56,7 @@ class ConvertOptions:
     onnx_opset: int = onnx_export.DEFAULT_OPSET
     onnx_calibration: str = "minmax"
     onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
-    ptq: str = "gptq-seq"  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
+    ptq: str = DEFAULT_ALGORITHM  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
     keep_float: str | None = None  # "LAYER[,LAYER...]" or "auto[:N]": a mixed int8/float TFLite model
     hswish: str = "split"  # v3 int8 TFLite: "split" hard-swish into delegable ops, or keep the "stock" graph
     edgetpu: bool = False  # int8 TFLite for the Edge TPU: predicted mapping in the sidecar, compiled if possible

@@ -1,9 +1,9 @@
 """Weight-rounding algorithms by name; each returns a copy of the Keras model to convert.
 
 ``minmax``: the converters' own round-to-nearest (the model is passed through untouched).
-``gptq``: output-error-aware rounding (``gptq.py``), the default since it wins on real weights.
-``gptq-seq``: GPTQ layer by layer against the inputs the int8 model really feeds each layer
-(``sequential.py``): +1 dB of logit SQNR on the real v1-0.25-128 weights, 3-5x the time of ``gptq``.
+``gptq``: output-error-aware rounding (``gptq.py``) on the float model's layer inputs.
+``gptq-seq`` (the default): GPTQ layer by layer against the inputs the int8 model really feeds each
+layer (``sequential.py``): +1.2 dB of logit SQNR on the real v1-0.25-128 weights, at gptq's cost.
 ``bias-correction``: round-to-nearest, then shift each channel's bias by the expected error
 E[(Q(W) - W) x] (Nagel et al. 2019), a cheaper classic kept for comparison.
 """

@@ -17,6 +17,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError
 from edgekit.export.quiet import quiet
+from edgekit.quant.registry import DEFAULT_ALGORITHM
 
 
 def _relu6_layers(model) -> list:
@@ -68,7 +69,7 @@ def _run_tflite(data: bytes, x: np.ndarray, tmp: str) -> np.ndarray:
 
 
 def relu6_study(model_name: str, weights: str, calib: str, data: str, *, limit: int | None = None,
-                calib_count: int = 100, ptq: str = "gptq-seq") -> dict:
+                calib_count: int = 100, ptq: str = DEFAULT_ALGORITHM) -> dict:
     from edgekit.export import calibration as cal
     from edgekit.export.parity import sqnr_db
     from edgekit.measure.accuracy import topk

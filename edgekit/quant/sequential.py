@@ -27,7 +27,7 @@ import numpy as np
 
 from edgekit.quant import gptq as gptq_mod
 from edgekit.quant.kernels import absorb_shift, as_rows, clone, from_rows, is_depthwise, shift_sink
-from edgekit.quant.stats import CONV_TYPES, patches_at, sample_positions
+from edgekit.quant.stats import CONV_TYPES, channel_major, patches_at, sample_positions
 
 DAMP = 0.01  # ridge weight and GPTQ dampening, relative to the mean diagonal of the second moment
 MIN_ROWS_PER_INPUT = 4  # refit only with at least this many patch rows per kernel input
@@ -138,8 +138,8 @@ def _paired_moments(layer, float_inputs: np.ndarray, quant_inputs: np.ndarray, m
     ((ch, kk+1, kk+1), (ch, kk+1, kk)).
     """
     where = sample_positions(layer, float_inputs.shape, max_rows, rng)
-    a = _per_channel(layer, patches_at(layer, quant_inputs, where))
-    f = _per_channel(layer, patches_at(layer, float_inputs, where))
+    a = channel_major(layer, patches_at(layer, quant_inputs, where))
+    f = channel_major(layer, patches_at(layer, float_inputs, where))
     n = len(where[0])
     a_t = np.swapaxes(a, -1, -2)
     a_sum = a.sum(axis=-2, dtype=np.float64)  # the constant column's products, without copying [a, 1]
@@ -150,14 +150,6 @@ def _paired_moments(layer, float_inputs: np.ndarray, quant_inputs: np.ndarray, m
     qf = np.concatenate([np.matmul(a_t, f).astype(np.float64), f.sum(axis=-2, dtype=np.float64)[..., None, :]],
                         axis=-2)
     return {"qq": qq / n, "qf": qf / n, "rows": n}
-
-
-def _per_channel(layer, patches: np.ndarray) -> np.ndarray:
-    """Ordinary conv: (n, C) as is; depthwise: (channels, n, k*k)."""
-    if not is_depthwise(layer):
-        return patches.astype(np.float32, copy=False)
-    k = layer.kernel_size[0]
-    return np.ascontiguousarray(patches.reshape(len(patches), k * k, -1).transpose(2, 0, 1), dtype=np.float32)
 
 
 def _refit(rows: np.ndarray, moments: dict, damp: float, depthwise: bool, can_shift: bool):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgekit.quant.kernels import is_depthwise
+
 CONV_TYPES = ("Conv2D", "DepthwiseConv2D")
 
 
@@ -93,16 +95,22 @@ def patches_of(layer, inputs: np.ndarray) -> np.ndarray:
     return patches.reshape(-1, patches.shape[-1])
 
 
+def channel_major(layer, patches: np.ndarray) -> np.ndarray:
+    """Patches as float32, depthwise ones regrouped per channel: (channels, n, k*k) for batched BLAS."""
+    if not is_depthwise(layer):
+        return patches.astype(np.float32, copy=False)
+    k = layer.kernel_size[0]
+    return np.ascontiguousarray(patches.reshape(len(patches), k * k, -1).transpose(2, 0, 1), dtype=np.float32)
+
+
 def _raw_moments(layer, patches: np.ndarray):
     """Sums of patches and of their outer products (divide by the row count for moments).
 
     Ordinary conv: (1, C_in*k*k) and (C_in*k*k, C_in*k*k), shared by all output channels.
     Depthwise: per channel, (C, k*k) and (C, k*k, k*k).
     """
-    n = len(patches)
-    if type(layer).__name__ == "DepthwiseConv2D":
-        k = layer.kernel_size[0]
-        per_channel = np.ascontiguousarray(patches.reshape(n, k * k, -1).transpose(2, 0, 1))  # (C, n, k*k)
+    if is_depthwise(layer):
+        per_channel = channel_major(layer, patches)
         second = np.matmul(per_channel.transpose(0, 2, 1), per_channel)  # batched BLAS, (C, k*k, k*k)
         return per_channel.sum(axis=1).astype(np.float64), second.astype(np.float64)
     return patches.sum(axis=0, dtype=np.float64)[None, :], (patches.T @ patches).astype(np.float64)

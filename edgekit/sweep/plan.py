@@ -176,12 +176,6 @@ def calibration_identity(convert: dict) -> dict:
     return {"calibration_sha256": files_sha256(folder, files), "count": len(files)}
 
 
-def _default_ptq() -> str:
-    from edgekit.quant import DEFAULT_ALGORITHM
-
-    return DEFAULT_ALGORITHM
-
-
 def digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -234,10 +228,12 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
 
 def expand(sweep: Sweep) -> None:
     """Artifacts (content-addressed) and cells (with keys for --resume)."""
+    from edgekit.quant import DEFAULT_ALGORITHM
+
     tools = tool_versions()  # the same versions every sidecar records
     calib = calibration_identity(sweep.convert) if any(p != "float" for p in sweep.precisions) else {}
     settings = {k: v for k, v in sweep.convert.items() if k not in ("calib", "ptq")}
-    ptq = sweep.convert.get("ptq") or _default_ptq()  # the effective algorithm: a new default re-converts
+    ptq = sweep.convert.get("ptq", DEFAULT_ALGORITHM)  # the effective algorithm: a new default re-converts
     for model in sweep.models:
         weights = weights_for(model, sweep.weights)
         try:
