@@ -6,9 +6,14 @@ stock graph (--hswish stock) and int8 with hard-swish split (the default), then 
 - XNNPACK delegate partitions of each .tflite (one partition = fully delegated);
 - latency, 1 thread, all artifacts of a model interleaved in one bench session;
 - SQNR (dB) of each int8 model's logits against the Keras float model on eval300 images;
-- the float function check: max |logit diff| between the split and the stock Keras graph.
+- the float function check: max |logit diff| between the split and the stock Keras graph;
+- a floor: the same network with every hard-swish a ReLU and no squeeze-excite (not the same
+  function; converter's own calibration), float and int8. Its int8/float ratio is what the
+  convolutions alone give on this host, so no rewrite of the activations can go below it;
+- Google's published int8/float latency ratio (Pixel 1, TF-slim README; edgekit/zoo/published.toml).
 
-Run: .venv/bin/python benchmarks/v3_int8.py --data ../shared/data [--models v3-small v3-large] [--out models/v3-int8]
+Run (pinned to one core, the machine is noisy):
+  taskset -c 1 .venv/bin/python benchmarks/v3_int8.py --data ../shared/data [--models v3-small v3-large] [--out models/v3-int8]
 """
 
 from __future__ import annotations
@@ -48,6 +53,43 @@ def export(model: str, weights: str, data: Path, out: Path) -> dict[str, Path]:
     return paths
 
 
+def floor(model: str, data: Path, out: Path) -> dict[str, Path]:
+    """float and int8 .tflite of ``model`` with hard-swish -> ReLU and squeeze-excite removed."""
+    import keras
+
+    from edgekit.export import tflite as tflite_export
+    from edgekit.export.rewrite import _is_hard_swish
+
+    folder = out / "floor" / parse_model(model).name
+    paths = {"floor-float": folder / "float.tflite", "floor-int8": folder / "int8.tflite"}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    spec = parse_model(model)
+    x = spec.preprocessing.apply(cal.load_folder(data / "imagenet-val" / "calib100", spec.resolution, 16).pixels)
+
+    class First(keras.layers.Layer):  # squeeze-excite's multiply -> its feature-map operand
+        def call(self, xs):
+            return xs[0]
+
+    def clone(layer):
+        if _is_hard_swish(layer):
+            return keras.layers.ReLU(name=layer.name)
+        if isinstance(layer, keras.layers.Multiply):
+            return First(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    with quiet():
+        base, _ = build(spec, "none", logits=True)
+        warm_batchnorm(base, x)
+        variant = keras.models.clone_model(base, clone_function=clone)
+        variant.set_weights(base.get_weights())
+        saved = tflite_export.save_model(variant, str(folder / "saved"))
+        folder.mkdir(parents=True, exist_ok=True)
+        for label, precision in (("floor-float", "float"), ("floor-int8", "int8")):
+            paths[label].write_bytes(tflite_export.convert(saved, precision, x))
+    return paths
+
+
 def float_equivalence(model: str, weights: str, data: Path) -> float:
     spec = parse_model(model)
     images = cal.load_folder(data / "imagenet-val" / "calib100", spec.resolution, 16)
@@ -56,7 +98,7 @@ def float_equivalence(model: str, weights: str, data: Path) -> float:
         keras_model, _ = build(spec, weights, logits=True)
         if weights == "none":
             warm_batchnorm(keras_model, x)
-        split = split_hard_swish(keras_model)
+        split, _ = split_hard_swish(keras_model)
         return float(np.abs(np.asarray(split(x)) - np.asarray(keras_model(x))).max())
 
 
@@ -74,6 +116,16 @@ def int8_sqnr(paths: dict[str, Path], data: Path, count: int) -> dict[str, float
     return {k: round(sqnr_db(scores["float"], v), 2) for k, v in scores.items() if k != "float"}
 
 
+def published_ratio(model: str) -> float | None:
+    from edgekit.zoo.published import latency_row
+
+    name = parse_model(model).name
+    rows = [latency_row(name, p, "tf-slim-v2v3") for p in ("int8", "float")]
+    if not all(rows):
+        return None
+    return round(rows[0].values["latency_ms"] / rows[1].values["latency_ms"], 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("EDGEKIT_DATA", "../shared/data")))
@@ -86,6 +138,7 @@ def main() -> None:
     report = {}
     for model in args.models:
         paths = export(model, args.weights, args.data, args.out)
+        paths.update(floor(model, args.data, args.out))
         parts = {}
         for label, path in paths.items():
             with open_runtime(path) as rt:
@@ -95,8 +148,10 @@ def main() -> None:
         ms = {label: next(r["median_ms"] for r in results if r["artifact"] == str(p)) for label, p in paths.items()}
         report[model] = {
             "partitions": parts, "median_ms": {k: round(v, 3) for k, v in ms.items()},
-            "int8_over_float": {k: round(v / ms["float"], 3) for k, v in ms.items() if k != "float"},
-            "sqnr_db": int8_sqnr(paths, args.data, args.images),
+            "int8_over_float": {k: round(v / ms["float"], 3) for k, v in ms.items() if "int8" in k and "floor" not in k},
+            "floor_int8_over_float": round(ms["floor-int8"] / ms["floor-float"], 3),
+            "google_pixel1_int8_over_float": published_ratio(model),
+            "sqnr_db": int8_sqnr({k: v for k, v in paths.items() if "floor" not in k}, args.data, args.images),
             "float_max_abs_diff_split_vs_stock": float_equivalence(model, args.weights, args.data),
             "statistic": results[0]["statistic"], "runtime": f"{results[0]['runtime']} {results[0]['runtime_version']}",
         }

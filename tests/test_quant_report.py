@@ -98,12 +98,14 @@ def test_keep_float_bad_requests_are_one_line_errors(v1_weights, calib_dir, tmp_
 
 def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_dir, v3_for_edgetpu):
     """The default v3 int8 TFLite export writes hard-swish as delegable int8 ops; --hswish stock keeps
-    HARD_SWISH, which XNNPACK leaves to the reference kernels (many partitions)."""
+    HARD_SWISH, which XNNPACK leaves to the reference kernels (many partitions). The forms themselves
+    are tested on a toy in test_hswish_rewrite.py."""
     import numpy as np
 
     from edgekit.export import calibration as cal
     from edgekit.export.rewrite import split_hard_swish
     from edgekit.run.runtime import open_runtime
+    from edgekit.run.tflite_graph import read_graph
     from edgekit.zoo.build import build, warm_batchnorm
     from edgekit.zoo.spec import parse_model
 
@@ -111,43 +113,22 @@ def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_d
     x = spec.preprocessing.apply(cal.load_folder(calib_dir, 96, 8).pixels)
     model, _ = build(spec, "none", logits=True)
     warm_batchnorm(model, x)
-    split = split_hard_swish(model)
+    split, folded = split_hard_swish(model)
+    assert folded == 19  # every hard-swish of v3-small folds its 1/6 into the next convolutions
     assert not any(type(l).__name__ == "Activation" and "hard" in l.get_config()["activation"] for l in split.layers)
     assert np.abs(np.asarray(split(x)) - np.asarray(model(x))).max() <= 1e-4
 
-    partitions = {}
+    partitions, ops = {}, {}
     for mode, sidecar in v3_for_edgetpu.items():
         assert bool(sidecar["graph_rewrites"]) == (mode == "split")
         with open_runtime(sidecar["path"]) as rt:
             partitions[mode] = rt.delegation()["delegate_partitions"]
+        ops[mode] = read_graph(sidecar["path"]).op_names()
     assert partitions["split"] == 1 and partitions["stock"] > 5
-    _assert_x_over_6_keeps_its_scale(v3_for_edgetpu["split"]["path"])
-
-
-def _assert_x_over_6_keeps_its_scale(path) -> None:
-    """In the split graph, x * 1/6 must come out on x's own int8 grid divided by 6. With the operands
-    the other way round the converter widened that tensor to the activation's output range (3.4x
-    coarser steps) and the int8 logits lost up to 2 dB against the stock graph."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    from edgekit.run.tflite_graph import read_graph
-
-    graph = read_graph(path)
-    interpreter = Interpreter(model_path=str(path))
-    scale = {t["index"]: t["quantization"][0] for t in interpreter.get_tensor_details()}
-    checked = 0
-    for op in graph.ops:
-        if op.name != "MUL":
-            continue
-        constants = [i for i in op.inputs if graph.tensors[i].constant]
-        if len(constants) != 1 or graph.tensors[constants[0]].shape not in ((), (1,)):
-            continue
-        if abs(scale[constants[0]] * 255 - 1 / 6) > 1e-4:  # the constant 1/6: q = 127 at zero point -128
-            continue
-        (x,) = [i for i in op.inputs if i not in constants]
-        assert scale[op.outputs[0]] == pytest.approx(scale[x] / 6, rel=0.01), (op, scale[x], scale[op.outputs[0]])
-        checked += 1
-    assert checked >= 10  # one per hard-swish
+    assert "19 of 19" in v3_for_edgetpu["split"]["graph_rewrites"][0]
+    assert "HARD_SWISH" not in ops["split"] and ops["stock"].count("HARD_SWISH") == 19
+    # one ADD + one MUL per hard-swish, nothing else added: the stock graph's MULs (squeeze-excite) + 19
+    assert ops["split"].count("MUL") == ops["stock"].count("MUL") + 19
 
 
 def test_relu6_study_on_the_real_weights(v1_weights, calib_dir, eval_dir, tmp_path):

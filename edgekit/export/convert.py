@@ -290,7 +290,8 @@ class _Graphs:
             return source, []
         if self._split is None:
             self._split = rewrite.split_hard_swish(source)
-        return self._split, [rewrite.DESCRIPTION]
+        total = sum(1 for layer in source.layers if rewrite._is_hard_swish(layer))
+        return self._split[0], [rewrite.DESCRIPTION.format(folded=self._split[1], total=total)]
 
     def _saved_model(self, model) -> str:
         if id(model) not in self._saved:
@@ -345,6 +346,11 @@ class _Graphs:
             else:
                 data = tflite_export.convert(self._saved_model(source), precision, self.calib_x, io=io)
                 extra = {"quantization": _tflite_quant(precision, opts.io)}
+            if rewrites:
+                from edgekit.export import relu6_ranges, rewrite
+
+                data, tightened = relu6_ranges.tighten(data)
+                rewrites.append(rewrite.TIGHTENED.format(count=len(tightened)))
             return data, {**extra, "graph_rewrites": rewrites}
         extra: dict = {}
         if precision == "float":

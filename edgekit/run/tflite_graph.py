@@ -91,13 +91,18 @@ def _small_ints(buffer, dtype: str) -> tuple[int, ...] | None:
 def read_graph(path: str | Path) -> Graph:
     """The main subgraph of ``path``; a file that is not a TFLite flatbuffer is a ModelFileError."""
     path = Path(path)
-    schema, builtin, tensor_types, _ = _schema()
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_graph(data, path.name)
+
+
+def parse_graph(data: bytes, name: str = "model") -> Graph:
+    """The main subgraph of a TFLite flatbuffer held in memory (``name`` is for error messages)."""
+    schema, builtin, tensor_types, _ = _schema()
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelFileError(f"{path.name} is not a TFLite model (no TFL3 identifier): truncated or another format")
+        raise ModelFileError(f"{name} is not a TFLite model (no TFL3 identifier): truncated or another format")
     try:
         model = schema.Model.GetRootAs(data, 0)
         codes = []
@@ -130,7 +135,7 @@ def read_graph(path: str | Path) -> Graph:
         inputs = tuple(int(i) for i in sub.InputsAsNumpy()) if sub.InputsLength() else ()
         outputs = tuple(int(i) for i in sub.OutputsAsNumpy()) if sub.OutputsLength() else ()
     except Exception as exc:  # a damaged flatbuffer raises anything from IndexError to struct.error
-        raise ModelFileError(f"{path.name}: damaged TFLite flatbuffer ({type(exc).__name__})") from None
+        raise ModelFileError(f"{name}: damaged TFLite flatbuffer ({type(exc).__name__})") from None
     return Graph(tuple(ops), tuple(tensors), inputs, outputs, model.SubgraphsLength())
 
 
