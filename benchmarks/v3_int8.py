@@ -157,7 +157,17 @@ def main() -> None:
         }
         print(json.dumps({model: report[model]}, indent=1), flush=True)
     if args.json:
+        report["conditions"] = conditions()
         args.json.write_text(json.dumps(report, indent=1))
+
+
+def conditions() -> dict:
+    """Where the figures came from: commit, command, the cores this process may use."""
+    import subprocess
+    import sys
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return {"commit": commit or None, "command": " ".join(sys.argv), "cores": sorted(os.sched_getaffinity(0))}
 
 
 if __name__ == "__main__":
