@@ -38,7 +38,7 @@ def toy(tmp_path_factory):
 
 
 def test_folds_what_it_can_and_keeps_the_function(toy):
-    from edgekit.export.rewrite import has_hard_swish
+    from edgekit.export.rewrite import has_hard_swish, split_hard_swish
 
     assert toy["folded"] == 1  # hs_a (conv, pooling, multiply) but not hs_b (residual add)
     assert not has_hard_swish(toy["split"])
@@ -47,6 +47,9 @@ def test_folds_what_it_can_and_keeps_the_function(toy):
     assert all(np.array_equal(a, b) for a, b in zip(toy["before"], model.get_weights()))  # caller's model untouched
     assert np.allclose(split.get_layer("dw").kernel.numpy() * 6, model.get_layer("dw").kernel.numpy())
     assert np.allclose(split.get_layer("se").kernel.numpy() * 6, model.get_layer("se").kernel.numpy())
+    unfolded, none = split_hard_swish(model, fold=False)  # every activation gate-first, kernels as they were
+    assert none == 0 and np.array_equal(unfolded.get_layer("dw").kernel.numpy(), model.get_layer("dw").kernel.numpy())
+    assert np.abs(np.asarray(unfolded(x)) - np.asarray(model(x))).max() <= 1e-4
 
 
 def _quant(data: bytes) -> tuple:

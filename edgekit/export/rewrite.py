@@ -96,11 +96,12 @@ def _fold_targets(layer, members: set[int]) -> list | None:
     return targets
 
 
-def split_hard_swish(model):
+def split_hard_swish(model, fold: bool = True):
     """A copy of ``model`` with every hard-swish rewritten (see above), and how many were folded.
 
     The copy computes the same function: a folded activation returns 6x hard-swish and the kernels
-    that read it are divided by 6 (biases unchanged). ``model`` itself is untouched.
+    that read it are divided by 6 (biases unchanged). ``model`` itself is untouched. ``fold=False``
+    writes every activation gate-first (the form before folding, kept for comparisons).
     """
     import keras
 
@@ -108,7 +109,8 @@ def split_hard_swish(model):
         return model, 0
     split = _layer_class()
     members = {id(layer) for layer in model.layers}
-    folds = {layer.name: _fold_targets(layer, members) for layer in model.layers if _is_hard_swish(layer)}
+    folds = {layer.name: _fold_targets(layer, members) if fold else None
+             for layer in model.layers if _is_hard_swish(layer)}
     claimed = [t.name for targets in folds.values() if targets for t in targets]
     if len(claimed) != len(set(claimed)):  # a kernel reached from two activations: fold none of those
         shared = {n for n in claimed if claimed.count(n) > 1}
