@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-import sys
+from edgekit.record.environment import int8_dot_product
 
 # Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide.
 console = Console(width=None if sys.stdout.isatty() else 180)
@@ -161,8 +163,9 @@ def _distinct(paths: list[str]) -> list[str]:
 def bench_table(results: list[dict]) -> Table:
     first = results[0] if results else {}
     env = first.get("environment", {})
-    table = Table(title=f"latency on {first.get('device', '?')} ({env.get('cpu', '?')}, {env.get('usable_cores', '?')} "
-                        f"usable cores), batch {first.get('batch', 1)}")
+    dot = f", int8 dot product: {int8_dot_product(env['cpu_features'])}" if "cpu_features" in env else ""
+    table = Table(title=f"latency on {first.get('device', '?')} ({env.get('cpu', '?')}{dot}, "
+                        f"{env.get('usable_cores', '?')} usable cores), batch {first.get('batch', 1)}")
     for col in ("artifact", "runtime", "thr", "init ms", "first ms", "median ms", "mean ± std", "p90", "p99", "min",
                 "img/s", "spread", "peak RSS", "size"):
         table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right",

@@ -132,6 +132,12 @@ def test_regress_refuses_what_it_cannot_compare():
     with pytest.raises(bl.BaselineError, match="another machine.*Another CPU"):
         regress(base, _baseline(1.0, 2, env=other), 0.05)
     assert regress(base, _baseline(1.0, 2, env=other), 0.05, allow_env_change=True)["machine_changes"]
+    # one marketing name, other int8 kernels (with and without VNNI): not comparable either
+    vnni, plain = dict(ENV, cpu_features=["avx2", "avx512_vnni"]), dict(ENV, cpu_features=["avx2"])
+    with pytest.raises(bl.BaselineError, match="cpu_features"):
+        regress(_baseline(1.0, 1, env=vnni), _baseline(1.0, 2, env=plain), 0.05)
+    # a baseline from before cpu_features was recorded is still compared on the rest
+    assert regress(base, _baseline(1.0, 2, env=vnni), 0.05)["machine_changes"] == []
     with pytest.raises(bl.BaselineError, match="reference .* changed"):
         regress(base, _baseline(1.0, 2, ref_sha="x" * 64), 0.05)
     assert regress(base, _baseline(1.0, 2, ref_sha="x" * 64), 0.05, use_reference=False)["rows"]

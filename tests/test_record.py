@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from edgekit.record.environment import fingerprint
+from edgekit.record.environment import cpu_features, fingerprint
 from edgekit.record.export import to_csv
 from edgekit.record.store import ResultsStore, StoreError
 
@@ -72,3 +72,20 @@ def test_bad_database_is_one_line(case, tmp_path):
     blocker.write_bytes(b"this is not a folder, nor a database\n" * 200)
     path = blocker / "r.db" if case == "parent_is_a_file" else blocker
     assert_clean_error(run_edgekit("results", "--db", str(path)), "results database")
+
+
+def test_cpu_features_name_the_int8_kernels_a_cpu_gets():
+    x86 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma avx512f avx512_vnni\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd evtstrm asimddp i8mm\nCPU part\t: 0xd08\n"
+    assert cpu_features(x86) == ["avx2", "fma", "avx512f", "avx512_vnni"]
+    assert cpu_features(arm) == ["asimd", "asimddp", "i8mm"]
+    assert cpu_features("processor\t: 0\n") == []
+    assert isinstance(fingerprint()["cpu_features"], list)
+
+
+def test_int8_dot_product_picks_the_widest():
+    from edgekit.record.environment import int8_dot_product
+
+    assert int8_dot_product(["avx2", "avx_vnni", "avx512_vnni"]) == "avx512_vnni"
+    assert int8_dot_product(["asimd", "asimddp"]) == "asimddp"
+    assert int8_dot_product(["avx2", "fma"]) == "none"

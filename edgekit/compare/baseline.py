@@ -18,7 +18,7 @@ from edgekit.measure.bench import BenchOptions, bench
 
 FORMAT_VERSION = 1
 # Fingerprint fields that make timings incomparable when they differ (versions may change: that is the test).
-MACHINE_FIELDS = ("cpu", "machine", "cores", "usable_cores")
+MACHINE_FIELDS = ("cpu", "cpu_features", "machine", "cores", "usable_cores")
 
 
 class BaselineError(EdgekitError):
@@ -120,7 +120,9 @@ def load(path: str | Path) -> dict:
 
 
 def machine_changes(before: dict, after: dict) -> list[str]:
-    return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in MACHINE_FIELDS if before.get(k) != after.get(k)]
+    """Machine fields that differ; a field one side does not record (an older baseline) is not compared."""
+    return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in MACHINE_FIELDS
+            if k in before and k in after and before[k] != after[k]]
 
 
 def version_changes(before: dict, after: dict) -> list[str]:

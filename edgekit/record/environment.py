@@ -27,6 +27,35 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# SIMD extensions that decide which XNNPACK / ONNX Runtime kernels run, int8 ones above all: without a
+# dot-product instruction (x86 VNNI, Arm SDOT/I8MM) int8 convolutions are little faster than float, so
+# two CPUs with one marketing name ("AMD EPYC") can give int8/float ratios of 1.0x and 0.5x.
+KERNEL_FEATURES = (
+    "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+    "amx_int8", "amx_bf16", "asimd", "asimddp", "i8mm", "asimdhp", "bf16", "sve", "sve2",
+)
+
+
+def cpu_features(cpuinfo: str | None = None) -> list[str]:
+    """The ``KERNEL_FEATURES`` this CPU has (Linux /proc/cpuinfo ``flags`` or ``Features``; else [])."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return []
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            have = set(value.split())
+            return [f for f in KERNEL_FEATURES if f in have]
+    return []
+
+
+def int8_dot_product(features: list[str]) -> str:
+    """The widest int8 dot-product instruction among ``features`` ("none": int8 gains little over float)."""
+    return next((f for f in ("amx_int8", "avx512_vnni", "avx_vnni", "i8mm", "asimddp") if f in features), "none")
+
+
 def usable_cores() -> int:
     """Cores this process may run on (respects taskset / cgroup affinity where the OS tells)."""
     try:
@@ -67,6 +96,7 @@ def fingerprint() -> dict:
     return {
         "hostname": platform.node(),
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "machine": platform.machine(),
         "cores": os.cpu_count() or 1,
         "usable_cores": usable_cores(),
