@@ -7,9 +7,13 @@ TFLite with the same calibration and scored on eval300 against the Keras float l
 - gate-first: ReLU6(x + 3) * (x * 1/6) everywhere (the split before folding);
 - folded: x * ReLU6(x + 3) with the 1/6 in the next kernels (edgekit's default), without and with
   the gates patched to [0, 6] (export/relu6_ranges.py); gate-first with the patch too.
+With --seeds N the whole comparison is repeated on N random-weight networks (seeds 0..N-1) and the
+paired difference default - stock is summarised (each draw, mean, smallest) beside a control: the
+stock graph recalibrated on 90 of the 100 images, whose own shift is the comparison's resolution: one draw of
+weights cannot say "no worse", the spread over draws can.
 Latency of the default against stock and float is benchmarks/v3_int8.py's job.
 
-Run: .venv/bin/python benchmarks/hswish_forms.py --data ../shared/data [--models v3-small v3-large] [--images 300]
+Run: .venv/bin/python benchmarks/hswish_forms.py --data ../shared/data [--models v3-small v3-large] [--images 300] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -43,13 +47,16 @@ def scores(data: bytes, x: np.ndarray, folder: str) -> np.ndarray:
         return np.concatenate([runtime.run(image[None]) for image in x])
 
 
-def forms(model: str, data: Path, images: int) -> dict:
+DEFAULT_FORM = "folded + [0,6] gates"
+
+
+def forms(model: str, data: Path, images: int, seed: int = 0) -> dict:
     spec = parse_model(model)
     calib = spec.preprocessing.apply(cal.load_folder(data / "imagenet-val" / "calib100", spec.resolution, 100).pixels)
     x = spec.preprocessing.apply(cal.load_folder(data / "imagenet-val" / "eval300", spec.resolution, images).pixels)
     x = x.astype(np.float32)
     with quiet():
-        keras_model, _ = build(spec, "none", logits=True)
+        keras_model, _ = build(spec, f"none:{seed}", logits=True)
         warm_batchnorm(keras_model, calib)
     reference = np.concatenate([np.asarray(keras_model(x[i:i + 50])) for i in range(0, len(x), 50)])
     rounded = prepare_for_int8(keras_model, calib, DEFAULT_ALGORITHM)
@@ -66,8 +73,28 @@ def forms(model: str, data: Path, images: int) -> dict:
                 out[f"{label} + [0,6] gates"] = round(sqnr_db(reference, scores(patched, x, scratch)), 2)
                 out[f"{label}: activations folded"] = folded
                 out[f"{label}: gates patched"] = len(names)
+        # control: the stock graph again, calibrated on 90 of the 100 images. How far SQNR moves with
+        # that is the resolution of the comparison: form differences below it are not differences.
+        with quiet():
+            int8 = tflite_export.convert(tflite_export.save_model(rounded, f"{scratch}/control"), "int8", calib[10:])
+        out["stock, calibrated on 90 of 100"] = round(sqnr_db(reference, scores(int8, x, scratch)), 2)
     return {"sqnr_db_vs_keras_float": out, "images": f"{len(x)} of eval300", "ptq": DEFAULT_ALGORITHM,
-            "weights": "random (seed 0), BN warmed on calib100"}
+            "weights": f"random (seed {seed}), BN warmed on calib100"}
+
+
+def paired(runs: list[dict], form: str = DEFAULT_FORM, against: str = "stock",
+           control: str = "stock, calibrated on 90 of 100") -> dict:
+    """``form`` - ``against`` SQNR over the seeds (each difference, mean, smallest, draws not worse),
+    beside ``control`` - ``against``: the same graph recalibrated, i.e. the comparison's resolution."""
+    def diff(a: str) -> np.ndarray:
+        return np.array([r["sqnr_db_vs_keras_float"][a] - r["sqnr_db_vs_keras_float"][against] for r in runs])
+
+    diffs, noise = diff(form), diff(control)
+    return {"form": form, "against": against, "differences_db": [round(float(d), 2) for d in diffs],
+            "mean_db": round(float(diffs.mean()), 2), "min_db": round(float(diffs.min()), 2),
+            "not_worse": f"{int((diffs >= 0).sum())} of {len(diffs)} draws",
+            "control": control, "control_differences_db": [round(float(d), 2) for d in noise],
+            "control_largest_abs_db": round(float(np.abs(noise).max()), 2)}
 
 
 def main() -> None:
@@ -75,12 +102,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("EDGEKIT_DATA", "../shared/data")))
     parser.add_argument("--models", nargs="+", default=["v3-small", "v3-large"])
     parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--seeds", type=int, default=1, help="random-weight draws per model (seeds 0..N-1)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     report = {}
     for model in args.models:
-        report[model] = forms(model, args.data, args.images)
-        print(json.dumps({model: report[model]}, indent=1), flush=True)
+        runs = []
+        for seed in range(args.seeds):
+            runs.append(forms(model, args.data, args.images, seed))
+            print(json.dumps({model: runs[-1]}, indent=1), flush=True)
+        report[model] = runs[0] if args.seeds == 1 else {"seeds": runs, "paired": paired(runs)}
+        if args.seeds > 1:
+            print(json.dumps({model: report[model]["paired"]}, indent=1), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 
