@@ -59,7 +59,14 @@ demo: setup
 	$(EDGEKIT) study keep-float --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 \
 		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 \
 		--data $(DATA)/imagenet-val/eval300 --keep-float auto:3 --out $(DEMO_OUT)/keep-float-study
-	@echo "== 4e. For comparison, plain GPTQ (--ptq gptq): each layer rounded on float inputs =="
+	@echo "== 4e. MobileNetV3-small int8 (random weights, converter rounding): hard-swish split (the default) against the stock graph; part. = XNNPACK partitions =="
+	$(EDGEKIT) convert --model v3-small --float --int8 --ptq minmax --calib $(DATA)/imagenet-val/calib100 \
+		--check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)/v3-split
+	$(EDGEKIT) convert --model v3-small --int8 --ptq minmax --hswish stock --calib $(DATA)/imagenet-val/calib100 \
+		--check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)/v3-stock
+	$(EDGEKIT) bench $(DEMO_OUT)/v3-split/v3-small-1.0-224/*.tflite $(DEMO_OUT)/v3-stock/v3-small-1.0-224/tflite-int8.tflite \
+		--threads 1 --db $(DEMO_DB)
+	@echo "== 4f. For comparison, plain GPTQ (--ptq gptq): each layer rounded on float inputs =="
 	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --int8 --ptq gptq \
 		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)/gptq
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="

@@ -160,6 +160,13 @@ def _distinct(paths: list[str]) -> list[str]:
             depth[i] += 1
 
 
+def _runtime_cell(r: dict) -> str:
+    """Runtime and version, and for LiteRT its delegate partitions: more than one means ops fell back
+    to the interpreter between them (what benchmark_model logs as "yielding N partitions")."""
+    parts = (r.get("io") or {}).get("delegate_partitions")
+    return f"{r['runtime']} {r['runtime_version']}" + ("" if parts is None else f", {parts} part.")
+
+
 def bench_table(results: list[dict]) -> Table:
     first = results[0] if results else {}
     env = first.get("environment", {})
@@ -172,14 +179,15 @@ def bench_table(results: list[dict]) -> Table:
                          no_wrap=col in ("artifact", "runtime", "size", "mean ± std"))
     for r, name in zip(results, _distinct([r["artifact"] for r in results])):
         table.add_row(
-            name, f"{r['runtime']} {r['runtime_version']}", str(r["threads"]), f"{r['init_ms']:.1f}",
+            name, _runtime_cell(r), str(r["threads"]), f"{r['init_ms']:.1f}",
             _ms(r["first_ms"]), f"[bold]{_ms(r['median_ms'])}[/]", f"{_ms(r['mean_ms'])} ± {_ms(r['std_ms'])}",
             _ms(r["p90_ms"]), _ms(r["p99_ms"]), _ms(r["min_ms"]), f"{r['throughput_ips']:,.0f}",
             f"{r['spread_pct']:.1f}%", f"{r['peak_rss_mb']:.0f} MiB", f"{r['size_bytes'] / 1024:,.0f} KiB",
         )
     if results:
         table.caption = (f"{first['statistic']}; inputs: {first['inputs']}; spread = range of the per-round "
-                         f"medians / median; peak RSS = the worker process's own maximum resident set")
+                         f"medians / median; part. = delegate partitions (1 = the whole graph delegated); "
+                         f"peak RSS = the worker process's own maximum resident set")
     return table
 
 

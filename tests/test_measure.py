@@ -96,6 +96,13 @@ def test_bench_inputs_from_a_folder_and_options(ours, eval_dir):
                             BenchOptions(runs=10, warmup=1, min_time=0, rounds=1, inputs=str(eval_dir), xnnpack=False))
     assert errors == [] and "images from" in results[0]["inputs"]
     assert results[0]["options"] == {"xnnpack": False}
+    # without XNNPACK nothing is delegated; with it the float v1 graph is one partition, and the table says so
+    assert results[0]["io"]["delegate_partitions"] == 0
+    fast, _ = bench([paths[("tflite", "float")]], BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
+    assert fast[0]["io"]["delegate_partitions"] == 1
+    from edgekit.present import _runtime_cell
+
+    assert _runtime_cell(fast[0]).endswith(", 1 part.") and _runtime_cell(results[0]).endswith(", 0 part.")
 
 
 def test_a_crashing_worker_does_not_take_the_parent_down(ours, coral, tmp_path, monkeypatch):

@@ -186,7 +186,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                        "device": device.name, "device_reach": device.describe()["reach"],
                        "staging": device.staged.get(str(path)), "session": session, "threads": threads, "batch": opts.batch,
                        "options": run_options, "inputs": loaded["inputs"], "preprocessing": loaded["preprocessing"],
-                       "io": {"inputs": io["inputs"], "outputs": io["outputs"]},
+                       "io": {k: v for k, v in io.items() if k not in ("runtime", "runtime_version")},
                        "init_ms": loaded["init_ms"], "first_ms": loaded["first_ms"],
                        "warmup": opts.warmup,
                        "warmup_mean_ms": (sum(warm["samples_ms"]) / len(warm["samples_ms"])
