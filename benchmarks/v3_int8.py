@@ -14,8 +14,9 @@ stock graph (--hswish stock) and int8 with hard-swish split (the default), then 
 - the issue's target (rewritten int8 at most 0.7x float) met or not, beside the floor.
 
 The ratios belong to the CPU: XNNPACK's int8 convolutions need a dot-product instruction (x86 VNNI,
-Arm SDOT) to beat float. The JSON records the CPU and its kernel features; on an x86 host without
-VNNI the floor itself sits near 1.0x and no export reaches 0.7x there.
+Arm SDOT) to beat float by much. The JSON records the CPU and its kernel features. On an earlier host
+(CPU unrecorded: results/v3_int8.host-2026-11-23a.json) the floor itself was 1.03x for v3-small, so
+no export could reach 0.7x there; on an AMD EPYC with AVX512-VNNI it was 0.50x.
 
 Run (pinned to one core, the machine is noisy):
   taskset -c 1 .venv/bin/python benchmarks/v3_int8.py --data ../shared/data [--models v3-small v3-large] [--out models/v3-int8]
@@ -177,8 +178,9 @@ def conditions() -> dict:
     import sys
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    features = cpu_features()
     return {"commit": commit or None, "command": " ".join(sys.argv), "cores": sorted(os.sched_getaffinity(0)),
-            "cpu": cpu_model(), "cpu_features": cpu_features(), "int8_dot_product": int8_dot_product(cpu_features())}
+            "cpu": cpu_model(), "cpu_features": features, "int8_dot_product": int8_dot_product(features)}
 
 
 if __name__ == "__main__":

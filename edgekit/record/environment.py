@@ -28,8 +28,8 @@ def cpu_model() -> str:
 
 
 # SIMD extensions that decide which XNNPACK / ONNX Runtime kernels run, int8 ones above all: without a
-# dot-product instruction (x86 VNNI, Arm SDOT/I8MM) int8 convolutions are little faster than float, so
-# two CPUs with one marketing name ("AMD EPYC") can give int8/float ratios of 1.0x and 0.5x.
+# dot-product instruction (x86 VNNI, Arm SDOT/I8MM) int8 convolutions gain little over float, and a
+# marketing name ("AMD EPYC") does not say which of these a CPU has.
 KERNEL_FEATURES = (
     "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
     "amx_int8", "amx_bf16", "asimd", "asimddp", "i8mm", "asimdhp", "bf16", "sve", "sve2",
