@@ -9,8 +9,8 @@ TFLite with the same calibration and scored on eval300 against the Keras float l
   the gates patched to [0, 6] (export/relu6_ranges.py); gate-first with the patch too.
 With --seeds N the whole comparison is repeated on N random-weight networks (seeds 0..N-1) and the
 paired difference default - stock is summarised (each draw, mean, smallest) beside a control: the
-stock graph recalibrated on 90 of the 100 images, whose own shift is the comparison's resolution: one draw of
-weights cannot say "no worse", the spread over draws can.
+stock graph recalibrated on 90 of the 100 images, whose own shift is the comparison's resolution.
+One draw of weights cannot say "no worse"; the spread over draws can.
 Latency of the default against stock and float is benchmarks/v3_int8.py's job.
 
 Run: .venv/bin/python benchmarks/hswish_forms.py --data ../shared/data [--models v3-small v3-large] [--images 300] [--seeds 5]
@@ -48,6 +48,7 @@ def scores(data: bytes, x: np.ndarray, folder: str) -> np.ndarray:
 
 
 DEFAULT_FORM = "folded + [0,6] gates"
+CONTROL = "stock, calibrated on 90 of 100"
 
 
 def forms(model: str, data: Path, images: int, seed: int = 0) -> dict:
@@ -64,9 +65,11 @@ def forms(model: str, data: Path, images: int, seed: int = 0) -> dict:
                 "folded": split_hard_swish(rounded)}
     out = {}
     with tempfile.TemporaryDirectory() as scratch:
+        saved = {}
         for label, (variant, folded) in variants.items():
             with quiet():
-                int8 = tflite_export.convert(tflite_export.save_model(variant, f"{scratch}/{label}"), "int8", calib)
+                saved[label] = tflite_export.save_model(variant, f"{scratch}/{label}")
+                int8 = tflite_export.convert(saved[label], "int8", calib)
             out[label] = round(sqnr_db(reference, scores(int8, x, scratch)), 2)
             if label != "stock":
                 patched, names = tighten(int8)
@@ -76,14 +79,14 @@ def forms(model: str, data: Path, images: int, seed: int = 0) -> dict:
         # control: the stock graph again, calibrated on 90 of the 100 images. How far SQNR moves with
         # that is the resolution of the comparison: form differences below it are not differences.
         with quiet():
-            int8 = tflite_export.convert(tflite_export.save_model(rounded, f"{scratch}/control"), "int8", calib[10:])
-        out["stock, calibrated on 90 of 100"] = round(sqnr_db(reference, scores(int8, x, scratch)), 2)
+            int8 = tflite_export.convert(saved["stock"], "int8", calib[10:])
+        out[CONTROL] = round(sqnr_db(reference, scores(int8, x, scratch)), 2)
     return {"sqnr_db_vs_keras_float": out, "images": f"{len(x)} of eval300", "ptq": DEFAULT_ALGORITHM,
             "weights": f"random (seed {seed}), BN warmed on calib100"}
 
 
 def paired(runs: list[dict], form: str = DEFAULT_FORM, against: str = "stock",
-           control: str = "stock, calibrated on 90 of 100") -> dict:
+           control: str = CONTROL) -> dict:
     """``form`` - ``against`` SQNR over the seeds (each difference, mean, smallest, draws not worse),
     beside ``control`` - ``against``: the same graph recalibrated, i.e. the comparison's resolution."""
     def diff(a: str) -> np.ndarray:

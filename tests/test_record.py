@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from edgekit.record.environment import cpu_features, fingerprint
+from edgekit.record.environment import cpu_features, fingerprint, int8_dot_product
 from edgekit.record.export import to_csv
 from edgekit.record.store import ResultsStore, StoreError
 
@@ -84,8 +84,6 @@ def test_cpu_features_name_the_int8_kernels_a_cpu_gets():
 
 
 def test_int8_dot_product_picks_the_widest():
-    from edgekit.record.environment import int8_dot_product
-
     assert int8_dot_product(["avx2", "avx_vnni", "avx512_vnni"]) == "avx512_vnni"
     assert int8_dot_product(["asimd", "asimddp"]) == "asimddp"
     assert int8_dot_product(["avx2", "fma"]) == "none"
