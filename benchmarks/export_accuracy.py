@@ -22,8 +22,8 @@ from edgekit.export.artifact import read_sidecar  # noqa: E402
 from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
 from edgekit.measure.accuracy import topk  # noqa: E402
-from edgekit.measure.dataset import labelled_images  # noqa: E402
-from edgekit.measure.images import DEFAULT_CROP, load_batch  # noqa: E402
+from edgekit.data.dataset import labelled_images  # noqa: E402
+from edgekit.data.images import DEFAULT_CROP, load_batch  # noqa: E402
 from edgekit.run.runtime import Classifier, open_runtime  # noqa: E402
 from edgekit.zoo.spec import parse_model  # noqa: E402
 

@@ -34,7 +34,8 @@ from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
 from edgekit.export.relu6_ranges import tighten  # noqa: E402
 from edgekit.export.rewrite import split_hard_swish  # noqa: E402
-from edgekit.quant import DEFAULT_ALGORITHM, prepare_for_int8  # noqa: E402
+from edgekit.quant import prepare_for_int8  # noqa: E402
+from edgekit.vocab import DEFAULT_PTQ as DEFAULT_ALGORITHM  # noqa: E402
 from edgekit.run.runtime import open_runtime  # noqa: E402
 from edgekit.zoo.build import build, warm_batchnorm  # noqa: E402
 from edgekit.zoo.spec import parse_model  # noqa: E402

@@ -36,8 +36,8 @@ def ensure_exports(data: Path, out: Path) -> dict[tuple[str, str, str], Path]:
         wanted = {(f, p): out / model / f"{f}-{p}.{'tflite' if f == 'tflite' else 'onnx'}" for f, p in KINDS}
         if not all(p.is_file() for p in wanted.values()):
             print(f"converting {model} (float + int8, TFLite + ONNX, calib100) ...", flush=True)
-            convert(ConvertOptions(model, str(data / weights) if weights else "none", ("float", "int8"),
-                                   ("tflite", "onnx"), calib=str(data / "imagenet-val" / "calib100"),
+            convert(ConvertOptions(model=model, weights=str(data / weights) if weights else "none", precisions=("float", "int8"),
+                                   formats=("tflite", "onnx"), calib=str(data / "imagenet-val" / "calib100"),
                                    check=str(data / "imagenet-val" / "fullres20"), out=str(out)))
         for (f, p), path in wanted.items():
             paths[(model, f, p)] = path

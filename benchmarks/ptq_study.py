@@ -22,13 +22,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from edgekit.export import onnx as onnx_export  # noqa: E402
+from edgekit.vocab import ONNX_CALIBRATION  # noqa: E402
 from edgekit.export import tflite as tflite_export  # noqa: E402
 from edgekit.export.calibration import load_folder  # noqa: E402
 from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
 from edgekit.measure.accuracy import topk  # noqa: E402
-from edgekit.measure.dataset import labelled_images  # noqa: E402
-from edgekit.measure.images import load_batch  # noqa: E402
+from edgekit.data.dataset import labelled_images  # noqa: E402
+from edgekit.data.images import load_batch  # noqa: E402
 from edgekit.quant import ALGORITHMS, prepare_for_int8  # noqa: E402
 from edgekit.run.runtime import Classifier, open_runtime  # noqa: E402
 from edgekit.zoo.build import build  # noqa: E402
@@ -146,7 +147,7 @@ def main() -> None:
             tfl = tflite_export.convert(tflite_export.save_model(prepared, f"{scratch}/{algo}"), "int8", calib_x)
             onnx_float = onnx_export.convert_float(prepared, 128)
         record(f"tflite int8, weights {algo}", scores_of(tfl, ".tflite", spec, pixels), time.perf_counter() - start)
-        for method in onnx_export.CALIBRATION_METHODS:
+        for method in ONNX_CALIBRATION:
             if method != "minmax" and algo not in ("minmax", "gptq", "gptq-seq"):
                 continue
             start = time.perf_counter()

@@ -39,7 +39,7 @@ from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
 from edgekit.export.rewrite import split_hard_swish  # noqa: E402
 from edgekit.measure.bench import BenchOptions, bench  # noqa: E402
-from edgekit.record.environment import cpu_features, cpu_model, int8_dot_product  # noqa: E402
+from edgekit.environment import cpu_features, cpu_model, int8_dot_product  # noqa: E402
 from edgekit.run.runtime import Classifier, open_runtime  # noqa: E402
 from edgekit.zoo.build import build, warm_batchnorm  # noqa: E402
 from edgekit.zoo.spec import parse_model  # noqa: E402
@@ -56,7 +56,7 @@ def export(model: str, weights: str, data: Path, out: Path) -> dict[str, Path]:
         folder = out / label
         target = folder / parse_model(model).name
         if not (target / "tflite-int8.tflite").is_file():
-            convert(ConvertOptions(model, weights, precisions, ("tflite",), calib=calib, check=check,
+            convert(ConvertOptions(model=model, weights=weights, precisions=precisions, formats=("tflite",), calib=calib, check=check,
                                    out=str(folder), hswish=hswish))
         for p in precisions:
             paths[f"{p}" if p == "float" else f"int8-{label}"] = target / f"tflite-{p}.tflite"

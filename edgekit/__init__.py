@@ -1,13 +1,36 @@
 """edgekit: MobileNet-class classifiers from the papers to the device.
 
-The pipeline, one subpackage a stage: ``zoo`` (spec, build, count, published numbers) ->
-export -> run -> ``measure`` -> results -> compare. Importing ``edgekit`` never imports
-TensorFlow; only the functions that build or convert models do, when called.
+The Python API (``edgekit.api``, re-exported here): ``convert``, ``quant_report``, ``bench``,
+``evaluate``, ``regress``, ``compare``, ``report``, ``sweep``, ``results``, the studies, and
+``Store`` for the results database. Each returns typed, frozen records (``Artifact``,
+``BenchResult``, ``EvalResult``, ...) and raises ``EdgekitError`` for bad input.
+
+The pipeline, one subpackage a stage, layers that only point down (pyproject's import contract):
+zoo -> data -> run -> quant -> export -> measure/devices -> record -> compare/report/sweep/studies
+-> api -> cli. Importing ``edgekit`` never imports TensorFlow; the API is loaded on first use.
 """
 
-__version__ = "0.2.0"
+from edgekit.version import __version__
 
 from edgekit.errors import EdgekitError
 from edgekit.zoo.spec import ModelSpec, parse_model
 
-__all__ = ["EdgekitError", "ModelSpec", "parse_model", "__version__"]
+_API = (
+    "Artifact", "BenchResult", "BenchRun", "EvalResult", "EvalRun", "QuantReport", "RegressReport", "Store", "SweepSummary",
+    "bench", "classify", "compare", "convert", "devices", "edgetpu_check", "evaluate", "models", "quant_report",
+    "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
+)
+
+__all__ = ["EdgekitError", "ModelSpec", "parse_model", "__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:  # loaded on first use: ``import edgekit`` stays light for ``edgekit --help`` and the Pi
+        from edgekit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'edgekit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

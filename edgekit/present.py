@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgekit.record.environment import int8_dot_product
+from edgekit.environment import int8_dot_product
 
 # Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide.
 console = Console(width=None if sys.stdout.isatty() else 180)
@@ -26,6 +26,7 @@ def _pick(rows, field, precision="float"):
 
 
 def zoo_table(entries: list[dict]) -> Table:
+    """The zoo listing with our counts beside the published ones."""
     table = Table(title="edgekit model zoo (MACs: plain conv/dw/FC count; params: BN folded)")
     for col, just in [("model", "left"), ("MACs (M)", "right"), ("params (M)", "right"),
                       ("published MACs (M)", "right"), ("diff", "right"), ("top-1 float", "right"),
@@ -51,6 +52,7 @@ def zoo_table(entries: list[dict]) -> Table:
 
 
 def summary_table(s: dict) -> Table:
+    """A model's layers in the style of the v1 paper's Table 1."""
     table = Table(title=f"{s['name']}: layers in the style of the v1 paper's Table 1", show_footer=True)
     table.add_column("#", justify="right", footer="")
     table.add_column("Type / Stride", footer="total")
@@ -71,7 +73,36 @@ def summary_table(s: dict) -> Table:
     return table
 
 
+def summary_lines(s: dict) -> list[str]:
+    """The totals under ``summary_table``, a note for a resolution off the papers', the published rows."""
+    from edgekit.zoo.spec import parse_model
+
+    spec = parse_model(s["name"])
+    lines = [f"[bold]{spec.name}[/]: {s['macs'] / 1e6:.2f} M MACs, {s['params']:,} params "
+             f"({s['params_folded']:,} with BN folded), {s['elementwise_ops'] / 1e6:.2f} M element-wise ops; "
+             f"input {spec.preprocessing.note}"]
+    if not spec.paper_resolution:
+        lines.append(f"[yellow]{spec.resolution} px is not one of the paper's resolutions: no published numbers.[/]")
+    return lines + published_lines(s)
+
+
+def classify_lines(results: list[dict], model: str, weights: str, crop: float) -> list[str]:
+    """Top classes of each image, one line per class."""
+    lines = []
+    for result in results:
+        lines.append(f"{result['image']}  ({model}, weights {weights}, crop {crop})")
+        for item in result["top"]:
+            lines.append(f"  {item['class_index']:4d}  {item['prob']:6.1%}  {item.get('class_name', '')}")
+    return lines
+
+
+def recorded_lines(db: str | None, baseline: str | None = None) -> list[str]:
+    """Where results went: the results store, and a baseline file if one was written."""
+    return ([f"recorded in {db}"] if db else []) + ([f"baseline written to {baseline}"] if baseline else [])
+
+
 def published_lines(s: dict) -> list[str]:
+    """The published rows of a model beside our counts, with their sources."""
     lines = []
     for row in s["published"]:
         parts = []
@@ -101,6 +132,7 @@ def progress_over(description: str):
 
 
 def convert_table(sidecars: list[dict]) -> Table:
+    """The artifacts ``convert`` wrote with their parity against Keras."""
     table = Table(title="exported artifacts (parity against the Keras model)")
     for col in ("artifact", "size", "input", "max |diff|", "top-1 agree", "SQNR", "parity", "s"):
         table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col == "artifact")
@@ -168,6 +200,7 @@ def _runtime_cell(r: dict) -> str:
 
 
 def bench_table(results: list[dict]) -> Table:
+    """Latency and memory per artifact, with the runtime, threads, device, CPU and statistic in the title and columns."""
     first = results[0] if results else {}
     env = first.get("environment", {})
     dot = f", int8 dot product: {int8_dot_product(env['cpu_features'])}" if "cpu_features" in env else ""
@@ -192,6 +225,7 @@ def bench_table(results: list[dict]) -> Table:
 
 
 def eval_table(results: list[dict]) -> Table:
+    """Top-1/top-5 per artifact with data set and image count."""
     table = Table(title="accuracy")
     for col in ("artifact", "data", "images", "top-1", "top-5", "tied", "runtime", "preprocessing", "s"):
         table.add_column(col, justify="left" if col in ("artifact", "data", "runtime", "preprocessing") else "right")
@@ -207,6 +241,7 @@ def eval_table(results: list[dict]) -> Table:
 
 
 def results_table(rows: list[dict], db: str) -> Table:
+    """Recorded results, newest first."""
     table = Table(title=f"results in {db}")
     for col in ("id", "when", "kind", "artifact", "runtime", "device", "thr", "value", "conditions"):
         table.add_column(col, justify="right" if col in ("id", "thr", "value") else "left")
@@ -227,6 +262,7 @@ VERDICT_STYLE = {"regressed": "bold red", "improved": "bold green", "unchanged":
 
 
 def regress_table(report: dict) -> Table:
+    """One regress verdict per entry: ratio, interval, verdict."""
     pct = f"{report['confidence']:.0%}"
     table = Table(title=f"regress: {report['regressed']} regressed (threshold {report['threshold']:.0%})")
     for col in ("entry", "runtime", "thr", "baseline ms", "candidate ms", "ratio", f"{pct} interval", "verdict"):
@@ -310,6 +346,7 @@ def quant_report_table(report: dict, top: int = 20) -> Table:
 
 
 def relu6_table(report: dict) -> Table:
+    """The ReLU6 study: both activations side by side."""
     table = Table(title=f"ReLU6 vs ReLU, {report['model']} ({report['data']['count']} images of "
                         f"{report['data']['source']})")
     for col in ("activation", "float top-1", "int8 top-1", "drop", "agreement", "SQNR", "max |act| (median layer)",
@@ -326,6 +363,7 @@ def relu6_table(report: dict) -> Table:
 
 
 def devices_table(rows: list[dict]) -> Table:
+    """Device profiles and whether each is reachable."""
     table = Table(title="devices")
     for col in ("name", "reach", "threads", "runtimes", "reachable", "why"):
         table.add_column(col, overflow="fold")
@@ -339,6 +377,7 @@ def devices_table(rows: list[dict]) -> Table:
 
 
 def edgetpu_table(result: dict, all_ops: bool = False):
+    """Which ops the Edge TPU compiler would map."""
     what = "compiled" if result["compiled"] else "predicted"
     if not result["ops_on_cpu"] and not all_ops:
         return (f"Edge TPU mapping ({what}): all {result['ops_total']} ops on the Edge TPU, none on the CPU "
@@ -384,6 +423,7 @@ def sweep_progress(total: int):
 
 
 def sweep_table(summary: dict) -> Table:
+    """A sweep's outcome: cells done, failed, skipped and the time of each phase."""
     s = summary["seconds"]
     table = Table(title=f"sweep {summary['sweep']['name']}: {summary['done']} of {summary['cells']} cells done, "
                         f"{summary['failed']} failed, {summary['skipped']} skipped ({summary['executor']})")
@@ -399,6 +439,7 @@ def sweep_table(summary: dict) -> Table:
 
 
 def keep_float_table(report: dict) -> Table:
+    """Float, int8 and mixed side by side."""
     kept = report["keep_float"]
     table = Table(title=f"{report['model']}: float, int8 and mixed (kept float: "
                         f"{', '.join(kept.get('layers') or []) or kept.get('request', '?')})")

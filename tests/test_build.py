@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import WeightsError
-from edgekit.measure.images import load_batch, load_image
+from edgekit.data.images import load_batch, load_image
 from edgekit.zoo.build import build, warm_batchnorm
 from edgekit.zoo.classify import classify
 from edgekit.zoo.spec import parse_model

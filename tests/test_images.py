@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 from edgekit.errors import DataError
-from edgekit.measure.images import load_image
-from edgekit.measure.labels import class_names
+from edgekit.data.images import load_image
+from edgekit.data.labels import class_names
 
 
 @pytest.mark.parametrize("mode, suffix", [("L", ".png"), ("CMYK", ".jpg"), ("RGBA", ".png"), ("P", ".gif"), ("RGB", ".bmp")])

@@ -191,8 +191,8 @@ def test_reference_kernels_give_the_same_bytes_every_time_and_the_same_top1(cora
 
 def test_eval_of_our_float_export_equals_keras(ours, eval_dir, v1_weights):
     from edgekit.measure.accuracy import topk
-    from edgekit.measure.dataset import labelled_images
-    from edgekit.measure.images import load_batch
+    from edgekit.data.dataset import labelled_images
+    from edgekit.data.images import load_batch
     from edgekit.zoo.build import build
     from edgekit.zoo.spec import parse_model
 

@@ -111,8 +111,11 @@ def test_sequential_gptq_rounds_onto_the_grid_and_moves_offsets_into_batch_norm(
     assert np.mean((seq_out - float_out) ** 2) < 0.05 * np.mean(float_out ** 2)  # still the same function, roughly
 
 
-def test_cli_offers_every_rounding_algorithm():
-    from edgekit.cli import PTQ_CHOICES
-    from edgekit.quant import ALGORITHMS, DEFAULT_ALGORITHM
+def test_the_vocabulary_names_every_rounding_algorithm_and_the_cli_offers_them():
+    from edgekit.cli import convert
+    from edgekit.quant import ALGORITHMS
+    from edgekit.vocab import DEFAULT_PTQ, PTQ_ALGORITHMS
 
-    assert set(PTQ_CHOICES) == set(ALGORITHMS) and DEFAULT_ALGORITHM in PTQ_CHOICES
+    assert set(PTQ_ALGORITHMS) == set(ALGORITHMS) and DEFAULT_PTQ in PTQ_ALGORITHMS
+    ptq = next(p for p in convert.params if p.name == "ptq")
+    assert set(ptq.type.choices) == set(ALGORITHMS) and ptq.default == DEFAULT_PTQ

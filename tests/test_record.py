@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from edgekit.record.environment import cpu_features, fingerprint, int8_dot_product
+from edgekit.environment import cpu_features, fingerprint, int8_dot_product
 from edgekit.record.export import to_csv
 from edgekit.record.store import ResultsStore, StoreError
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
-from edgekit.export.artifact import write_atomic
+from edgekit.files import write_atomic
 from edgekit.measure.bench import BenchOptions, bench
 
 FORMAT_VERSION = 1
@@ -26,6 +26,7 @@ class BaselineError(EdgekitError):
 
 
 def entry_key(result: dict) -> str:
+    """The key that pairs a baseline entry with its candidate: model, format, precision, threads and artifact name."""
     options = json.dumps(result.get("options") or {}, sort_keys=True)
     return (f"{result['artifact']} | {result['runtime']} | threads {result['threads']} | batch {result['batch']}"
             f" | {result['device']} | {options}")
@@ -79,11 +80,13 @@ def run_pairs(pairs: list[tuple[Path, Path | None]], opts: BenchOptions,
 
 
 def make_baseline(entries: list[dict], environment: dict, how: dict) -> dict:
+    """A baseline file's content: the run description, its measured entries and the machine's fingerprint."""
     return {"edgekit_baseline": FORMAT_VERSION, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "environment": environment, "run": how, "entries": entries}
 
 
 def save(path: str | Path, baseline: dict) -> Path:
+    """Write a baseline (every timing sample, the run description, the fingerprint) atomically to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (json.dumps(baseline, indent=1) + "\n").encode())
@@ -100,6 +103,7 @@ def _check_entry(entry, where: str) -> None:
 
 
 def load(path: str | Path) -> dict:
+    """Read a baseline file; a missing, unreadable or foreign file is one line of BaselineError."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -126,5 +130,6 @@ def machine_changes(before: dict, after: dict) -> list[str]:
 
 
 def version_changes(before: dict, after: dict) -> list[str]:
+    """Packages whose versions differ between two fingerprints, as 'name a -> b' strings."""
     old, new = before.get("packages", {}), after.get("packages", {})
     return [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]

@@ -77,6 +77,7 @@ def _pair(benches: list[dict], num: tuple, den: tuple, runtime: str) -> tuple[di
 
 
 def ratio_rows(models: list[str], benches: list[dict]) -> list[dict]:
+    """Our measured latency ratios (int8/float and model/model) beside the ratios the published tables imply."""
     out = []
     for ratio in published.ratios():
         if ratio.numerator[0] not in models and ratio.denominator[0] not in models:

@@ -26,6 +26,7 @@ def _series(entry: dict, use_reference: bool) -> list[np.ndarray]:
 
 def regress(baseline: dict, candidate: dict, threshold: float, confidence: float = 0.95,
             allow_env_change: bool = False, use_reference: bool = True) -> dict:
+    """Compare a candidate run with its baseline entry by entry: bootstrap interval of the latency ratio, verdict per entry, machine and version changes."""
     if not 0 < threshold < 1:
         raise BaselineError(f"--threshold must be between 0% and 100%, got {threshold:.0%}")
     if not 0.5 <= confidence < 1:

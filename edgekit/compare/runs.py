@@ -15,16 +15,14 @@ from edgekit.compare.baseline import make_baseline, run_pairs
 from edgekit.compare.suite import ensure_artifacts, load_suite
 from edgekit.errors import EdgekitError
 from edgekit.measure.bench import BenchOptions, resolve_artifacts
+from edgekit.vocab import REGRESS_SESSIONS
 
-# Settings for regress runs: many short rounds, so each round's reference is timed close by.
-# Each session is a fresh pair of worker processes (see compare.stats for why several).
-REGRESS_DEFAULTS = {"runs": 40, "min_time": 0.8, "rounds": 8, "warmup": 10}
-SESSIONS = 5
 _OPTION_NAMES = {f.name for f in fields(BenchOptions)} - {"progress"}
 
 
 def describe_run(artifacts: list[str], suite: str | None, reference: str | None, opts: BenchOptions,
-                 threads: list[int] | None = None, models_dir: str = "models", sessions: int = SESSIONS) -> dict:
+                 threads: list[int] | None = None, models_dir: str = "models", sessions: int = REGRESS_SESSIONS) -> dict:
+    """Plain data saying what to time and how (suite or artifacts, reference, bench options, threads, sessions), stored in a baseline so the candidate is timed the same way."""
     options = {k: v for k, v in asdict(opts).items() if k in _OPTION_NAMES}
     if suite:
         loaded = load_suite(suite)

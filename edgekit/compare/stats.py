@@ -29,6 +29,7 @@ BOOTSTRAP = 4000
 
 @dataclass(frozen=True)
 class RatioEstimate:
+    """A candidate/baseline latency ratio with its bootstrap interval and the verdict against a threshold."""
     ratio: float  # candidate / baseline, > 1 means slower
     low: float
     high: float

@@ -16,17 +16,14 @@ rounds as every entry, to cancel machine drift (see ``compare.stats``).
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
 from edgekit.export.artifact import artifact_path
+from edgekit.files import expand_path, read_toml, typed_table
+from edgekit.vocab import FORMATS, PRECISIONS
 from edgekit.zoo.spec import parse_model
-
-FORMATS = ("tflite", "onnx")
-PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
 BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int, "sessions": int}
 CONVERT_KEYS = {"weights": str, "calib": str, "calib_count": int, "ptq": str}
 TOP_KEYS = {"name", "out", "threads", "bench", "convert", "grid", "reference"}
@@ -38,6 +35,7 @@ class SuiteError(EdgekitError):
 
 @dataclass(frozen=True)
 class SuiteEntry:
+    """One (model, format, precision) of a suite and the artifact file it stands for."""
     model: str
     format: str
     precision: str
@@ -46,6 +44,7 @@ class SuiteEntry:
 
 @dataclass
 class Suite:
+    """A benchmark suite file, validated: its entries, threads, bench and convert settings, pinned references."""
     path: Path
     name: str
     out: Path
@@ -56,6 +55,7 @@ class Suite:
     references: dict = field(default_factory=dict)
 
     def reference_for(self, fmt: str, precision: str) -> Path | None:
+        """The pinned reference for a (format, precision): a 'format-precision' key wins over a precision key."""
         ref = self.references.get(f"{fmt}-{precision}") or self.references.get(precision)
         return Path(ref) if ref else None
 
@@ -67,46 +67,11 @@ class Suite:
                              "artifact": str(e.artifact)} for e in self.entries]}
 
 
-def _expand(text: str) -> str:
-    """``${EDGEKIT_DATA}`` and ``~`` in paths; an unset variable is an error, not an empty string."""
-    expanded = os.path.expanduser(os.path.expandvars(text))
-    if "$" in expanded:
-        raise SuiteError(f"suite path {text!r} uses an unset environment variable")
-    return expanded
-
-
-def _typed(table: dict, keys: dict, where: str) -> dict:
-    out = {}
-    for key, value in table.items():
-        if key not in keys:
-            raise SuiteError(f"suite [{where}]: unknown key {key!r} (known: {', '.join(keys)})")
-        want = keys[key]
-        if want is float and isinstance(value, int):
-            value = float(value)
-        if not isinstance(value, want) or isinstance(value, bool):
-            raise SuiteError(f"suite [{where}]: {key} must be {want.__name__}, got {value!r}")
-        out[key] = _expand(value) if want is str and key == "calib" else value
-    return out
-
-
-def read_table_file(path: Path, known: set[str], what: str, error: type[EdgekitError]) -> dict:
-    """A TOML file whose top-level keys are all in ``known``; anything else is one line of ``error``."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{what} file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise error(f"cannot read {what} {path}: {exc}") from None
-    unknown = set(data) - known
-    if unknown:
-        raise error(f"{what} {path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-    return data
-
-
 def load_suite(path: str | Path, check_references: bool = True) -> Suite:
+    """Read and validate a suite file before any work starts (a typo is one line of SuiteError)."""
     path = Path(path)
-    data = read_table_file(path, TOP_KEYS, "suite", SuiteError)
-    out = Path(_expand(str(data.get("out", "models"))))
+    data = read_toml(path, TOP_KEYS, "suite", SuiteError)
+    out = Path(expand_path(str(data.get("out", "models")), "suite", SuiteError))
     threads = data.get("threads", [1])
     if not isinstance(threads, list) or not threads or not all(isinstance(t, int) and t >= 1 for t in threads):
         raise SuiteError(f"suite {path}: threads must be a list of integers >= 1")
@@ -132,14 +97,16 @@ def load_suite(path: str | Path, check_references: bool = True) -> Suite:
         raise SuiteError(f"suite {path} is empty: add a [[grid]] with models, formats and precisions")
     references = {}
     for key, value in data.get("reference", {}).items():
-        ref = Path(_expand(str(value)))
+        ref = Path(expand_path(str(value), "suite", SuiteError))
         if check_references and not ref.is_file():
             raise SuiteError(f"suite {path}: reference {key} = {ref} does not exist "
                              f"(references are pinned files: build or fetch it first)")
         references[key] = ref
     return Suite(path=path, name=str(data.get("name", path.stem)), out=out, threads=threads, entries=entries,
-                 bench=_typed(data.get("bench", {}), BENCH_KEYS, "bench"),
-                 convert=_typed(data.get("convert", {}), CONVERT_KEYS, "convert"), references=references)
+                 bench=typed_table(data.get("bench", {}), BENCH_KEYS, "bench", "suite", SuiteError),
+                 convert=typed_table(data.get("convert", {}), CONVERT_KEYS, "convert", "suite", SuiteError,
+                                     paths=("calib",)),
+                 references=references)
 
 
 def ensure_artifacts(suite: Suite, warn=None) -> list[Path]:

@@ -14,6 +14,7 @@ from edgekit.devices.profiles import DeviceError, Profile
 
 
 class LocalDevice:
+    """This machine as a device: workers run as local child processes; the Edge TPU profile adds its delegate."""
     remote = False
 
     def __init__(self, profile: Profile | None = None):
@@ -23,6 +24,7 @@ class LocalDevice:
         self.staged: dict[str, str] = {}
 
     def worker_command(self) -> list[str]:
+        """The command that starts a benchmark worker here."""
         return [sys.executable, "-m", "edgekit.measure.worker"]
 
     def check(self) -> dict:

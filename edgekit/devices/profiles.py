@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
+from edgekit.vocab import RUNTIME_NAMES
 
 BUILTIN = Path(__file__).with_name("profiles.toml")
 FIELDS = {"description", "ssh", "detect", "threads", "runtimes", "delegate", "needs", "python", "cache",
           "cache_limit_mb", "connect_timeout", "host_key_checking", "ssh_options"}
-KNOWN_RUNTIMES = {"litert", "onnxruntime"}
 # user@host[:port]; host is a name, an IPv4 address or a bracketed IPv6 address
 _TARGET = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])"
                      r"(?::(?P<port>\d{1,5}))?$")
@@ -29,6 +29,7 @@ class DeviceError(EdgekitError):
 
 @dataclass(frozen=True)
 class SshTarget:
+    """user@host[:port] of an SSH device."""
     host: str
     user: str | None = None
     port: int | None = None
@@ -53,6 +54,7 @@ def parse_target(text: str, device: str = "device") -> SshTarget:
 
 @dataclass(frozen=True)
 class Profile:
+    """A device profile (built-in or from edgekit.toml): architecture, threads, runtimes, how to reach it."""
     name: str
     description: str = ""
     ssh: SshTarget | None = None
@@ -114,9 +116,9 @@ def _profile(name: str, raw: dict, source: str) -> Profile:
     if not isinstance(threads, int) or threads < 1:
         raise DeviceError(f"device '{name}' ({source}): threads must be a whole number >= 1")
     runtimes = tuple(kw.get("runtimes", ("litert", "onnxruntime")))
-    if not set(runtimes) <= KNOWN_RUNTIMES:
+    if not set(runtimes) <= set(RUNTIME_NAMES):
         raise DeviceError(f"device '{name}' ({source}): unknown runtime(s) "
-                          f"{', '.join(sorted(set(runtimes) - KNOWN_RUNTIMES))} (known: litert, onnxruntime)")
+                          f"{', '.join(sorted(set(runtimes) - set(RUNTIME_NAMES)))} (known: {', '.join(RUNTIME_NAMES)})")
     kw["runtimes"] = runtimes
     if kw.get("host_key_checking", "yes") not in ("yes", "accept-new", "no"):
         raise DeviceError(f"device '{name}' ({source}): host_key_checking must be yes, accept-new or no")

@@ -22,12 +22,14 @@ from edgekit.devices.wire import EXIT_REFUSED, PROTOCOL
 
 
 def cached_path(cache: str, sha: str, suffix: str) -> Path:
+    """Where an artifact with this sha256 lies in the device's cache."""
     return Path(cache).expanduser() / f"{sha}{suffix}"
 
 
 def probe(cache: str, sha: str | None, suffix: str) -> dict:
-    from edgekit import __version__
-    from edgekit.record.environment import fingerprint
+    """What the device side reports about itself: edgekit version, runtimes, fingerprint."""
+    from edgekit.version import __version__
+    from edgekit.environment import fingerprint
 
     folder = Path(cache).expanduser()
     answer = {"edgekit": __version__, "protocol": PROTOCOL, "python": sys.executable,
@@ -75,6 +77,7 @@ def receive(cache: str, sha: str, suffix: str, size: int, limit_mb: float | None
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The device-side entry point (``python -m edgekit.devices.remote``) the SSH device runs."""
     parser = argparse.ArgumentParser(prog="python -m edgekit.devices.remote")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("probe")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edgekit.devices.profiles import DeviceError, Profile
 from edgekit.devices.wire import EXIT_REFUSED, PROTOCOL
-from edgekit.zoo.weights import sha256_file
+from edgekit.files import sha256_file
 
 HOW_TO = ("set its host with --host user@host[:port] or in ./edgekit.toml "
           "([devices.{name}] ssh = \"pi@192.168.1.20\"), and check that 'ssh -o BatchMode=yes {target} true' works")
@@ -35,6 +35,7 @@ SSH_REASONS = (
 
 
 class SshDevice:
+    """A device reached with the system's ssh client: artifacts copied into a sha256 cache, workers run there."""
     remote = True
 
     def __init__(self, profile: Profile):
@@ -46,6 +47,7 @@ class SshDevice:
 
     # ssh plumbing -------------------------------------------------------------------------------
     def ssh_command(self) -> list[str]:
+        """The ssh command line for this device (batch mode, timeouts, its port)."""
         p = self.profile
         cmd = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={p.connect_timeout}",
                "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
@@ -134,6 +136,7 @@ class SshDevice:
         return remote
 
     def worker_command(self) -> list[str]:
+        """The command that starts a benchmark worker on the device over ssh."""
         return [*self.ssh_command(), self._remote("-m", "edgekit.measure.worker")]
 
     def admit(self, artifact: Path) -> None:

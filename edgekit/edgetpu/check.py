@@ -27,11 +27,13 @@ EDGE_NOTE = "at the graph's edge: stays on the CPU without cutting the graph"
 
 @lru_cache(maxsize=1)
 def rules() -> dict:
+    """Coral's documented op rules (supported_ops.toml), read once."""
     return tomllib.loads(RULES_FILE.read_text())
 
 
 @dataclass
 class OpMapping:
+    """One op of a .tflite graph and whether the Edge TPU compiler would map it, with the reason."""
     index: int
     op: str
     mapped: bool

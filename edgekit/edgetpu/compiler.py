@@ -35,6 +35,7 @@ class CompilerError(EdgekitError):
 
 
 def available() -> str | None:
+    """Whether edgetpu_compiler is on PATH."""
     return shutil.which(COMPILER)
 
 

@@ -1,93 +1,82 @@
-"""Artifacts on disk: where they go, their JSON sidecar, and atomic writes.
+"""Artifacts on disk: where they go and their JSON sidecar.
 
-An artifact is never half-written: bytes go to a hidden temporary file in the target folder,
-then ``os.replace`` moves it into place. The sidecar is published before its artifact, so an
-artifact never exists without the description of what it is.
+An artifact is never half-written (``edgekit.files``: a temporary file in the target folder, then a
+rename), and its sidecar is published before it, so an artifact never exists without the
+description of what it is.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
-from edgekit.errors import EdgekitError
-from edgekit.record.environment import package_versions
+from edgekit.environment import package_versions
+from edgekit.files import write_atomic
+from edgekit.schema import Record
+from edgekit.vocab import EXTENSIONS
 
-EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx"}
+SIDECAR_VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact(Record):
+    """An exported model file and its sidecar (``<artifact>.json``): what it holds, how it was made,
+    and how closely it matches the Keras model it came from (``parity``)."""
+
+    SCHEMA_KEY = "edgekit_sidecar"
+    SCHEMA_VERSION = SIDECAR_VERSION
+
+    path: str  # where the artifact was written
+    artifact: str  # its file name
+    format: str  # "tflite" | "onnx" (vocab.FORMATS)
+    precision: str  # vocab.PRECISIONS
+    size_bytes: int
+    sha256: str
+    model: Mapping[str, Any]  # the zoo spec (name, family, alpha, resolution, preprocessing, ...)
+    weights: Mapping[str, Any]  # where the weights came from (none / imagenet / a file, with its hash)
+    parity: Mapping[str, Any]  # agreement with Keras on held-apart images (max |diff|, top-1 agreement, SQNR)
+    calibration: Mapping[str, Any] | None = None  # images and weight rounding, for quantized precisions
+    quantization: Mapping[str, Any] | None = None  # the scheme, for quantized precisions
+    tools: Mapping[str, str] | None = None  # versions of every converter involved
+    created: str | None = None
+    convert_seconds: float | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model["name"]
+
+
 TOOLS = ("edgekit", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy", "pillow")
 
 
 def artifact_path(out_dir: str | Path, model_name: str, fmt: str, precision: str) -> Path:
+    """Where ``convert`` writes (model, format, precision): ``<out>/<model>/<format>-<precision>.<ext>``."""
     return Path(out_dir) / model_name / f"{fmt}-{precision}{EXTENSIONS[fmt]}"
 
 
 def sidecar_path(artifact: str | Path) -> Path:
+    """The JSON sidecar beside an artifact."""
     return Path(artifact).with_suffix(".json")
 
 
 def tool_versions() -> dict[str, str]:
+    """Versions of every tool that can touch an artifact's bytes, as recorded in its sidecar."""
     out = package_versions(TOOLS)
     out.update({"tensorflow": v for v in package_versions(("tensorflow-cpu",)).values()})
     return out
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def ensure_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EdgekitError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK):
-        raise EdgekitError(f"output folder is not writable: {folder}")
-
-
-def write_temp(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to a hidden temporary file in ``folder`` (same file system as the target)."""
-    ensure_writable(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts are ordinary files
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = write_temp(path.parent, path.name, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def publish(tmp_artifact: Path, target: Path, sidecar: dict) -> None:
+def publish(tmp_artifact: Path, target: Path, sidecar: Artifact) -> None:
     """Move a finished, checked artifact into place: sidecar first, then the artifact."""
-    write_atomic(sidecar_path(target), (json.dumps(sidecar, indent=2, sort_keys=False) + "\n").encode())
+    write_atomic(sidecar_path(target), (json.dumps(sidecar.to_dict(), indent=2, sort_keys=False) + "\n").encode())
     os.replace(tmp_artifact, target)
 
 
 def read_sidecar(artifact: str | Path) -> dict | None:
+    """The sidecar of ``artifact`` as a dict, or None for a file without one (or an unreadable one)."""
     path = sidecar_path(artifact)
     if not path.is_file():
         return None
@@ -95,3 +84,9 @@ def read_sidecar(artifact: str | Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def load_artifact(artifact: str | Path) -> Artifact | None:
+    """The typed sidecar of ``artifact`` (None for a file we did not make)."""
+    sidecar = read_sidecar(artifact)
+    return Artifact.from_dict(sidecar) if sidecar and "path" in sidecar else None

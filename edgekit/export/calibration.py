@@ -14,15 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import DataError
-from edgekit.measure.dataset import list_images, spread
-from edgekit.measure.images import DEFAULT_CROP, load_image
+from edgekit.data.dataset import list_images, spread
+from edgekit.data.images import load_image
+from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_CROP
 
-DEFAULT_COUNT = 100
 SYNTHETIC = "synthetic"
 
 
 @dataclass
 class ImageSet:
+    """Decoded images (uint8 RGB) with where they came from, for calibration or parity."""
     source: str  # a folder, or "synthetic"
     pixels: np.ndarray  # uint8, (N, H, W, 3)
     files: list[str] = field(default_factory=list)
@@ -40,7 +41,7 @@ class ImageSet:
                 "skipped_files": [f"{name}: {why}" for name, why in self.skipped[:20]]}
 
 
-def load_folder(folder: str | Path, size: int, count: int | None = DEFAULT_COUNT, *, crop: float = DEFAULT_CROP,
+def load_folder(folder: str | Path, size: int, count: int | None = DEFAULT_CALIB_COUNT, *, crop: float = DEFAULT_CROP,
                 exclude: set[Path] = frozenset(), progress=None) -> ImageSet:
     """Decode up to ``count`` images of ``folder`` (spread over it), skipping unreadable ones."""
     folder = Path(folder)

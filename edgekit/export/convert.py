@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from edgekit import files
 from edgekit.errors import EdgekitError
 from edgekit.export import artifact as art
 from edgekit.export import calibration as cal
@@ -27,36 +28,40 @@ from edgekit.export import onnx as onnx_export
 from edgekit.export import parity
 from edgekit.export import tflite as tflite_export
 from edgekit.export.quiet import quiet
-from edgekit.measure.images import DEFAULT_CROP
-from edgekit.quant import DEFAULT_ALGORITHM
 from edgekit.zoo import count as count_mod
 from edgekit.zoo import weights as weights_mod
 from edgekit.zoo.spec import parse_model
+from edgekit.vocab import (DEFAULT_CALIB_COUNT, DEFAULT_CHECK_COUNT, DEFAULT_CROP, DEFAULT_ONNX_CALIBRATION,
+                           DEFAULT_OPSET, DEFAULT_PTQ, FORMAT_PRECISIONS, FORMAT_RUNTIME, FORMATS, HSWISH_MODES,
+                           IO_TYPES, ONNX_CALIBRATION, PTQ_ALGORITHMS, QUANTIZED)
 
-FORMATS = ("tflite", "onnx")
-PRECISIONS = {"tflite": tflite_export.PRECISIONS, "onnx": onnx_export.PRECISIONS}
-QUANTIZED = ("int8", "int16x8")
-DEFAULT_CHECK_COUNT = 32
 MIN_HELD_APART = 8
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ConvertOptions:
+    """What ``convert`` makes: one model at several precisions and formats, and how.
+
+    ``model`` is a zoo name (``edgekit models``); ``weights`` none (seeded random, ``none:SEED``),
+    imagenet or a Keras .h5 file. Quantized precisions calibrate on ``calib`` (``calib_count`` images)
+    and every artifact is checked for parity against Keras on ``check`` images held apart from them.
+    """
+
     model: str
     weights: str = "none"
     precisions: tuple[str, ...] = ("float",)
     formats: tuple[str, ...] = ("tflite",)
     calib: str | None = None
-    calib_count: int = cal.DEFAULT_COUNT
+    calib_count: int = DEFAULT_CALIB_COUNT
     check: str | None = None
     check_count: int = DEFAULT_CHECK_COUNT
     io: str = "float"
     out: str = "models"
     crop: float = DEFAULT_CROP
-    onnx_opset: int = onnx_export.DEFAULT_OPSET
-    onnx_calibration: str = "minmax"
+    onnx_opset: int = DEFAULT_OPSET
+    onnx_calibration: str = DEFAULT_ONNX_CALIBRATION
     onnx_activations: str = onnx_export.DEFAULT_ACTIVATION_TYPE
-    ptq: str = DEFAULT_ALGORITHM  # weight rounding before int8 conversion (edgekit.quant.ALGORITHMS)
+    ptq: str = DEFAULT_PTQ  # weight rounding before int8 conversion (vocab.PTQ_ALGORITHMS)
     keep_float: str | None = None  # "LAYER[,LAYER...]" or "auto[:N]": a mixed int8/float TFLite model
     hswish: str = "split"  # v3 int8 TFLite: "split" hard-swish into delegable ops, or keep the "stock" graph
     edgetpu: bool = False  # int8 TFLite for the Edge TPU: predicted mapping in the sidecar, compiled if possible
@@ -87,32 +92,28 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
     pairs = []
     for fmt in opts.formats:
         for precision in opts.precisions:
-            if precision not in PRECISIONS[fmt] and opts.skip_unsupported:
+            if precision not in FORMAT_PRECISIONS[fmt] and opts.skip_unsupported:
                 opts.warn(f"{fmt} has no {precision} export: skipped")
                 continue
-            if precision not in PRECISIONS[fmt]:
+            if precision not in FORMAT_PRECISIONS[fmt]:
                 raise EdgekitError(f"{fmt} has no {precision} export here "
-                                   f"({fmt} supports {', '.join(PRECISIONS[fmt])})")
+                                   f"({fmt} supports {', '.join(FORMAT_PRECISIONS[fmt])})")
             pairs.append((fmt, precision))
     if not pairs:
         raise EdgekitError("nothing to export: no format supports the precisions asked for")
-    if opts.io not in tflite_export.IO_TYPES:
-        raise EdgekitError(f"unknown --io '{opts.io}' (known: {', '.join(tflite_export.IO_TYPES)})")
+    if opts.io not in IO_TYPES:
+        raise EdgekitError(f"unknown --io '{opts.io}' (known: {', '.join(IO_TYPES)})")
     if opts.io != "float" and ("tflite", "int8") not in pairs:
         raise EdgekitError(f"--io {opts.io} applies to full-integer TFLite only: add --int8 and --format tflite")
     if opts.calib_count < 1 or opts.check_count < 1:
         raise EdgekitError("--calib-count and --check-count must be at least 1")
-    if opts.onnx_calibration not in onnx_export.CALIBRATION_METHODS:
+    if opts.onnx_calibration not in ONNX_CALIBRATION:
         raise EdgekitError(f"unknown ONNX calibration '{opts.onnx_calibration}' "
-                           f"(known: {', '.join(onnx_export.CALIBRATION_METHODS)})")
-    from edgekit.quant import ALGORITHMS
-
-    if opts.ptq not in ALGORITHMS:
-        raise EdgekitError(f"unknown --ptq '{opts.ptq}' (known: {', '.join(ALGORITHMS)})")
-    from edgekit.export.rewrite import MODES
-
-    if opts.hswish not in MODES:
-        raise EdgekitError(f"unknown --hswish '{opts.hswish}' (known: {', '.join(MODES)})")
+                           f"(known: {', '.join(ONNX_CALIBRATION)})")
+    if opts.ptq not in PTQ_ALGORITHMS:
+        raise EdgekitError(f"unknown --ptq '{opts.ptq}' (known: {', '.join(PTQ_ALGORITHMS)})")
+    if opts.hswish not in HSWISH_MODES:
+        raise EdgekitError(f"unknown --hswish '{opts.hswish}' (known: {', '.join(HSWISH_MODES)})")
     if opts.keep_float is not None:
         if any(f == "onnx" and p == "int8" for f, p in pairs):
             raise EdgekitError("--keep-float is TFLite-only for now: use --format tflite")
@@ -133,7 +134,7 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
     return pairs
 
 
-def _image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
+def image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
     """Calibration images, and parity images held apart from them."""
     calib = check = None
     if opts.calib:
@@ -164,23 +165,22 @@ def _image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
     return calib, check
 
 
-def convert(opts: ConvertOptions) -> list[dict]:
+def convert(opts: ConvertOptions) -> list[art.Artifact]:
+    """Build ``opts.model``, export it at every (format, precision) asked for, check each artifact's parity
+    against the Keras model and publish the ones that pass; returns their typed sidecars."""
     spec = parse_model(opts.model)
     pairs = plan(opts)
     source = weights_mod.resolve(spec, opts.weights)
     need_calibration = any(p in QUANTIZED for _, p in pairs) or source.kind == "none"
     out_root = Path(opts.out)
-    art.ensure_writable(out_root / spec.name)
+    files.ensure_writable(out_root / spec.name)
 
-    calib, check = _image_sets(opts, spec.resolution, need_calibration)
-    from edgekit.zoo.build import build, warm_batchnorm
+    calib, check = image_sets(opts, spec.resolution, need_calibration)
+    from edgekit.zoo.build import reference_model
 
     with quiet():
-        model, source = build(spec, opts.weights, logits=True)
-    bn_warmed = None
-    if source.kind == "none":
-        warm_batchnorm(model, spec.preprocessing.apply(calib.pixels))
-        bn_warmed = {"images": int(len(calib.pixels)), "source": calib.source}
+        model, source, warmed = reference_model(spec, opts.weights, calib.pixels if calib is not None else None)
+    bn_warmed = {"images": warmed, "source": calib.source} if warmed else None
     calib_x = spec.preprocessing.apply(calib.pixels) if calib is not None else None
     reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
     counted = count_mod.count(spec)
@@ -197,16 +197,16 @@ def convert(opts: ConvertOptions) -> list[dict]:
             seconds = time.perf_counter() - start
             label = "int8-mixed" if (opts.keep_float and fmt == "tflite" and precision == "int8") else precision
             target = art.artifact_path(out_root, spec.name, fmt, label)
-            tmp = art.write_temp(target.parent, target.name, data)
+            tmp = files.write_temp(target.parent, target.name, data)
             try:
                 result = _check(tmp, fmt, spec, check, reference, precision)
                 if opts.edgetpu and fmt == "tflite" and precision == "int8":
                     extra = {**extra, "edgetpu": _edgetpu(tmp, target, opts)}
-                sidecar = {
-                    "edgekit_sidecar": 1,
+                sidecar = art.Artifact.from_dict({
+                    "edgekit_sidecar": art.SIDECAR_VERSION,
                     "artifact": target.name, "format": fmt, "precision": precision,
                     **({"variant": "mixed"} if label != precision else {}),
-                    "size_bytes": len(data), "sha256": art.sha256_bytes(data),
+                    "size_bytes": len(data), "sha256": files.sha256_bytes(data),
                     "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
                     "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
                     "io": result.pop("io"),
@@ -218,7 +218,7 @@ def convert(opts: ConvertOptions) -> list[dict]:
                     "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "convert_seconds": round(seconds, 2),
                     "path": str(target),
-                }
+                })
                 if result["passed"] is False:
                     failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
                                     f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
@@ -249,7 +249,7 @@ def _edgetpu(tmp: str, target: Path, opts: ConvertOptions) -> dict:
             shutil.copyfile(tmp, staged)
             report = compiler.compile_model(staged, Path(scratch))
             compiled = target.with_name(f"{target.stem}_edgetpu.tflite")
-            art.write_atomic(compiled, Path(report["output"]).read_bytes())
+            files.write_atomic(compiled, Path(report["output"]).read_bytes())
             out["compiled"] = {**{k: v for k, v in report.items() if k not in ("output", "log")},
                                "artifact": compiled.name}
     else:
@@ -290,7 +290,7 @@ class _Graphs:
             return source, []
         if self._split is None:
             self._split = rewrite.split_hard_swish(source)
-        total = sum(1 for layer in source.layers if rewrite._is_hard_swish(layer))
+        total = sum(1 for layer in source.layers if rewrite.is_hard_swish(layer))
         return self._split[0], [rewrite.DESCRIPTION.format(folded=self._split[1], total=total)]
 
     def _saved_model(self, model) -> str:
@@ -306,7 +306,7 @@ class _Graphs:
 
     def _mixed(self, source) -> tuple[bytes, dict]:
         """int8 with the requested (or the worst) layers left float, via the QuantizationDebugger."""
-        from edgekit.quant import debug_tflite
+        from edgekit.export import debug_tflite
         from edgekit.quant.layer_error import finish, worst_layers
 
         saved = self._saved_model(source)
@@ -386,7 +386,7 @@ def _check(path: Path, fmt: str, spec, check: cal.ImageSet, reference: np.ndarra
     from edgekit.run.runtime import Classifier, open_runtime
 
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr
-        runtime = open_runtime(path, runtime={"tflite": "litert", "onnx": "onnxruntime"}[fmt])
+        runtime = open_runtime(path, runtime=FORMAT_RUNTIME[fmt])
     with runtime:
         scores = Classifier(runtime, spec.preprocessing.apply).scores(check.pixels)
         result = parity.compare(reference, scores, precision)

@@ -17,16 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.vocab import DEFAULT_OPSET, ONNX_CALIBRATION
 
-DEFAULT_OPSET = 17
 INPUT_NAME = "input"
-CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 # uint8 activations with pre-processing ran ~1.8x faster than ORT's default int8 activations on
 # v2 here (the x86 kernels pair u8 activations with s8 weights): our default, recorded per artifact.
 DEFAULT_ACTIVATION_TYPE = "uint8"
-# No "dynamic": ORT's quantize_dynamic turns these convolutions into ConvInteger and, measured on
-# v1-0.25-128, its logits keep 0-20% of the float top-1 (SQNR ~2.5 dB). Static int8 is the CNN path.
-PRECISIONS = ("float", "int8")
 
 
 def convert_float(model, resolution: int, opset: int = DEFAULT_OPSET, batch: int | None = 1) -> bytes:
@@ -63,7 +59,7 @@ def _scalars_to_vectors(graph) -> int:
     return changed
 
 
-class _Reader:
+class CalibrationReader:
     """ONNX Runtime's CalibrationDataReader over a preprocessed float batch."""
 
     def __init__(self, name: str, batch: np.ndarray):
@@ -83,12 +79,12 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
     from onnxruntime.quantization import quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    if method not in CALIBRATION_METHODS:
-        raise EdgekitError(f"unknown ONNX calibration method '{method}' (known: {', '.join(CALIBRATION_METHODS)})")
+    if method not in ONNX_CALIBRATION:
+        raise EdgekitError(f"unknown ONNX calibration method '{method}' (known: {', '.join(ONNX_CALIBRATION)})")
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
     act = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}[activation_type]
-    CalibrationDataReader.register(_Reader)
+    CalibrationDataReader.register(CalibrationReader)
     with tempfile.TemporaryDirectory(prefix="edgekit-ort-") as tmp:
         src, pre, out = (os.path.join(tmp, n) for n in ("float.onnx", "pre.onnx", "int8.onnx"))
         Path(src).write_bytes(float_model)
@@ -97,7 +93,7 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
         quantize_static(
-            pre, out, _Reader(INPUT_NAME, calibration), quant_format=QuantFormat.QDQ,
+            pre, out, CalibrationReader(INPUT_NAME, calibration), quant_format=QuantFormat.QDQ,
             per_channel=per_channel, activation_type=act, weight_type=QuantType.QInt8,
             calibrate_method=methods[method], extra_options=extra,
         )
@@ -105,6 +101,7 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
 
 
 def count_ops(model_bytes: bytes) -> dict[str, int]:
+    """How many nodes of each op type an ONNX model holds."""
     import onnx
 
     proto = onnx.load_from_string(model_bytes)

@@ -21,6 +21,7 @@ class ParityError(EdgekitError):
 
 
 def sqnr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio of ``candidate`` against ``reference``, in dB."""
     noise = float(np.sum((reference.astype(np.float64) - candidate) ** 2))
     signal = float(np.sum(reference.astype(np.float64) ** 2))
     return float("inf") if noise == 0 else 10 * np.log10(signal / noise)

@@ -25,20 +25,21 @@ from __future__ import annotations
 from functools import lru_cache
 
 HARD_SWISH = ("hard_swish", "hard_silu")  # Keras 3 names the same activation both ways
-MODES = ("split", "stock")
 DESCRIPTION = ("hard-swish written as x * ReLU6(x + 3) with the 1/6 folded into the next convolutions "
                "({folded} of {total}; the rest as ReLU6(x + 3) * (x * 1/6)): int8 MUL/ADD that XNNPACK delegates")
 TIGHTENED = "the int8 gates ReLU6(x + 3) stored over [0, 6] ({count} tensors; the converter had widened them)"
 
 
-def _is_hard_swish(layer) -> bool:
+def is_hard_swish(layer) -> bool:
+    """Whether a Keras layer is a hard-swish activation (Keras 3 names it hard_swish or hard_silu)."""
     import keras
 
     return isinstance(layer, keras.layers.Activation) and layer.get_config().get("activation") in HARD_SWISH
 
 
 def has_hard_swish(model) -> bool:
-    return any(_is_hard_swish(layer) for layer in model.layers)
+    """Whether any layer of ``model`` is a hard-swish activation."""
+    return any(is_hard_swish(layer) for layer in model.layers)
 
 
 @lru_cache(maxsize=1)
@@ -110,14 +111,14 @@ def split_hard_swish(model, fold: bool = True):
     split = _layer_class()
     members = {id(layer) for layer in model.layers}
     folds = {layer.name: _fold_targets(layer, members) if fold else None
-             for layer in model.layers if _is_hard_swish(layer)}
+             for layer in model.layers if is_hard_swish(layer)}
     claimed = [t.name for targets in folds.values() if targets for t in targets]
     if len(claimed) != len(set(claimed)):  # a kernel reached from two activations: fold none of those
         shared = {n for n in claimed if claimed.count(n) > 1}
         folds = {k: (None if v and any(t.name in shared for t in v) else v) for k, v in folds.items()}
 
     def clone(layer):
-        if _is_hard_swish(layer):
+        if is_hard_swish(layer):
             return split(folded=bool(folds[layer.name]), name=layer.name)
         return layer.__class__.from_config(layer.get_config())
 

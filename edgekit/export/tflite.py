@@ -9,9 +9,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from edgekit.errors import EdgekitError, first_line
+from edgekit.vocab import FORMAT_PRECISIONS
 
-PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
-IO_TYPES = ("float", "int8", "uint8")
+PRECISIONS = FORMAT_PRECISIONS["tflite"]
 NEEDS_CALIBRATION = ("int8", "int16x8")
 
 

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -23,13 +23,17 @@ from edgekit.devices import get_device
 from edgekit.errors import EdgekitError
 from edgekit.measure.identity import describe_artifact
 from edgekit.measure.latency import spread_pct, summarize
-from edgekit.run.runtime import RUNTIMES, ModelFileError
+from edgekit.run.runtime import ModelFileError
+from edgekit.vocab import RUNTIMES
 
 REWARM = 2  # untimed runs at the start of every round after the first (caches after a switch)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BenchOptions:
+    """How to time artifacts: runtime and threads, warm-ups, timed runs and interleaved rounds, the
+    device (a profile from ``edgekit devices``) and its inputs."""
+
     runtime: str | None = None
     threads: int | None = None  # None: the device profile's (host 1, rpi4 4)
     warmup: int = 10
@@ -45,6 +49,20 @@ class BenchOptions:
     optimization: str = "all"
     delegate: str | None = None
     progress: Callable | None = None  # called with (step, total, description)
+
+
+@dataclass
+class _Timed:
+    """The timed runs of one artifact, round by round."""
+
+    samples: list[float] = field(default_factory=list)
+    round_medians: list[float] = field(default_factory=list)
+    round_sizes: list[int] = field(default_factory=list)
+
+    def add_round(self, samples_ms: list[float]) -> None:
+        self.samples.extend(samples_ms)
+        self.round_medians.append(summarize(samples_ms)["median_ms"])
+        self.round_sizes.append(len(samples_ms))
 
 
 class WorkerError(EdgekitError):
@@ -145,6 +163,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
     per_round = math.ceil(opts.runs / rounds)
     errors: list[str] = []
     live: dict[int, dict] = {}
+    timed: dict[int, _Timed] = {}  # each artifact's timing samples, apart from its result
     workers: dict[int, _Worker] = {}
     steps = len(paths) * (rounds + 2)
     step = 0
@@ -191,8 +210,8 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                        "warmup": opts.warmup,
                        "warmup_mean_ms": (sum(warm["samples_ms"]) / len(warm["samples_ms"])
                                           if warm["samples_ms"] else None),
-                       "baseline_rss_mb": loaded["baseline_rss_mb"], "environment": loaded["environment"],
-                       "_samples": [], "_round_medians": [], "_round_sizes": []}
+                       "baseline_rss_mb": loaded["baseline_rss_mb"], "environment": loaded["environment"]}
+            timed[i] = _Timed()
         order = list(live)
         for r in range(rounds):
             turn = order[r % len(order):] + order[:r % len(order)] if order else []
@@ -206,9 +225,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                     errors.append(str(exc))
                     live.pop(i)
                     continue
-                live[i]["_samples"].extend(got["samples_ms"])
-                live[i]["_round_medians"].append(summarize(got["samples_ms"])["median_ms"])
-                live[i]["_round_sizes"].append(len(got["samples_ms"]))
+                timed[i].add_round(got["samples_ms"])
                 tick(f"round {r + 1}/{rounds}: {paths[i].name}")
         results = []
         for i, entry in live.items():
@@ -218,7 +235,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                 errors.append(str(exc))
                 continue
             tick(f"finished {paths[i].name}")
-            samples, medians, sizes = entry.pop("_samples"), entry.pop("_round_medians"), entry.pop("_round_sizes")
+            samples, medians, sizes = timed[i].samples, timed[i].round_medians, timed[i].round_sizes
             stats = summarize(samples, opts.batch)
             entry.update(stats)
             entry.update(rounds=rounds, round_medians_ms=medians, spread_pct=spread_pct(medians),

@@ -15,11 +15,12 @@ import numpy as np
 
 from edgekit.errors import EdgekitError
 from edgekit.measure.accuracy import tied_top1, topk
-from edgekit.measure.dataset import labelled_images
+from edgekit.data.dataset import labelled_images
 from edgekit.measure.identity import describe_artifact
-from edgekit.measure.images import DEFAULT_CROP, load_image
+from edgekit.data.images import load_image
 from edgekit.measure.inputs import recipe_for
-from edgekit.run.runtime import RUNTIMES, Classifier, ModelFileError, open_runtime
+from edgekit.run.runtime import Classifier, ModelFileError, open_runtime
+from edgekit.vocab import DEFAULT_CROP, RUNTIMES
 
 CLASSES = (1000, 1001)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edgekit.export.artifact import read_sidecar
 from edgekit.zoo.foreign import recognize
-from edgekit.zoo.weights import sha256_file
+from edgekit.files import sha256_file
 
 
 def _weights(sidecar: dict) -> str | None:
@@ -23,6 +23,7 @@ def _weights(sidecar: dict) -> str | None:
 
 
 def describe_artifact(path: str | Path) -> dict:
+    """Path, size, sha256 and what an artifact holds (model, format, precision, origin, weights): from our sidecar, Google's file names, or nothing."""
     path = Path(path)
     out = {"artifact": str(path), "artifact_sha256": sha256_file(path), "size_bytes": path.stat().st_size,
            "model": None, "format": None, "precision": None, "origin": None, "weights": None}

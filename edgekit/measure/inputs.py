@@ -16,13 +16,8 @@ import numpy as np
 from edgekit.errors import EdgekitError
 from edgekit.export.artifact import read_sidecar
 from edgekit.run.runtime import TensorInfo
+from edgekit.vocab import PREPROCESSING as NAMED
 
-# Named choices for --preprocess, as x * scale + offset on 0..255 pixels.
-NAMED = {
-    "minus-one-to-one": (1 / 127.5, -1.0),
-    "zero-to-one": (1 / 255.0, 0.0),
-    "raw-pixels": (1.0, 0.0),
-}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ def rss_mb() -> float:
 
 
 class Worker:
+    """The benchmark worker's state: one runtime, its inputs, its timings."""
     def __init__(self):
         self.runtime = None
         self.batches: list[np.ndarray] = []
@@ -50,9 +51,11 @@ class Worker:
     def load(self, artifact: str, runtime: str | None = None, threads: int = 1, batch: int = 1,
              options: dict | None = None, inputs: str | None = None, preprocess: str | None = None,
              crop: float = 0.875, seed: int = 0) -> dict:
+        """Open the artifact with its runtime, prepare inputs, time the first run; report I/O, memory and the machine."""
         from edgekit.measure.inputs import random_pixels, recipe_for
-        from edgekit.record.environment import fingerprint
-        from edgekit.run.runtime import RUNTIMES, Classifier, import_runtime, open_runtime
+        from edgekit.environment import fingerprint
+        from edgekit.run.runtime import Classifier, import_runtime, open_runtime
+        from edgekit.vocab import RUNTIMES
 
         name = runtime or RUNTIMES.get(os.path.splitext(artifact)[1].lower())
         import_runtime(name)  # the library's own memory belongs to the baseline, not to the model
@@ -63,8 +66,8 @@ class Worker:
         info = self.runtime.inputs[0]
         recipe = recipe_for(artifact, info, preprocess)
         if inputs:
-            from edgekit.measure.dataset import list_images, spread
-            from edgekit.measure.images import load_batch
+            from edgekit.data.dataset import list_images, spread
+            from edgekit.data.images import load_batch
 
             pixels = load_batch(spread(list_images(inputs), IMAGES_IN_ROTATION * batch), recipe.resolution, crop)
             source = f"{len(pixels)} images from {inputs}"
@@ -82,6 +85,7 @@ class Worker:
                 "environment": fingerprint()}
 
     def time(self, runs: int, min_seconds: float = 0.0, rewarm: int = 0) -> dict:
+        """Time ``runs`` invocations (at least ``min_seconds``), after ``rewarm`` untimed ones."""
         from edgekit.measure.latency import time_runs
 
         runtime, batches = self.runtime, self.batches
@@ -95,6 +99,7 @@ class Worker:
         return {"samples_ms": samples}
 
     def finish(self) -> dict:
+        """Report the peak RSS and end."""
         peak = rss_mb()
         if self.runtime is not None:
             self.runtime.close()
@@ -102,6 +107,7 @@ class Worker:
 
 
 def serve(commands, reply) -> None:
+    """Answer JSON-line requests on stdin until ``finish`` or end of input."""
     worker = Worker()
     for line in commands:
         if not line.strip():
@@ -121,6 +127,7 @@ def serve(commands, reply) -> None:
 
 def main() -> None:
     # The protocol owns the real stdout; anything native code prints goes to stderr instead.
+    """Entry point of ``python -m edgekit.measure.worker``."""
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

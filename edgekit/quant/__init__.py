@@ -7,6 +7,6 @@ bring (rounded upstream kernels, 8-bit activations). See ``benchmarks/ptq_study.
 method's numbers.
 """
 
-from edgekit.quant.registry import ALGORITHMS, DEFAULT_ALGORITHM, prepare_for_int8
+from edgekit.quant.registry import ALGORITHMS, prepare_for_int8
 
-__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "prepare_for_int8"]
+__all__ = ["ALGORITHMS", "prepare_for_int8"]

@@ -26,6 +26,7 @@ def grid_scale(rows: np.ndarray) -> np.ndarray:
 
 
 def round_to_grid(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Round kernel rows to the symmetric int8 grid of per-row ``scale``."""
     return np.clip(np.round(values / scale), -QMAX, QMAX) * scale
 
 

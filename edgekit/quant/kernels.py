@@ -15,6 +15,7 @@ def clone(model):
 
 
 def is_depthwise(layer) -> bool:
+    """Whether a Keras layer is a depthwise convolution."""
     return type(layer).__name__ == "DepthwiseConv2D"
 
 
@@ -27,6 +28,7 @@ def as_rows(layer, kernel: np.ndarray) -> np.ndarray:
 
 
 def from_rows(layer, rows: np.ndarray, shape) -> np.ndarray:
+    """The kernel of ``layer`` back from its (output channel, fan-in) rows."""
     if is_depthwise(layer):
         k = shape[0]
         return rows.T.reshape(k, k, shape[2], 1)

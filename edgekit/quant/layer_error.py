@@ -17,6 +17,7 @@ HEALTHY = 1 / np.sqrt(12)  # rounding error alone, ~0.29
 
 @dataclass
 class LayerError:
+    """The int8 error of one quantized tensor: RMSE, its scale, RMSE/scale, SQNR, whether flagged."""
     layer: str  # the Keras layer the tensor belongs to (what --keep-float takes)
     tensor: str
     op: str
@@ -39,6 +40,7 @@ class LayerError:
 
 
 def sqnr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio in dB."""
     signal = float(np.mean(np.square(reference, dtype=np.float64)))
     noise = float(np.mean(np.square(reference.astype(np.float64) - candidate)))
     if noise == 0:

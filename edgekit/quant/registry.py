@@ -18,8 +18,7 @@ from edgekit.quant import gptq as gptq_mod
 from edgekit.quant.kernels import absorb_shift, as_rows, clone, from_rows
 from edgekit.quant.sequential import sequential_gptq
 from edgekit.quant.stats import conv_layers, layer_moments
-
-DEFAULT_ALGORITHM = "gptq-seq"
+from edgekit.vocab import DEFAULT_PTQ
 
 
 def _round(model, calibration: np.ndarray, *, use_gptq: bool, correct_bias: bool, seed: int = 0):
@@ -45,7 +44,8 @@ def _round(model, calibration: np.ndarray, *, use_gptq: bool, correct_bias: bool
     return model
 
 
-# name -> f(model, calibration, seed): ``seed`` picks which patch positions the statistics sample
+# name -> f(model, calibration, seed) (the names are vocab.PTQ_ALGORITHMS; a test keeps them equal)
+#: ``seed`` picks which patch positions the statistics sample
 ALGORITHMS: dict[str, Callable] = {
     "minmax": lambda model, calibration, seed: model,
     "gptq": lambda model, calibration, seed: _round(model, calibration, use_gptq=True, correct_bias=False, seed=seed),
@@ -57,7 +57,7 @@ ALGORITHMS: dict[str, Callable] = {
 }
 
 
-def prepare_for_int8(model, calibration: np.ndarray, algorithm: str = DEFAULT_ALGORITHM, seed: int = 0):
+def prepare_for_int8(model, calibration: np.ndarray, algorithm: str = DEFAULT_PTQ, seed: int = 0):
     """The model to hand to the int8 converters (a modified copy, or ``model`` itself)."""
     from edgekit.errors import EdgekitError
 

@@ -48,6 +48,7 @@ def int8_grid(low: float, high: float):
 
 
 def fake_quant(values: np.ndarray, scale: float, zero_point: float) -> np.ndarray:
+    """``x`` rounded to an asymmetric uint8 grid over [lo, hi] and back to float (what the int8 model will see)."""
     q = np.clip(np.round(values / scale) + zero_point, -128, 127)
     return ((q - zero_point) * scale).astype(np.float32)
 

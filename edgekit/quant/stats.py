@@ -10,6 +10,7 @@ CONV_TYPES = ("Conv2D", "DepthwiseConv2D")
 
 
 def conv_layers(model) -> list:
+    """The convolution, depthwise and dense layers of ``model`` whose kernels are rounded, in graph order."""
     return [layer for layer in model.layers if type(layer).__name__ in CONV_TYPES]
 
 

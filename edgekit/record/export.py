@@ -15,6 +15,7 @@ ENV_FIELDS = ("cpu", "usable_cores", "os", "python", "git")
 
 
 def to_csv(rows: list[dict]) -> str:
+    """Store rows as CSV: headline columns, the main statistics, the machine."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*COLUMNS, *RESULT_FIELDS, *(f"env_{k}" for k in ENV_FIELDS)])
@@ -22,4 +23,13 @@ def to_csv(rows: list[dict]) -> str:
         result, env = row["result"], row["environment"]
         writer.writerow([*(row[c] for c in COLUMNS), *(result.get(k, "") for k in RESULT_FIELDS),
                          *(env.get(k, "") for k in ENV_FIELDS)])
+    return out.getvalue()
+
+
+def rows_to_csv(rows, default_fields: list[str]) -> str:
+    """Any list of flat dicts as CSV, the first row's keys as the header (``default_fields`` when empty)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else default_fields)
+    writer.writeheader()
+    writer.writerows(rows)
     return out.getvalue()

@@ -63,6 +63,9 @@ def default_path() -> Path:
 
 
 class ResultsStore:
+    """The results database (``edgekit.Store``): ``record(kind, result, environment)`` one row, ``query(...)``
+    newest first. A context manager; the default path is ``default_path()``."""
+
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_path()
         try:

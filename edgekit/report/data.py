@@ -28,6 +28,7 @@ class Point:
 
 
 def label(row: dict) -> str:
+    """A short label for a result: model, format-precision, runtime."""
     r = row["result"]
     if r.get("origin") == "google":
         return f"{row['model']} Google int8" if row["precision"] == "int8" else f"{row['model']} Google float"
@@ -46,6 +47,7 @@ def _macs(model: str | None) -> float | None:
 
 
 def latest(rows: list[dict], key) -> list[dict]:
+    """The newest result of each (artifact, runtime, threads, device)."""
     seen, out = set(), []
     for row in rows:  # newest first
         k = key(row)

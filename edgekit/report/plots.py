@@ -18,7 +18,8 @@ COLORS = {"float": "#1f77b4", "int8": "#d62728", "fp16": "#2ca02c", "dynamic": "
 MARKERS = {"litert": "o", "onnxruntime": "s"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot with the Agg backend (no display needed)."""
     try:
         import matplotlib
     except ImportError:
@@ -29,10 +30,11 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
+    """A figure as PNG bytes (the figure is closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -76,10 +78,11 @@ def _label_points(ax, items: list[tuple[float, float, str]], fontsize: float = 7
 
 
 def accuracy_vs_latency(pts: list[Point]) -> bytes | None:
+    """Top-1 against latency, one point per artifact, the Pareto front drawn."""
     pts = [p for p in pts if p.top1 is not None]
     if not pts:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.2))
     for p in pts:
         edge = "black" if p.origin == "google" else "none"
@@ -103,14 +106,14 @@ def accuracy_vs_latency(pts: list[Point]) -> bytes | None:
     ax.set_title(f"Accuracy vs latency: {_conditions(pts)}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def int8_speedup(rows: list[dict], published: dict[str, float]) -> bytes | None:
     """rows from ``data.speedups``; ``published`` maps model -> float/int8 latency ratio of a source."""
     if not rows:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     models = sorted({r["model"] for r in rows})
     runtimes = sorted({r["runtime"] for r in rows})
     width = 0.8 / len(runtimes)
@@ -139,10 +142,11 @@ def int8_speedup(rows: list[dict], published: dict[str, float]) -> bytes | None:
     ax.set_xlim(-0.7, len(models) - 0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     ax.grid(True, axis="y", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def macs_vs_latency(pts: list[Point]) -> bytes | None:
+    """Latency against MACs, one point per artifact."""
     import numpy as np
 
     pts = [p for p in pts if p.macs_m and p.precision in ("float", "int8")]
@@ -152,7 +156,7 @@ def macs_vs_latency(pts: list[Point]) -> bytes | None:
     groups = {k: v for k, v in groups.items() if len({p.macs_m for p in v}) >= 2}
     if not groups:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for (runtime, precision), group in sorted(groups.items()):
         x = np.array([p.macs_m for p in group])
@@ -172,4 +176,4 @@ def macs_vs_latency(pts: list[Point]) -> bytes | None:
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    return _png(fig)
+    return png_bytes(fig)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from edgekit.compare.papers import compare
-from edgekit.export.artifact import write_atomic
+from edgekit.files import write_atomic
 from edgekit.report import plots
 from edgekit.report.data import latest, points, speedups
 from edgekit.zoo import published
@@ -91,6 +91,7 @@ def _sections(report: dict):
 
 
 def write(report: dict, out: str | Path) -> dict[str, Path]:
+    """Write the report's Markdown, HTML and plots into ``out`` atomically; returns what was written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = {}

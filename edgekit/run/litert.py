@@ -17,6 +17,7 @@ def _info(detail: dict) -> TensorInfo:
 
 
 def litert_version() -> str:
+    """The installed ai-edge-litert version."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -30,6 +31,7 @@ class DelegateError(EdgekitError):
 
 
 class LiteRTRuntime(Runtime):
+    """A .tflite file in LiteRT's interpreter, with XNNPACK (default), reference kernels or a delegate."""
     name = "litert"
 
     def __init__(self, path: Path, threads: int = 1, xnnpack: bool = True, delegate: str | None = None,

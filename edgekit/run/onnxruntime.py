@@ -16,6 +16,7 @@ _LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended"
 
 
 class OnnxRuntime(Runtime):
+    """A .onnx file in an ONNX Runtime CPU session."""
     name = "onnxruntime"
 
     def __init__(self, path: Path, threads: int = 1, optimization: str = "all", session_options=None,

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.vocab import RUNTIMES
 
 
 class ModelFileError(EdgekitError):
@@ -21,6 +22,7 @@ class ModelFileError(EdgekitError):
 
 @dataclass(frozen=True)
 class TensorInfo:
+    """A model input or output: name, shape, dtype and quantization (scale 0 when not quantized)."""
     name: str
     shape: tuple
     dtype: np.dtype
@@ -79,7 +81,6 @@ class Runtime:
                 "inputs": [t.to_dict() for t in self.inputs], "outputs": [t.to_dict() for t in self.outputs]}
 
 
-RUNTIMES = {".tflite": "litert", ".onnx": "onnxruntime"}
 # name -> (our module, its class, the library it wraps)
 _IMPLEMENTATIONS = {
     "litert": ("edgekit.run.litert", "LiteRTRuntime", "ai_edge_litert.interpreter"),
@@ -110,12 +111,14 @@ def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1,
 
 
 def quantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
+    """Float values onto a tensor's integer grid."""
     limits = np.iinfo(info.dtype)
     q = np.round(values / info.scale) + info.zero_point
     return np.clip(q, limits.min, limits.max).astype(info.dtype)
 
 
 def dequantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
+    """A quantized tensor's values back to float."""
     return (values.astype(np.float32) - info.zero_point) * np.float32(info.scale)
 
 

@@ -18,6 +18,7 @@ EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 
 @dataclass(frozen=True)
 class Tensor:
+    """A tensor of a .tflite graph."""
     index: int
     name: str
     dtype: str
@@ -30,6 +31,7 @@ class Tensor:
 
 @dataclass(frozen=True)
 class Op:
+    """An operator of a .tflite graph and its tensors."""
     index: int
     name: str  # builtin name (CONV_2D) or custom code (edgetpu-custom-op)
     inputs: tuple[int, ...]
@@ -39,6 +41,7 @@ class Op:
 
 @dataclass(frozen=True)
 class Graph:
+    """A .tflite model's main graph, read from its flatbuffer without running it."""
     ops: tuple[Op, ...]
     tensors: tuple[Tensor, ...]
     inputs: tuple[int, ...]

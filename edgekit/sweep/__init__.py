@@ -12,6 +12,7 @@ __all__ = ["SweepError", "load_sweep", "run_sweep", "make_executor"]
 
 
 def make_executor(name: str, address: str | None = None, devices: list[str] = (), task_timeout: float = 900):
+    """The executor that runs a sweep's cells: local processes, or a Ray cluster."""
     if name == "local":
         if address:
             raise SweepError("--address is for --executor ray")

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Iterator
 
-from edgekit.record.environment import usable_cores
+from edgekit.environment import usable_cores
 from edgekit.sweep import tasks
 from edgekit.sweep.plan import Cell
 
@@ -29,6 +29,7 @@ def _share_cores(threads: int) -> None:
 
 
 class LocalExecutor:
+    """Runs a sweep on this machine: conversions in a process pool, one benchmark per device at a time."""
     name = "local"
 
     def __init__(self, workers: int | None = None):

@@ -28,15 +28,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekit.compare.suite import _expand, read_table_file
 from edgekit.export.artifact import tool_versions
 from edgekit.errors import EdgekitError
+from edgekit.files import expand_path, read_toml, typed_table
+from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_PTQ, EXTENSIONS, FORMAT_PRECISIONS, FORMATS, PRECISIONS
 from edgekit.zoo.spec import parse_model, zoo_specs
 
 STEPS = ("convert", "bench", "eval")
-FORMATS = ("tflite", "onnx")
-PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
-EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx"}
 TOP_KEYS = {"name", "out", "models", "precisions", "formats", "devices", "threads", "steps", "weights",
             "convert", "bench", "eval"}
 CONVERT_KEYS = {"calib": str, "calib_count": int, "check_count": int, "ptq": str}
@@ -65,6 +63,7 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Cell:
+    """One bench or eval of an artifact (on a device, with threads), keyed for --resume."""
     step: str  # "bench" | "eval"
     artifact: Artifact
     device: str = "host"
@@ -79,6 +78,7 @@ class Cell:
 
 @dataclass
 class Sweep:
+    """A sweep file, validated, expanded into artifacts and cells."""
     path: Path
     name: str
     out: Path
@@ -100,21 +100,6 @@ class Sweep:
                 "precisions": self.precisions, "formats": self.formats, "devices": self.devices,
                 "threads": self.threads, "steps": self.steps, "artifacts": len(self.artifacts),
                 "cells": len(self.cells)}
-
-
-def _typed(table, keys: dict, where: str) -> dict:
-    if not isinstance(table, dict):
-        raise SweepError(f"sweep [{where}] must be a table")
-    out = {}
-    for key, value in table.items():
-        if key not in keys:
-            raise SweepError(f"sweep [{where}]: unknown key {key!r} (known: {', '.join(keys)})")
-        want = keys[key]
-        value = float(value) if want is float and isinstance(value, int) else value
-        if not isinstance(value, want) or isinstance(value, bool):
-            raise SweepError(f"sweep [{where}]: {key} must be {want.__name__}, got {value!r}")
-        out[key] = _expand(value) if key in ("calib", "data") else value
-    return out
 
 
 def _strings(data: dict, key: str, default: list[str], known: tuple[str, ...] | None = None) -> list[str]:
@@ -164,12 +149,12 @@ def calibration_identity(convert: dict) -> dict:
     calib = convert.get("calib")
     if not calib:
         return {"calibration": "synthetic"}
-    from edgekit.export.calibration import DEFAULT_COUNT, files_sha256
-    from edgekit.measure.dataset import list_images, spread
+    from edgekit.export.calibration import files_sha256
+    from edgekit.data.dataset import list_images, spread
 
     folder = Path(calib)
     try:
-        paths = spread(list_images(folder), convert.get("calib_count", DEFAULT_COUNT))
+        paths = spread(list_images(folder), convert.get("calib_count", DEFAULT_CALIB_COUNT))
     except EdgekitError as exc:
         raise SweepError(f"sweep [convert] calib: {exc}") from None
     files = [str(p.relative_to(folder)) for p in paths]
@@ -177,13 +162,14 @@ def calibration_identity(convert: dict) -> dict:
 
 
 def digest(obj) -> str:
+    """sha256 of ``obj`` as canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep:
     """Read and validate ``path``; ``known_devices`` None skips the device check (Ray checks its nodes)."""
     path = Path(path)
-    data = read_table_file(path, TOP_KEYS, "sweep", SweepError)
+    data = read_toml(path, TOP_KEYS, "sweep", SweepError)
     threads = data.get("threads", [1])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1
                                                 for t in threads):
@@ -192,17 +178,17 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
     if not isinstance(weights, dict) or not all(isinstance(v, str) for v in weights.values()):
         raise SweepError(f"sweep {path}: [weights] maps model names or patterns to none, imagenet or a file")
     sweep = Sweep(
-        path=path, name=str(data.get("name", path.stem)), out=Path(_expand(str(data.get("out", "models/sweep")))),
+        path=path, name=str(data.get("name", path.stem)), out=Path(expand_path(str(data.get("out", "models/sweep")), "sweep", SweepError)),
         models=expand_models(_strings(data, "models", [])),
         precisions=_strings(data, "precisions", ["float"], PRECISIONS),
         formats=_strings(data, "formats", ["tflite"], FORMATS),
         devices=_strings(data, "devices", ["host"]), threads=threads,
         steps=_strings(data, "steps", list(STEPS), STEPS),
-        weights={k: _expand(v) if v not in ("none", "imagenet") and not v.startswith("none:") else v
+        weights={k: expand_path(v, "sweep", SweepError) if v not in ("none", "imagenet") and not v.startswith("none:") else v
                  for k, v in weights.items()},
-        convert=_typed(data.get("convert", {}), CONVERT_KEYS, "convert"),
-        bench=_typed(data.get("bench", {}), BENCH_KEYS, "bench"),
-        eval=_typed(data.get("eval", {}), EVAL_KEYS, "eval"),
+        convert=typed_table(data.get("convert", {}), CONVERT_KEYS, "convert", "sweep", SweepError, paths=("calib",)),
+        bench=typed_table(data.get("bench", {}), BENCH_KEYS, "bench", "sweep", SweepError),
+        eval=typed_table(data.get("eval", {}), EVAL_KEYS, "eval", "sweep", SweepError, paths=("data",)),
     )
     if known_devices is not None:
         for device in sweep.devices:
@@ -214,11 +200,9 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
     if "eval" in sweep.steps and not Path(sweep.eval["data"]).is_dir():
         raise SweepError(f"sweep {path}: [eval] data {sweep.eval['data']} is not a folder")
     for fmt in sweep.formats:
-        from edgekit.export.convert import PRECISIONS as SUPPORTED
-
-        bad = [p for p in sweep.precisions if p not in SUPPORTED[fmt]]
+        bad = [p for p in sweep.precisions if p not in FORMAT_PRECISIONS[fmt]]
         if bad:
-            raise SweepError(f"sweep {path}: {fmt} has no {bad[0]} export (it has {', '.join(SUPPORTED[fmt])})")
+            raise SweepError(f"sweep {path}: {fmt} has no {bad[0]} export (it has {', '.join(FORMAT_PRECISIONS[fmt])})")
     expand(sweep)
     if not sweep.cells and not (sweep.steps == ["convert"] and sweep.artifacts):
         raise SweepError(f"sweep {path} expands to zero cells: give models, precisions, formats, devices, "
@@ -228,12 +212,10 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
 
 def expand(sweep: Sweep) -> None:
     """Artifacts (content-addressed) and cells (with keys for --resume)."""
-    from edgekit.quant import DEFAULT_ALGORITHM
-
     tools = tool_versions()  # the same versions every sidecar records
     calib = calibration_identity(sweep.convert) if any(p != "float" for p in sweep.precisions) else {}
     settings = {k: v for k, v in sweep.convert.items() if k not in ("calib", "ptq")}
-    ptq = sweep.convert.get("ptq", DEFAULT_ALGORITHM)  # the effective algorithm: a new default re-converts
+    ptq = sweep.convert.get("ptq", DEFAULT_PTQ)  # the effective algorithm: a new default re-converts
     for model in sweep.models:
         weights = weights_for(model, sweep.weights)
         try:

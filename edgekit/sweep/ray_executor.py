@@ -72,6 +72,7 @@ def _convert_on_node(model, weights, pairs, convert) -> dict:
 
 
 class RayExecutor:
+    """Runs a sweep on a Ray cluster: devices are node resources, artifacts travel through the object store."""
     name = "ray"
 
     def __init__(self, address: str | None = None, devices: list[str] = (), task_timeout: float = 900,
@@ -91,7 +92,7 @@ class RayExecutor:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise RayError(f"cannot connect to Ray at {address}: {str(exc).splitlines()[0][:200]}") from None
         else:
-            from edgekit.record.environment import usable_cores
+            from edgekit.environment import usable_cores
 
             ray.init(num_cpus=local_cpus or usable_cores(), resources={RESOURCE.format("host"): 1},
                      include_dashboard=False, log_to_driver=False, logging_level="ERROR", ignore_reinit_error=True)

@@ -14,12 +14,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from edgekit import files
 from edgekit.export import artifact as art
 from edgekit.record.store import ResultsStore
 from edgekit.sweep.plan import Artifact, Cell, Sweep
 
 
 def cached(artifact: Artifact) -> bool:
+    """Whether an artifact is already in the content-addressed cache."""
     return artifact.path.is_file() and art.sidecar_path(artifact.path).is_file()
 
 
@@ -27,11 +29,12 @@ def _file(artifact: Artifact, data: bytes, sidecar: dict) -> None:
     """Put one artifact and its sidecar into the cache, atomically (bytes first, sidecar last)."""
     artifact.path.parent.mkdir(parents=True, exist_ok=True)
     sidecar = {**sidecar, "artifact": artifact.path.name, "path": str(artifact.path), "sweep_key": artifact.key}
-    art.write_atomic(artifact.path, data)
-    art.write_atomic(art.sidecar_path(artifact.path), json.dumps(sidecar, indent=2).encode())
+    files.write_atomic(artifact.path, data)
+    files.write_atomic(art.sidecar_path(artifact.path), json.dumps(sidecar, indent=2).encode())
 
 
 def done_keys(store: ResultsStore) -> set[str]:
+    """Keys of the sweep cells already recorded in the store (for --resume)."""
     keys = set()
     for kind in ("bench", "eval"):
         for row in store.query(kind=kind):
@@ -43,6 +46,7 @@ def done_keys(store: ResultsStore) -> set[str]:
 
 def run_sweep(sweep: Sweep, executor, db: str | None = None, resume: bool = False,
               progress: Callable[[dict], None] | None = None) -> dict:
+    """Run a sweep's cells in phases (convert, bench, eval), record every result and failure, and return a summary."""
     executor.configure(sweep.bench, sweep.eval)
     started = time.time()
     counts = {"done": 0, "failed": 0, "skipped": 0, "left": len(sweep.cells), "phase": "plan"}

@@ -28,14 +28,14 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from edgekit.export.convert import ConvertOptions, convert as run
-    from edgekit.quant import DEFAULT_ALGORITHM
+    from edgekit.vocab import DEFAULT_CHECK_COUNT, DEFAULT_PTQ
 
     started = time.time()
     scratch = tempfile.mkdtemp(prefix="edgekit-sweep-")
     try:
-        opts = ConvertOptions(model, weights, tuple(sorted({p for _, p in pairs})), tuple(sorted({f for f, _ in pairs})),
+        opts = ConvertOptions(model=model, weights=weights, precisions=tuple(sorted({p for _, p in pairs})), formats=tuple(sorted({f for f, _ in pairs})),
                               calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
-                              check_count=convert.get("check_count", 32), ptq=convert.get("ptq", DEFAULT_ALGORITHM),
+                              check_count=convert.get("check_count", DEFAULT_CHECK_COUNT), ptq=convert.get("ptq", DEFAULT_PTQ),
                               out=scratch, warn=lambda msg: None)
         sidecars = run(opts)
         out = {}
@@ -44,8 +44,8 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
             if (sidecar["format"], sidecar["precision"]) not in set(map(tuple, pairs)):
                 continue
             path = Path(sidecar["path"])
-            out[name] = {"sidecar": sidecar, "bytes": path.read_bytes()} if want_bytes else \
-                        {"sidecar": sidecar, "path": str(path)}
+            out[name] = {"sidecar": sidecar.to_dict(), "bytes": path.read_bytes()} if want_bytes else \
+                        {"sidecar": sidecar.to_dict(), "path": str(path)}
         return {"artifacts": out, "scratch": None if want_bytes else scratch, "started": started,
                 "ended": time.time()}
     except Exception as exc:  # one model failing must not stop the sweep
@@ -72,6 +72,7 @@ def bench_artifact(path: str, device: str, threads: int, bench: dict) -> dict:
 
 
 def eval_artifact(path: str, data: str, limit: int | None = None) -> dict:
+    """Evaluate one artifact on the sweep's data set."""
     from edgekit.measure.evaluate import evaluate
 
     started = time.time()

@@ -93,3 +93,19 @@ def warm_batchnorm(model, images) -> None:
     finally:
         for bn, momentum in zip(bns, saved):
             bn.momentum = momentum
+
+
+def reference_model(spec: ModelSpec, weights: str, calibration_pixels):
+    """The float Keras model every export of ``spec`` is held to: logits out, and, for random weights,
+    BatchNorm statistics warmed on ``calibration_pixels`` (uint8 RGB; preprocessed here).
+
+    Returns ``(model, weights source, bn_warmed)`` where ``bn_warmed`` is the number of images the
+    statistics came from (None when the weights are real). The one place the build -> warm BN ->
+    logits sequence lives (convert, quant-report and the studies all start here).
+    """
+    model, source = build(spec, weights, logits=True)
+    warmed = None
+    if source.kind == "none":
+        warm_batchnorm(model, spec.preprocessing.apply(calibration_pixels))
+        warmed = int(len(calibration_pixels))
+    return model, source, warmed

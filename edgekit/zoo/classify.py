@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.measure.images import DEFAULT_CROP, load_batch
+from edgekit.data.images import load_batch
+from edgekit.vocab import DEFAULT_CROP
 from edgekit.zoo.build import build
 from edgekit.zoo.spec import ModelSpec
 from edgekit.zoo.weights import resolve

@@ -16,6 +16,7 @@ from edgekit.zoo.spec import ModelSpec
 
 @dataclass(frozen=True)
 class LayerCount:
+    """MACs and parameters of one layer (BN folded and not)."""
     layer: arch.Layer
     macs: int
     params: int
@@ -24,6 +25,7 @@ class LayerCount:
 
 
 def count_layer(layer: arch.Layer) -> LayerCount:
+    """MACs and parameters of one architecture layer."""
     h, w, cout = layer.out_shape
     cin = layer.in_shape[2]
     k = layer.kernel
@@ -47,6 +49,7 @@ def count_layer(layer: arch.Layer) -> LayerCount:
 
 @dataclass(frozen=True)
 class ModelCount:
+    """Per-layer counts of a model and their totals."""
     spec: ModelSpec
     layers: list[LayerCount]
 
@@ -68,6 +71,7 @@ class ModelCount:
 
 
 def count(spec: ModelSpec) -> ModelCount:
+    """MACs, parameters and element-wise work of ``spec``, layer by layer (no TensorFlow)."""
     return ModelCount(spec, [count_layer(layer) for layer in arch.layers(spec)])
 
 

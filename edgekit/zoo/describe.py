@@ -19,6 +19,7 @@ def _dims(shape) -> str:
 
 
 def layer_type(layer: Layer) -> str:
+    """The v1 paper's 'Type / Stride' cell for a layer."""
     names = {
         "conv": "Conv", "dwconv": "Conv dw", "fc": "FC", "pool": "Avg Pool", "softmax": "Softmax",
         "add": "Add", "mul": "SE scale", "rescale": "Rescale",
@@ -28,6 +29,7 @@ def layer_type(layer: Layer) -> str:
 
 
 def filter_shape(layer: Layer) -> str:
+    """The v1 paper's 'Filter Shape' cell for a layer."""
     k, cin, cout = layer.kernel, layer.in_shape[2], layer.out_shape[2]
     return {
         "conv": f"{k}x{k}x{cin}x{cout}",
@@ -54,6 +56,7 @@ def compare_published(spec: ModelSpec, macs: int, params_folded: int) -> list[di
 
 
 def model_entry(spec: ModelSpec) -> dict:
+    """One zoo listing row: counts and the published numbers beside them."""
     counted = count_mod.count(spec)
     pub = compare_published(spec, counted.macs, counted.params_folded)
     return {
@@ -67,11 +70,13 @@ def model_entry(spec: ModelSpec) -> dict:
 
 
 def zoo_listing(family: str | None = None, published_only: bool = False) -> list[dict]:
+    """Every paper variant of the zoo (or one family), with counts and published numbers."""
     entries = [model_entry(spec) for spec in zoo_specs(family)]
     return [e for e in entries if e["published"]] if published_only else entries
 
 
 def summary(spec: ModelSpec) -> dict:
+    """A model layer by layer, with totals and the published rows beside them."""
     counted = count_mod.count(spec)
     layers = []
     for c in counted.layers:

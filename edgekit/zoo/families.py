@@ -36,6 +36,7 @@ RAW_PIXELS = Preprocessing(1.0, 0.0, "raw 0..255 pixels; the model rescales to [
 
 @dataclass(frozen=True)
 class Family:
+    """A model family: the papers' width multipliers and resolutions, its Keras builder and preprocessing."""
     name: str
     keras_builder: str
     paper: str

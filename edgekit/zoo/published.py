@@ -18,6 +18,7 @@ FIELDS = ("macs_m", "params_m", "top1", "top5", "latency_ms")
 
 @dataclass(frozen=True)
 class PublishedRow:
+    """One cited row of published.toml: MACs, params, top-1 or latency of a variant, with its source."""
     model: str
     source: str
     cite: str
@@ -75,6 +76,7 @@ def _row(raw: dict, sources: dict) -> PublishedRow:
 
 @lru_cache(maxsize=1)
 def all_rows() -> tuple[PublishedRow, ...]:
+    """Every row of published.toml, read once."""
     data = _data()
     sources = data["sources"]
     rows = [_row(raw, sources) for raw in data.get("rows", [])]
@@ -88,10 +90,12 @@ def all_rows() -> tuple[PublishedRow, ...]:
 
 
 def rows_for(model_name: str) -> list[PublishedRow]:
+    """The published rows of one zoo variant."""
     return [row for row in all_rows() if row.model == model_name]
 
 
 def latency_row(model: str, precision: str, source: str) -> PublishedRow | None:
+    """The published latency of a variant on a device, if any."""
     for row in all_rows():
         if (row.model, row.precision, row.source) == (model, precision, source) and "latency_ms" in row.values:
             return row

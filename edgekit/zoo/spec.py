@@ -23,6 +23,7 @@ _NAME = re.compile(r"^(v1|v2|v3-small|v3-large)((?:-[^-]+)*)$")
 
 
 def format_alpha(alpha: float) -> str:
+    """A width multiplier as the name grammar writes it (0.25, 1.0, 1.4)."""
     text = f"{alpha:g}"
     return text if "." in text else text + ".0"
 

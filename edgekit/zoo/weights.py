@@ -6,11 +6,11 @@ Decided before anything is built, so an impossible request fails fast with one l
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import WeightsError
+from edgekit.files import sha256_file
 from edgekit.zoo.spec import ModelSpec, format_alpha
 
 WEIGHT_SUFFIXES = (".h5", ".hdf5", ".weights.h5")
@@ -19,6 +19,7 @@ RANDOM_SEED = 0  # "none" weights are reproducible: a flaky conversion is worse 
 
 @dataclass(frozen=True)
 class WeightsSource:
+    """Where a model's weights came from: none (with its seed), imagenet, or a file with its sha256."""
     kind: str  # "none" | "imagenet" | "file"
     path: str | None = None
     sha256: str | None = None
@@ -37,15 +38,8 @@ class WeightsSource:
         return out
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def imagenet_available(spec: ModelSpec) -> bool:
+    """Whether Keras publishes ImageNet weights for this variant."""
     fam = spec.info
     alphas = fam.imagenet_min_alphas if spec.minimalistic else fam.imagenet_alphas
     return spec.alpha in alphas and spec.resolution in fam.imagenet_resolutions

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError
 from edgekit.export.quiet import quiet
-from edgekit.quant.registry import DEFAULT_ALGORITHM
+from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_PTQ
 
 
 def _relu6_layers(model) -> list:
@@ -69,27 +69,26 @@ def _run_tflite(data: bytes, x: np.ndarray, tmp: str) -> np.ndarray:
 
 
 def relu6_study(model_name: str, weights: str, calib: str, data: str, *, limit: int | None = None,
-                calib_count: int = 100, ptq: str = DEFAULT_ALGORITHM) -> dict:
+                calib_count: int = DEFAULT_CALIB_COUNT, ptq: str = DEFAULT_PTQ) -> dict:
+    """The same weights with ReLU6 and with plain ReLU: float and int8 top-1, activation ranges and per-layer int8 error, and a conclusion drawn from them."""
     from edgekit.export import calibration as cal
     from edgekit.export.parity import sqnr_db
     from edgekit.measure.accuracy import topk
-    from edgekit.measure.dataset import labelled_images
-    from edgekit.measure.images import load_image
-    from edgekit.quant import debug_tflite
-    from edgekit.zoo.build import build, warm_batchnorm
+    from edgekit.data.dataset import labelled_images
+    from edgekit.data.images import load_image
+    from edgekit.export import debug_tflite
+    from edgekit.zoo.build import reference_model
     from edgekit.zoo.spec import parse_model
 
     spec = parse_model(model_name)
+    images = cal.load_folder(calib, spec.resolution, calib_count)
     with quiet():
-        model, source = build(spec, weights, logits=True)
+        model, source, _ = reference_model(spec, weights, images.pixels)
     capped = _relu6_layers(model)
     if not capped:
         raise EdgekitError(f"{spec.name} has no ReLU6 activations to study (v1 and v2 have them; "
                            f"v3 uses ReLU and hard-swish)")
-    images = cal.load_folder(calib, spec.resolution, calib_count)
     calib_x = spec.preprocessing.apply(images.pixels)
-    if source.kind == "none":
-        warm_batchnorm(model, calib_x)
     pairs = labelled_images(data)[:limit] if limit else labelled_images(data)
     eval_x = spec.preprocessing.apply(np.stack([load_image(p, spec.resolution) for p, _ in pairs]))
     labels = np.array([label for _, label in pairs])
@@ -143,10 +142,10 @@ def conclude(variants: dict) -> str:
 
 def plot(report: dict, path: str | Path) -> Path:
     """Max |activation| per layer, both variants, log scale; written atomically."""
-    from edgekit.export.artifact import write_atomic
-    from edgekit.report.plots import _png, _pyplot
+    from edgekit.files import write_atomic
+    from edgekit.report.plots import png_bytes, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 4.6))
     for variant, style in (("relu6", "o-"), ("relu", "s--")):
         layers = report["variants"][variant]["layers"]
@@ -167,5 +166,5 @@ def plot(report: dict, path: str | Path) -> Path:
     ax.legend(fontsize=8)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, _png(fig))
+    write_atomic(path, png_bytes(fig))
     return path

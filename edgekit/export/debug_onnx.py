@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.export.onnx import INPUT_NAME, _Reader
-from edgekit.quant.debug_tflite import layer_of
+from edgekit.export.onnx import INPUT_NAME, CalibrationReader
+from edgekit.export.debug_tflite import layer_of
 from edgekit.quant.layer_error import LayerError, sqnr_db
 
 
@@ -64,19 +64,20 @@ def _fused_activations(float_model: bytes) -> dict[str, tuple[float, float]]:
 
 
 def layer_errors(qdq_model: bytes, check: np.ndarray, float_model: bytes | None = None) -> list[LayerError]:
+    """Per-layer error of a QDQ model against its float twin (ONNX Runtime's qdq_loss_debug), one row per quantized tensor."""
     import onnx
     from onnxruntime.quantization.calibrate import CalibrationDataReader
     from onnxruntime.quantization.qdq_loss_debug import (collect_activations, create_activation_matching,
                                                          modify_model_output_intermediate_tensors)
 
-    CalibrationDataReader.register(_Reader)
+    CalibrationDataReader.register(CalibrationReader)
     params = _qparams(onnx.load_from_string(qdq_model))
     clamps = _fused_activations(float_model) if float_model else {}
     with tempfile.TemporaryDirectory(prefix="edgekit-qdq-debug-") as tmp:
         src, aug = os.path.join(tmp, "qdq.onnx"), os.path.join(tmp, "augmented.onnx")
         Path(src).write_bytes(qdq_model)
         modify_model_output_intermediate_tensors(src, aug)
-        activations = collect_activations(aug, _Reader(INPUT_NAME, check))
+        activations = collect_activations(aug, CalibrationReader(INPUT_NAME, check))
     matched = create_activation_matching(activations)
     rows = []
     for name, pair in matched.items():

@@ -14,6 +14,7 @@ from edgekit.errors import DataError
 
 
 def class_names(path: str | Path) -> list[str]:
+    """Class names by index from class_index.csv or a labels .txt (one name per line; a 1001-line file drops background)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ from edgekit.errors import EdgekitError
 from edgekit.export.artifact import read_sidecar
 from edgekit.export.quiet import quiet
 from edgekit.quant.layer_error import HEALTHY, SUSPECT, finish
+from edgekit.vocab import FORMATS
 
-FORMATS = ("tflite", "onnx")
 
 
 def _target(model_or_artifact: str, weights: str | None) -> tuple[str, str]:
@@ -38,7 +38,7 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     """``opts``: a ConvertOptions carrying weights, calib/check folders, counts, crop, ptq, warn."""
     from edgekit.export import convert as conv
     from edgekit.quant import prepare_for_int8
-    from edgekit.zoo.build import build, warm_batchnorm
+    from edgekit.zoo.build import reference_model
     from edgekit.zoo.spec import parse_model
 
     if fmt not in FORMATS:
@@ -46,23 +46,21 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     name, weights = _target(model_or_artifact, opts.weights if opts.weights != "none" else None)
     spec = parse_model(name)
     opts = replace(opts, model=spec.name, weights=weights)
-    calib, check = conv._image_sets(opts, spec.resolution, need_calibration=True)
+    calib, check = conv.image_sets(opts, spec.resolution, need_calibration=True)
     with quiet():
-        model, source = build(spec, weights, logits=True)
-    if source.kind == "none":
-        warm_batchnorm(model, spec.preprocessing.apply(calib.pixels))
+        model, source, _ = reference_model(spec, weights, calib.pixels)
     calib_x, check_x = spec.preprocessing.apply(calib.pixels), spec.preprocessing.apply(check.pixels)
     with quiet():
         qmodel = prepare_for_int8(model, calib_x, opts.ptq)
         if fmt == "tflite":
             from edgekit.export.tflite import save_model
-            from edgekit.quant import debug_tflite
+            from edgekit.export import debug_tflite
 
             with tempfile.TemporaryDirectory(prefix="edgekit-qreport-") as tmp:
                 rows = debug_tflite.layer_errors(save_model(qmodel, tmp), calib_x, check_x)
         else:
             from edgekit.export import onnx as onnx_export
-            from edgekit.quant import debug_onnx
+            from edgekit.export import debug_onnx
 
             float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.onnx_opset)
             qdq = onnx_export.quantize_int8(float_onnx, calib_x, opts.onnx_calibration, opts.onnx_activations)

@@ -73,6 +73,7 @@ def _debugger(saved_model: str, calibration: np.ndarray, check: np.ndarray, deny
 
 
 def layer_errors(saved_model: str, calibration: np.ndarray, check: np.ndarray) -> list[LayerError]:
+    """Per-layer error of the int8 conversion of a SavedModel (TFLite's QuantizationDebugger), one row per quantized tensor."""
     debugger = _debugger(saved_model, calibration, check, [])
     debugger.run()
     buf = io.StringIO()

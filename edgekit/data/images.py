@@ -13,9 +13,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edgekit.errors import DataError
+from edgekit.vocab import DEFAULT_CROP
 
-DEFAULT_CROP = 0.875
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
 
 def load_image(path: str | Path, size: int, crop: float = DEFAULT_CROP) -> np.ndarray:
@@ -43,4 +42,5 @@ def load_image(path: str | Path, size: int, crop: float = DEFAULT_CROP) -> np.nd
 
 
 def load_batch(paths, size: int, crop: float = DEFAULT_CROP) -> np.ndarray:
+    """Several images, each decoded, centre-cropped and resized like ``load_image``, as one uint8 batch."""
     return np.stack([load_image(p, size, crop) for p in paths])

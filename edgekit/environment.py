@@ -91,17 +91,30 @@ def package_versions(names=PACKAGES) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def fingerprint() -> dict:
-    """This machine and software, as stored beside each result."""
+def _machine() -> dict:
+    """What cannot change while a process runs: the machine, its CPU, the OS and Python."""
     return {
         "hostname": platform.node(),
         "cpu": cpu_model(),
         "cpu_features": cpu_features(),
         "machine": platform.machine(),
         "cores": os.cpu_count() or 1,
-        "usable_cores": usable_cores(),
         "os": platform.platform(),
         "python": platform.python_version(),
+    }
+
+
+def fingerprint() -> dict:
+    """This machine and software, as stored beside each result.
+
+    Only what cannot change inside a process is cached; the CPU affinity, package versions and the
+    git state (a checkout can be edited during a long sweep) are read afresh on every call.
+    """
+    machine = _machine()
+    return {
+        **{k: machine[k] for k in ("hostname", "cpu", "cpu_features", "machine", "cores")},
+        "usable_cores": usable_cores(),
+        **{k: machine[k] for k in ("os", "python")},
         "packages": package_versions(),
         "git": git_revision(),
     }

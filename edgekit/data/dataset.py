@@ -9,7 +9,7 @@ import csv
 from pathlib import Path
 
 from edgekit.errors import DataError
-from edgekit.measure.images import IMAGE_SUFFIXES
+from edgekit.vocab import IMAGE_SUFFIXES
 
 NUM_CLASSES = 1000
 

@@ -1,0 +1,333 @@
+"""The documented Python face of edgekit: every CLI command is one call here.
+
+    import edgekit
+
+    artifacts = edgekit.convert("v1-0.25-128", weights="weights.h5", precisions=("float", "int8"),
+                                formats=("tflite", "onnx"), calib="calib100/", out="models")
+    run = edgekit.bench([a.path for a in artifacts], threads=1)
+    for result in run.results:
+        print(result.artifact, result.median_ms, result.statistic)
+    accuracy = edgekit.evaluate([a.path for a in artifacts], data="eval300/").results
+
+Calls return typed, frozen records (``Artifact``, ``BenchResult``, ``EvalResult``, ...) with
+``to_dict()``/``from_dict()``. Problems with the input raise ``EdgekitError`` (one line). Results of
+``bench`` and ``evaluate`` are recorded in the results store (``Store``) unless ``record=False``:
+recording is the API's job, so a script gets the same history as the command line.
+TensorFlow is imported only by the calls that build or convert models.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from edgekit import vocab
+from edgekit.errors import EdgekitError
+from edgekit.export.artifact import Artifact
+from edgekit.record.results import (BenchResult, BenchRun, EvalResult, EvalRun, QuantReport, RegressReport,
+                                    SweepSummary)
+from edgekit.record.store import ResultsStore as Store
+
+__all__ = [
+    "Artifact", "BenchResult", "BenchRun", "EvalResult", "EvalRun", "QuantReport", "RegressReport", "Store", "SweepSummary",
+    "bench", "classify", "compare", "convert", "devices", "edgetpu_check", "evaluate", "models", "quant_report",
+    "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
+]
+
+Warn = Callable[[str], None]
+
+
+# --- the zoo -------------------------------------------------------------------------------------
+
+def models(family: str | None = None, published_only: bool = False) -> list[dict]:
+    """The zoo: every variant with MACs, parameters and the published numbers beside them."""
+    from edgekit.zoo.describe import zoo_listing
+
+    return zoo_listing(family, published_only)
+
+
+def summary(model: str) -> dict:
+    """Per-layer description of ``model`` (a zoo name) in the style of the v1 paper's Table 1."""
+    from edgekit.zoo.describe import summary as describe
+    from edgekit.zoo.spec import parse_model
+
+    return describe(parse_model(model))
+
+
+def classify(model: str, images: Sequence[str | Path], *, weights: str = "imagenet", crop: float = vocab.DEFAULT_CROP,
+             top: int = 5, labels: str | Path | None = None) -> list[dict]:
+    """Top-``top`` classes of each image by the Keras float model (the reference every export is held to).
+
+    ``labels`` (class_index.csv or a labels .txt) adds class names.
+    """
+    from edgekit.zoo.classify import classify as run
+    from edgekit.zoo.spec import parse_model
+
+    names = None
+    if labels:
+        from edgekit.data.labels import class_names
+
+        names = class_names(labels)
+    results = run(parse_model(model), weights, [str(i) for i in images], crop=crop, top=top)
+    for result in results:
+        for item in result["top"]:
+            if names:
+                item["class_name"] = names[item["class_index"]]
+    return results
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def convert(model: str, **options) -> list[Artifact]:
+    """Export ``model`` (a zoo name) to TFLite and/or ONNX at one or more precisions.
+
+    ``options`` are the fields of ``edgekit.export.convert.ConvertOptions`` (``weights``,
+    ``precisions``, ``formats``, ``calib``, ``check``, ``ptq``, ``out``, ...). Every artifact is checked
+    for parity against the Keras model on images held apart from calibration; the typed sidecars of
+    the artifacts written are returned (a failed float parity check raises ``ParityError``).
+    With ``edgetpu=True`` the result is a full-integer TFLite file with uint8 I/O (Coral's convention).
+    """
+    from edgekit.export.convert import ConvertOptions, convert as run
+
+    precisions = tuple(options.pop("precisions", ()) or ())
+    if options.get("edgetpu"):
+        if tuple(options.get("formats", ("tflite",))) != ("tflite",):
+            raise EdgekitError("--edgetpu makes a TFLite file (the Edge TPU compiler reads only TFLite): drop --format")
+        precisions = precisions if "int8" in precisions else (*precisions, "int8")
+        if options.get("io", "float") == "float":
+            options["io"] = "uint8"  # what Coral's own models and examples use
+    return run(ConvertOptions(model=model, precisions=precisions or ("float",), **options))
+
+
+def quant_report(model_or_artifact: str, *, calib: str | Path, weights: str | None = None, fmt: str = "tflite",
+                 threshold: float = 0.7, warn: Warn | None = None, **options) -> QuantReport:
+    """Per-layer int8 error of a zoo model or one of our exports, worst first (TFLite's
+    QuantizationDebugger or ONNX Runtime's qdq_loss_debug). ``options``: calibration fields of
+    ``ConvertOptions`` (``calib_count``, ``check``, ``check_count``, ``ptq``)."""
+    from edgekit.export.convert import ConvertOptions
+    from edgekit.studies.quant_report import quant_report as run
+
+    opts = ConvertOptions(model=model_or_artifact, weights=weights or "none", calib=str(calib),
+                          **({"warn": warn} if warn else {}), **options)
+    return QuantReport.from_dict(run(model_or_artifact, opts, fmt, threshold))
+
+
+# --- measure -------------------------------------------------------------------------------------
+
+def _record(kind: str, results: list[dict], db: str | Path | None) -> str:
+    """Store results (each gets its row id and keeps its environment); returns the database path."""
+    from edgekit.environment import fingerprint
+
+    with Store(db) as store:
+        for result in results:
+            env = result.pop("environment", None) or fingerprint()
+            result["id"] = store.record(kind, result, env)
+            result["environment"] = env
+        return str(store.path)
+
+
+def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = None, reference: str | Path | None = None,
+          save_baseline: str | Path | None = None, sessions: int | None = None, models_dir: str | Path = "models",
+          record: bool = True, db: str | Path | None = None, warn: Warn | None = None,
+          progress: Callable | None = None, **options) -> BenchRun:
+    """Latency and memory of ``artifacts`` (files, or zoo names meaning their exports), each in its own
+    worker process, timed runs interleaved in rounds.
+
+    ``options`` are the fields of ``edgekit.measure.bench.BenchOptions`` (``threads``, ``device``,
+    ``runtime``, ``warmup``, ``runs``, ``min_time``, ``rounds``, ...). With ``suite``, ``reference`` or
+    ``save_baseline`` each artifact is timed with its reference in several sessions of fresh workers
+    (timing defaults then ``vocab.REGRESS_DEFAULTS``) and ``save_baseline`` writes the samples for
+    ``regress``. An artifact that fails is listed in ``errors``; it never stops the others.
+    """
+    from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
+
+    paired = bool(suite or reference or save_baseline)
+    timing = vocab.REGRESS_DEFAULTS if paired else vocab.BENCH_DEFAULTS
+    options = {**{k: v for k, v in timing.items() if options.get(k) is None},
+               **{k: v for k, v in options.items() if v is not None or k not in timing}}
+    opts = BenchOptions(**options, progress=progress)
+    if paired:
+        from edgekit.compare.runs import describe_run, measure
+
+        how = describe_run([str(a) for a in artifacts], suite and str(suite), reference and str(reference), opts,
+                           models_dir=str(models_dir), sessions=sessions or vocab.REGRESS_SESSIONS)
+        measured, errors = measure(how, progress=progress, warn=warn)
+        results = [dict(part, environment=measured["environment"]) for e in measured["entries"]
+                   for part in (e["result"], e["reference"]) if part]
+        if save_baseline and measured["entries"]:
+            from edgekit.compare.baseline import save
+
+            save(str(save_baseline), measured)
+    else:
+        if not artifacts:
+            raise EdgekitError("give artifacts (files or zoo names) or --suite FILE")
+        results, errors = run(resolve_artifacts([str(a) for a in artifacts], models_dir), opts)
+    where = _record("bench", results, db) if results and record else None
+    return BenchRun(results=tuple(BenchResult.from_dict(r) for r in results), errors=tuple(errors), db=where,
+                    baseline=str(save_baseline) if save_baseline and results else None)
+
+
+def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | None = None,
+             crop: float = vocab.DEFAULT_CROP, threads: int = 1, runtime: str | None = None,
+             preprocess: str | None = None, reference_kernels: bool = False, models_dir: str | Path = "models",
+             record: bool = True, db: str | Path | None = None,
+             progress: Callable[[str], Callable] | None = None) -> EvalRun:
+    """Top-1/top-5 of each artifact on a labelled image folder (labels.csv or WordNet-id folders),
+    with the artifact's own runtime and the preprocessing its sidecar records.
+
+    ``progress(description)`` may return a wrapper for the image iterable (a progress bar).
+    """
+    from edgekit.measure.bench import resolve_artifacts
+    from edgekit.measure.evaluate import evaluate as run
+
+    results = []
+    for path in resolve_artifacts([str(a) for a in artifacts], models_dir):
+        result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime, preprocess=preprocess,
+                     progress=progress(f"eval {path.name}") if progress else None,
+                     reference_kernels=reference_kernels)
+        results.append({**result, "device": "host"})
+    where = _record("eval", results, db) if record else None
+    return EvalRun(results=tuple(EvalResult.from_dict(r) for r in results), db=where)
+
+
+def results(*, kind: str | None = None, model: str | None = None, artifact: str | None = None,
+            runtime: str | None = None, device: str | None = None, threads: int | None = None,
+            limit: int | None = 50, db: str | Path | None = None) -> tuple[str, list[dict]]:
+    """Recorded results, newest first: (database path, rows with their result and environment)."""
+    with Store(db) as store:
+        rows = store.query(kind=kind, model=model, artifact=artifact, runtime=runtime, device=device,
+                           threads=threads, limit=limit or None)
+        return str(store.path), rows
+
+
+# --- compare, regress, report --------------------------------------------------------------------
+
+def regress(baseline: str | Path, *, candidate: str | Path | None = None, threshold: float = 0.05,
+            confidence: float = 0.95, allow_env_change: bool = False, use_reference: bool = True,
+            save_candidate: str | Path | None = None, warn: Warn | None = None,
+            progress: Callable | None = None) -> RegressReport:
+    """Compare a candidate run (``candidate``, or the baseline's suite timed now) with ``baseline``.
+
+    ``report.regressed`` counts entries slower beyond noise and ``threshold`` (a fraction: 0.05 = 5%).
+    """
+    from edgekit.compare import baseline as bl
+    from edgekit.compare.regress import regress as compare_runs
+
+    base = bl.load(str(baseline))
+    if candidate:
+        cand = bl.load(str(candidate))
+    else:
+        from edgekit.compare.runs import measure
+
+        cand, errors = measure(base["run"], progress=progress, warn=warn)
+        if errors:
+            raise EdgekitError("; ".join(errors))
+    if save_candidate:
+        bl.save(str(save_candidate), cand)
+    return RegressReport.from_dict(compare_runs(base, cand, threshold, confidence, allow_env_change,
+                                                use_reference=use_reference))
+
+
+def compare(models: Sequence[str] = (), *, db: str | Path | None = None) -> dict:
+    """Our recorded figures beside the papers' for ``models`` (default: every model in the store)."""
+    from edgekit.compare.papers import compare as run
+
+    with Store(db) as store:
+        evals, benches = store.query(kind="eval"), store.query(kind="bench")
+    data = run(list(models) or None, evals, benches)
+    if not data["models"]:
+        raise EdgekitError("nothing to compare: no results recorded yet (run 'edgekit eval' / 'edgekit bench'), "
+                           "or name models")
+    return data
+
+
+def report(*, out: str | Path = "report", db: str | Path | None = None) -> dict[str, Path]:
+    """Markdown, a self-contained HTML page and PNG plots from the results store; returns what was written."""
+    from edgekit.report.render import build, write
+
+    with Store(db) as store:
+        evals, benches = store.query(kind="eval"), store.query(kind="bench")
+        where = str(store.path)
+    if not evals and not benches:
+        raise EdgekitError(f"no results in {where}: run 'edgekit bench' / 'edgekit eval' first")
+    return write(build(benches, evals, where), out)
+
+
+# --- studies -------------------------------------------------------------------------------------
+
+def study_relu6(model: str = "v1-0.25-128", *, calib: str | Path, data: str | Path, weights: str = "none",
+                calib_count: int = vocab.DEFAULT_CALIB_COUNT, limit: int | None = None,
+                out: str | Path = "relu6-study") -> dict:
+    """The same weights with ReLU6 and with plain ReLU: float/int8 top-1, activation ranges, per-layer
+    int8 error, a plot (``report["plot"]``) and a conclusion drawn from the numbers."""
+    from edgekit.studies.relu6 import plot, relu6_study
+
+    result = relu6_study(model, weights, str(calib), str(data), limit=limit, calib_count=calib_count)
+    result["plot"] = str(plot(result, Path(out) / f"relu6_{result['model']}.png"))
+    return result
+
+
+def study_keep_float(model: str = "v1-0.25-128", *, calib: str | Path, data: str | Path, weights: str = "none",
+                     keep_float: str = "auto:3", calib_count: int = vocab.DEFAULT_CALIB_COUNT,
+                     check: str | Path | None = None, limit: int | None = None, threads: int = 1,
+                     out: str | Path = "keep-float-study", warn: Warn | None = None) -> dict:
+    """Float, int8 and int8 with layers kept float, side by side: top-1, agreement, SQNR, size, latency."""
+    from edgekit.studies.keep_float import keep_float_study
+
+    return keep_float_study(model, weights, str(calib), str(data), keep_float, out=out, calib_count=calib_count,
+                            limit=limit, check=check and str(check), threads=threads, warn=warn)
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+def devices(check: bool = True) -> list[dict]:
+    """Device profiles (built-in and ./edgekit.toml), each with whether it is reachable now and why."""
+    from edgekit.devices import load_profiles, reachability
+
+    rows = []
+    for profile in load_profiles().values():
+        row = profile.to_dict()
+        if check:
+            row["reachable"], row["reason"] = reachability(profile)
+        rows.append(row)
+    return rows
+
+
+def edgetpu_check(model: str | Path) -> dict:
+    """Which ops of a .tflite file the Edge TPU compiler would map (Coral's documented rules); an Edge
+    TPU compiler output is read as it is."""
+    from edgekit.edgetpu.check import predict
+
+    if not Path(model).is_file():
+        raise EdgekitError(f"model file not found: {model}")
+    if Path(model).suffix.lower() != ".tflite":
+        raise EdgekitError(f"{Path(model).name}: the Edge TPU compiler reads .tflite files only")
+    return predict(str(model))
+
+
+def sweep(path: str | Path, *, executor: str = "local", address: str | None = None, resume: bool = False,
+          task_timeout: float = 900.0, db: str | Path | None = None,
+          progress: Callable[[int], object] | None = None) -> SweepSummary:
+    """Convert, benchmark and evaluate a whole grid (a sweep TOML file) locally or on a Ray cluster.
+
+    ``progress(total)`` may return a context manager yielding the update callback (a progress bar).
+    ``summary.failed`` counts cells that could not run; each is listed and recorded.
+    """
+    from edgekit.sweep import load_sweep, make_executor, run_sweep
+
+    known = None
+    if executor == "local":
+        from edgekit.devices import load_profiles
+
+        known = set(load_profiles())
+    plan = load_sweep(str(path), known_devices=known)
+    runner = make_executor(executor, address, plan.devices if "bench" in plan.steps else [], task_timeout)
+    try:
+        if progress:
+            with progress(len(plan.cells)) as update:
+                outcome = run_sweep(plan, runner, db=db, resume=resume, progress=update)
+        else:
+            outcome = run_sweep(plan, runner, db=db, resume=resume)
+    finally:
+        runner.close()
+    return SweepSummary.from_dict(outcome)

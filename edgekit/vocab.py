@@ -1,0 +1,59 @@
+"""The one vocabulary: formats, precisions, runtimes, PTQ names, preprocessing and defaults.
+
+Every module, the CLI's choices and the grid files read their names from here, so a new format or
+algorithm is added in one place. Plain data: importing this costs nothing (``edgekit --help`` reads it).
+"""
+
+from __future__ import annotations
+
+# Export formats and the file extension of each.
+FORMATS = ("tflite", "onnx")
+EXTENSIONS = {"tflite": ".tflite", "onnx": ".onnx"}
+
+# Precisions, and which format can write which.
+PRECISIONS = ("float", "fp16", "dynamic", "int8", "int16x8")
+FORMAT_PRECISIONS = {
+    "tflite": PRECISIONS,
+    # No "dynamic": ORT's quantize_dynamic turns these convolutions into ConvInteger and, measured on
+    # v1-0.25-128, its logits keep 0-20% of the float top-1 (SQNR ~2.5 dB). Static int8 is the CNN path.
+    "onnx": ("float", "int8"),
+}
+QUANTIZED = ("int8", "int16x8")  # precisions that need calibration images
+
+# Runtimes: the one that reads each format, and each file suffix.
+FORMAT_RUNTIME = {"tflite": "litert", "onnx": "onnxruntime"}
+RUNTIMES = {EXTENSIONS[fmt]: runtime for fmt, runtime in FORMAT_RUNTIME.items()}  # ".tflite" -> "litert"
+RUNTIME_NAMES = tuple(FORMAT_RUNTIME.values())
+ORT_OPTIMIZATION = ("disable", "basic", "extended", "all")
+
+# Full-integer TFLite model I/O.
+IO_TYPES = ("float", "int8", "uint8")
+
+# Weight rounding before int8 conversion (``edgekit.quant.ALGORITHMS`` implements exactly these; a test
+# keeps the two equal). minmax = the converters' own round-to-nearest.
+PTQ_ALGORITHMS = ("gptq", "gptq-seq", "bias-correction", "gptq+bias-correction", "minmax")
+DEFAULT_PTQ = "gptq-seq"
+ONNX_CALIBRATION = ("minmax", "entropy", "percentile")
+DEFAULT_ONNX_CALIBRATION = "minmax"
+DEFAULT_OPSET = 17
+HSWISH_MODES = ("split", "stock")  # MobileNetV3 int8 TFLite: hard-swish split into delegable ops, or stock
+
+# Preprocessing: 0..255 RGB pixels -> model input as x * scale + offset.
+PREPROCESSING = {
+    "minus-one-to-one": (1 / 127.5, -1.0),
+    "zero-to-one": (1 / 255.0, 0.0),
+    "raw-pixels": (1.0, 0.0),
+}
+
+# Default counts and the image pipeline.
+DEFAULT_CROP = 0.875  # central crop before resizing: the ImageNet evaluation convention
+DEFAULT_CALIB_COUNT = 100
+DEFAULT_CHECK_COUNT = 32
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+# Latency: the plain ``bench`` defaults, and the paired (suite / reference / baseline) ones.
+BENCH_DEFAULTS = {"warmup": 10, "runs": 50, "min_time": 1.0, "rounds": 3}
+# Paired runs for regress: many short rounds, so each round's reference is timed close by; each
+# session is a fresh pair of worker processes (see compare.stats for why several).
+REGRESS_DEFAULTS = {"runs": 40, "min_time": 0.8, "rounds": 8, "warmup": 10}
+REGRESS_SESSIONS = 5
