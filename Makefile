@@ -13,7 +13,7 @@ GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test test-deps test-fast demo bench bench-ci sweep clean
+.PHONY: setup test test-deps test-fast demo bench bench-ci sweep docs clean
 
 setup: $(STAMP)
 
@@ -122,6 +122,10 @@ SWEEP_DB ?= $(DEMO_OUT)/sweep-v1.db
 sweep: setup
 	$(EDGEKIT) sweep benchmarks/sweep-v1.toml --executor $(EXECUTOR) $(if $(ADDRESS),--address $(ADDRESS)) --db $(SWEEP_DB)
 	$(EDGEKIT) report --db $(SWEEP_DB) --out $(DEMO_OUT)/sweep-report
+
+# The CLI and API references (docs/cli.md, docs/api.md) are generated; a test fails when they are stale.
+docs: setup
+	$(PY) docs/generate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
