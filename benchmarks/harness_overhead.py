@@ -65,7 +65,7 @@ def in_process(path: Path, threads: int, blocks: int = 40, runs: int = 50) -> tu
 
     import numpy as np
 
-    from edgekit.measure.latency import time_runs
+    from edgekit.run.timing import time_runs
     from edgekit.run.runtime import open_runtime
 
     with open_runtime(path, threads=threads) as rt:

@@ -91,6 +91,18 @@ def parrot(data_dir) -> Path:
     return data_dir / "coral" / "parrot.jpg"
 
 
+def require(module: str, install: str):
+    """Import ``module`` for a test that needs it: under CI a missing piece fails, elsewhere it skips."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail(f"{module} is not installed (CI is set): {install}")
+        pytest.skip(f"{module} is not installed: {install}")
+
+
 def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python -m edgekit ARGS`` exactly as a user would, capturing output."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}

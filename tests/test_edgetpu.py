@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from conftest import assert_clean_error, run_edgekit
 from edgekit.edgetpu import compiler

@@ -10,21 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT
+from conftest import ROOT, require
 
 LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
         "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))"]
 
 
 def _importlinter():
-    try:
-        import importlinter  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("import-linter is not installed (CI is set): pip install -e '.[test]'")
-        pytest.skip("import-linter is not installed: pip install -e '.[test]'")
+    require("importlinter", "pip install -e '.[test]'")
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess:

@@ -1,6 +1,7 @@
 """The results store: filters, schema guard, CSV, and concurrent writers losing nothing."""
 
 import multiprocessing
+from pathlib import Path
 import sqlite3
 
 import pytest
@@ -87,3 +88,28 @@ def test_int8_dot_product_picks_the_widest():
     assert int8_dot_product(["avx2", "avx_vnni", "avx512_vnni"]) == "avx512_vnni"
     assert int8_dot_product(["asimd", "asimddp"]) == "asimddp"
     assert int8_dot_product(["avx2", "fma"]) == "none"
+
+
+def test_a_bug_is_one_line_naming_its_traceback_and_a_user_error_stays_itself(tmp_path, monkeypatch):
+    from edgekit.errors import EdgekitError, describe_failure
+
+    monkeypatch.setenv("EDGEKIT_LOG_DIR", str(tmp_path))
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        line = describe_failure(exc, "a test")
+    assert line.startswith("internal error in a test (KeyError:") and "traceback in" in line
+    log = Path(line.rsplit("traceback in ", 1)[1])
+    assert log.parent == tmp_path and "Traceback (most recent call last)" in log.read_text()
+    assert describe_failure(EdgekitError("no such file: x"), "a test") == "no such file: x"
+    try:
+        try:
+            raise RuntimeError("converter blew up")
+        except RuntimeError as inner:
+            raise EdgekitError("TFLiteConverter failed") from inner
+    except EdgekitError as exc:
+        exc.add_note("converter output (last lines):\nE0000 something")
+        line = describe_failure(exc, "convert")
+    assert line.startswith("TFLiteConverter failed (details: ")
+    details = Path(line.split("(details: ", 1)[1].rstrip(")")).read_text()
+    assert "converter blew up" in details and "E0000 something" in details  # the cause and the captured output

@@ -49,8 +49,8 @@ class LocalDevice:
             raise DeviceError(f"device '{self.name}' runs only Edge-TPU-compiled .tflite files")
         if not looks_edgetpu_compiled(artifact):
             raise DeviceError("not compiled for the Edge TPU: export with "
-                              f"'edgekit convert --int8 --edgetpu' and compile it with edgetpu_compiler "
-                              f"(or check the mapping first: edgekit edgetpu-check)")
+                              "'edgekit convert --int8 --edgetpu' and compile it with edgetpu_compiler "
+                              "(or check the mapping first: edgekit edgetpu-check)")
 
     def stage(self, artifact: Path) -> str:
         """The path under which the worker reads ``artifact`` (here: the file itself)."""

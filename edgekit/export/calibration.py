@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import DataError
-from edgekit.data.dataset import list_images, spread
+from edgekit.data.dataset import labelled_images, list_images, spread
 from edgekit.data.images import load_image
 from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_CROP
 
@@ -89,3 +89,16 @@ def synthetic(size: int, count: int, seed: int = 0) -> ImageSet:
     noise = rng.normal(0, 20, pixels.shape)
     pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
     return ImageSet(SYNTHETIC, pixels, crop=1.0, sha256=hashlib.sha256(pixels.tobytes()).hexdigest())
+
+
+def labels(images: ImageSet) -> np.ndarray | None:
+    """The class index of every image of ``images`` when its folder is labelled (labels.csv or class
+    folders), else None (a flat folder, synthetic images, or files the labels do not name)."""
+    if images.synthetic:
+        return None
+    try:
+        known = {path.resolve(): label for path, label in labelled_images(images.source)}
+    except DataError:
+        return None
+    found = [known.get((Path(images.source) / f).resolve()) for f in images.files]
+    return None if not found or any(label is None for label in found) else np.array(found)

@@ -24,6 +24,7 @@ from edgekit import files
 from edgekit.errors import EdgekitError
 from edgekit.export import artifact as art
 from edgekit.export import calibration as cal
+from edgekit.export import mixed
 from edgekit.export import onnx as onnx_export
 from edgekit.export import parity
 from edgekit.export import tflite as tflite_export
@@ -66,6 +67,11 @@ class ConvertOptions:
     hswish: str = "split"  # v3 int8 TFLite: "split" hard-swish into delegable ops, or keep the "stock" graph
     edgetpu: bool = False  # int8 TFLite for the Edge TPU: predicted mapping in the sidecar, compiled if possible
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
+    require: str | None = None  # quantized parity floors, "agreement>=0.9,sqnr>=15,drop<=1.0"; None: the
+    #                             defaults (export.parity.DEFAULT_FLOORS); "none": report without judging
+    max_drop: float | None = None  # int8: keep the fewest layers float until top-1 drops at most this (points)
+    min_agreement: float | None = None  # int8: ... until top-1 agreement with Keras is at least this
+    min_sqnr: float | None = None  # int8: ... until the logits' SQNR against Keras is at least this (dB)
     warn: Callable[[str], None] = field(default=lambda msg: warnings.warn(msg, stacklevel=2))
     progress: Callable | None = None  # wraps an iterable (e.g. a progress bar)
 
@@ -129,6 +135,23 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
             raise EdgekitError("--edgetpu needs integer model I/O: --io uint8 (what Coral's models use) or int8")
         if opts.keep_float is not None:
             raise EdgekitError("--edgetpu and --keep-float do not mix: a float layer cuts the Edge TPU graph")
+    if opts.require is not None:
+        parity.parse_require(opts.require)
+    if opts.max_drop is not None or opts.min_agreement is not None or opts.min_sqnr is not None:
+        what = ("--max-drop" if opts.max_drop is not None else "--min-agreement" if opts.min_agreement is not None
+                else "--min-sqnr")
+        if not any(p == "int8" for _, p in pairs):
+            raise EdgekitError(f"{what} chooses which int8 layers to keep float: it needs --int8")
+        if opts.keep_float is not None:
+            raise EdgekitError(f"{what} chooses the layers to keep float itself: drop --keep-float")
+        if opts.edgetpu:
+            raise EdgekitError(f"{what} keeps layers float, and a float layer cuts the Edge TPU graph: drop --edgetpu")
+        if opts.io != "float":
+            raise EdgekitError(f"{what} makes mixed int8/float models with float I/O: drop --io")
+        if opts.max_drop is not None and not 0 <= opts.max_drop < 100:
+            raise EdgekitError(f"--max-drop is a top-1 drop in points, from 0 up to 100, got {opts.max_drop:g}")
+        if opts.min_agreement is not None and not 0 < opts.min_agreement <= 1:
+            raise EdgekitError(f"--min-agreement is a fraction above 0 up to 1, got {opts.min_agreement:g}")
     if opts.calib and opts.check and Path(opts.calib).resolve() == Path(opts.check).resolve():
         raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
     return pairs
@@ -176,6 +199,15 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
     files.ensure_writable(out_root / spec.name)
 
     calib, check = image_sets(opts, spec.resolution, need_calibration)
+    if source.kind == "none" and opts.max_drop is not None:
+        raise EdgekitError("--max-drop: random weights have no meaningful top-1 to drop: use --min-sqnr (or real weights)")
+    labels = cal.labels(check) if source.kind != "none" else None  # random weights: top-1 means nothing
+    required = parity.parse_require(opts.require) if opts.require is not None else None
+    if labels is None and source.kind != "none" and (opts.max_drop is not None or
+                                                      any(r.metric == "drop" for r in required or ())):
+        raise EdgekitError(f"a top-1 drop needs labelled check images, and {check.source} has no labels "
+                           f"(labels.csv or class folders): pass --check DIR with labels, or use --min-agreement / "
+                           f"agreement>= instead")
     from edgekit.zoo.build import reference_model
 
     with quiet():
@@ -187,47 +219,80 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
 
     tools = art.tool_versions()
     results, failures = [], []
+    real_weights = source.kind != "none"
+
+    def emit(fmt: str, precision: str, label: str, data: bytes, extra: dict, seconds: float) -> art.Artifact | None:
+        """Check one artifact's parity, judge it, publish it with its sidecar (None: failed exact parity)."""
+        target = art.artifact_path(out_root, spec.name, fmt, label)
+        tmp = files.write_temp(target.parent, target.name, data)
+        try:
+            result = _check(tmp, fmt, spec, check, reference, precision, labels)
+            if precision not in parity.EXACT:
+                parity.judge(result, *parity.floors(precision, real_weights, required))
+            if opts.edgetpu and fmt == "tflite" and precision == "int8":
+                extra = {**extra, "edgetpu": _edgetpu(tmp, target, opts)}
+            sidecar = art.Artifact.from_dict({
+                "edgekit_sidecar": art.SIDECAR_VERSION,
+                "artifact": target.name, "format": fmt, "precision": precision,
+                **({"variant": "mixed"} if label != precision else {}),
+                "size_bytes": len(data), "sha256": files.sha256_bytes(data),
+                "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
+                "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
+                "io": result.pop("io"),
+                "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
+                                if (calib is not None and precision in QUANTIZED) else None),
+                **extra,
+                "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels)),
+                                               "labelled": labels is not None}},
+                "tools": tools,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "convert_seconds": round(seconds, 2),
+                "path": str(target),
+            })
+            if result["passed"] is False and precision in parity.EXACT:
+                failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
+                                f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
+                return None
+            art.publish(tmp, target, sidecar)
+            results.append(sidecar)
+            return sidecar
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    target = mixed.Target(opts.max_drop, opts.min_agreement, opts.min_sqnr)
     with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
         graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
         graphs.check_x = spec.preprocessing.apply(check.pixels)
+        plain: dict[str, tuple[bytes, art.Artifact]] = {}
         for fmt, precision in pairs:
             start = time.perf_counter()
             with quiet():
                 data, extra = graphs.export(fmt, precision)
             seconds = time.perf_counter() - start
             label = "int8-mixed" if (opts.keep_float and fmt == "tflite" and precision == "int8") else precision
-            target = art.artifact_path(out_root, spec.name, fmt, label)
-            tmp = files.write_temp(target.parent, target.name, data)
-            try:
-                result = _check(tmp, fmt, spec, check, reference, precision)
-                if opts.edgetpu and fmt == "tflite" and precision == "int8":
-                    extra = {**extra, "edgetpu": _edgetpu(tmp, target, opts)}
-                sidecar = art.Artifact.from_dict({
-                    "edgekit_sidecar": art.SIDECAR_VERSION,
-                    "artifact": target.name, "format": fmt, "precision": precision,
-                    **({"variant": "mixed"} if label != precision else {}),
-                    "size_bytes": len(data), "sha256": files.sha256_bytes(data),
-                    "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
-                    "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
-                    "io": result.pop("io"),
-                    "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
-                                    if (calib is not None and precision in QUANTIZED) else None),
-                    **extra,
-                    "parity": {**result, "check": {"source": check.source, "count": int(len(check.pixels))}},
-                    "tools": tools,
-                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "convert_seconds": round(seconds, 2),
-                    "path": str(target),
-                })
-                if result["passed"] is False:
-                    failures.append(f"{fmt}-{precision}: max |logit diff| {result['max_abs_diff']:.3g} > "
-                                    f"{result['tolerance']:.3g} or top-1 agreement {result['top1_agreement']:.0%}")
+            made = emit(fmt, precision, label, data, extra, seconds)
+            if made is not None and precision == "int8":
+                plain[fmt] = (data, made)
+        if target != mixed.Target():
+            for fmt, (data, made) in plain.items():
+                start = time.perf_counter()
+                with quiet(), mixed.scratch_dir() as where:
+                    chosen, log = mixed.search(
+                        fmt, graphs.ranking(fmt), lambda tensors, fmt=fmt: graphs.mixed_bytes(fmt, tensors),
+                        lambda path, fmt=fmt: _check(path, fmt, spec, check, reference, "int8", labels),
+                        data, made["parity"], target, where)
+                if chosen is None:
+                    opts.warn(f"{fmt} int8: {log['note']} ({target})")
                     continue
-                art.publish(tmp, target, sidecar)
-                results.append(sidecar)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+                if not log["met"]:
+                    opts.warn(f"{fmt} int8: {target} {log['note']}")
+                extra = {"quantization": {**(made.get("quantization") or {}), "scheme": (
+                    "int8 with the fewest layers kept float that meet the target (accuracy-controlled; "
+                    + ("TFLite QuantizationDebugger denylisted_nodes)" if fmt == "tflite" else
+                       "ONNX Runtime quantize_static nodes_to_exclude)")),
+                    "accuracy_control": log}, "graph_rewrites": made.get("graph_rewrites", [])}
+                emit(fmt, "int8", "int8-mixed", chosen, extra, time.perf_counter() - start)
     if failures:
         raise parity.ParityError("parity check failed, artifact not written: " + "; ".join(failures))
     return results
@@ -334,6 +399,52 @@ class _Graphs:
                  "quantization through TFLite's QuantizationDebugger denylisted_nodes)", "keep_float": self.keep_float}
         return data, {"quantization": quant}
 
+    def _ranked_rows(self, rows):
+        from edgekit.quant.layer_error import finish
+
+        known = {layer.name for layer in self.model.layers}
+        for row in rows:  # the clone used for rounding suffixes names ("conv1_relu_1"): the model's own
+            if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
+                row.layer = row.layer.rsplit("_", 1)[0]
+        return finish(rows)
+
+    def ranking(self, fmt: str) -> list[tuple[str, list[str]]]:
+        """Layers worst first by int8 RMSE/scale on calibration images, each with its quantized tensors."""
+        debug_x = self.calib_x[: min(32, len(self.calib_x))]
+        if fmt == "tflite":
+            from edgekit.export import debug_tflite
+
+            source, _ = self._tflite_int8_source(self._source("int8"))
+            rows = debug_tflite.layer_errors(self._saved_model(source), self.calib_x, debug_x)
+        else:
+            from edgekit.export import debug_onnx
+
+            float_onnx = self._onnx_float(self._source("int8"))
+            qdq = onnx_export.quantize_int8(float_onnx, self.calib_x, self.opts.onnx_calibration,
+                                            self.opts.onnx_activations)
+            rows = debug_onnx.layer_errors(qdq, debug_x, float_onnx)
+        ranked: dict[str, list[str]] = {}
+        for row in self._ranked_rows(rows):
+            if row.layer and row.rmse_per_scale is not None:
+                ranked.setdefault(row.layer, []).append(row.tensor)
+        return list(ranked.items())
+
+    def mixed_bytes(self, fmt: str, tensors: list[str]) -> bytes:
+        """The int8 model of ``fmt`` with the ops of ``tensors`` kept float."""
+        if fmt == "tflite":
+            from edgekit.export import debug_tflite
+
+            source, rewrites = self._tflite_int8_source(self._source("int8"))
+            data = debug_tflite.mixed_model(self._saved_model(source), self.calib_x, tensors)
+            if rewrites:
+                from edgekit.export import relu6_ranges
+
+                data, _ = relu6_ranges.tighten(data)
+            return data
+        return onnx_export.quantize_int8(self._onnx_float(self._source("int8")), self.calib_x,
+                                         self.opts.onnx_calibration, self.opts.onnx_activations,
+                                         exclude_tensors=tensors)
+
     def export(self, fmt: str, precision: str) -> tuple[bytes, dict]:
         opts, source = self.opts, self._source(precision)
         if fmt == "tflite":
@@ -382,13 +493,15 @@ def _tflite_quant(precision: str, io: str) -> dict | None:
     }[precision]
 
 
-def _check(path: Path, fmt: str, spec, check: cal.ImageSet, reference: np.ndarray, precision: str) -> dict:
+def _check(path: Path, fmt: str, spec, check: cal.ImageSet, reference: np.ndarray, precision: str,
+           labels: np.ndarray | None = None) -> dict:
     from edgekit.run.runtime import Classifier, open_runtime
 
     with quiet():  # LiteRT announces its XNNPACK delegate on stderr
         runtime = open_runtime(path, runtime=FORMAT_RUNTIME[fmt])
     with runtime:
         scores = Classifier(runtime, spec.preprocessing.apply).scores(check.pixels)
-        result = parity.compare(reference, scores, precision)
+        result = parity.compare(reference, scores, precision, labels if labels is not None and
+                                labels.max() < reference.shape[1] else None)
         result["io"] = runtime.describe()
     return result

@@ -69,7 +69,7 @@ def _debugger(saved_model: str, calibration: np.ndarray, check: np.ndarray, deny
             converter=_converter(saved_model, calibration), debug_dataset=_samples(check),
             debug_options=options)
     except Exception as exc:
-        raise EdgekitError(f"TFLite QuantizationDebugger failed: {first_line(exc)}") from None
+        raise EdgekitError(f"TFLite QuantizationDebugger failed: {first_line(exc)}") from exc
 
 
 def layer_errors(saved_model: str, calibration: np.ndarray, check: np.ndarray) -> list[LayerError]:
@@ -102,4 +102,4 @@ def mixed_model(saved_model: str, calibration: np.ndarray, denylist: list[str]) 
     try:
         return bytes(debugger.get_nondebug_quantized_model())
     except Exception as exc:
-        raise EdgekitError(f"selective quantization failed: {first_line(exc)}") from None
+        raise EdgekitError(f"selective quantization failed: {first_line(exc)}") from exc

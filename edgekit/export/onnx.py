@@ -73,8 +73,13 @@ class CalibrationReader:
 
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
-                  activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True) -> bytes:
-    """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights)."""
+                  activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True,
+                  exclude_tensors: list[str] | tuple[str, ...] = ()) -> bytes:
+    """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
+
+    ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
+    Relu/Clip producer takes the op feeding it along, since ORT fuses the two when it quantizes.
+    """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -89,15 +94,31 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         src, pre, out = (os.path.join(tmp, n) for n in ("float.onnx", "pre.onnx", "int8.onnx"))
         Path(src).write_bytes(float_model)
         quant_pre_process(src, pre, skip_symbolic_shape=True)
+        excluded = producers(Path(pre).read_bytes(), exclude_tensors) if exclude_tensors else []
         extra = {"CalibTensorRangeSymmetric": False}
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
         quantize_static(
             pre, out, CalibrationReader(INPUT_NAME, calibration), quant_format=QuantFormat.QDQ,
             per_channel=per_channel, activation_type=act, weight_type=QuantType.QInt8,
-            calibrate_method=methods[method], extra_options=extra,
+            calibrate_method=methods[method], extra_options=extra, nodes_to_exclude=excluded,
         )
         return Path(out).read_bytes()
+
+
+def producers(model_bytes: bytes, tensors) -> list[str]:
+    """Names of the nodes producing ``tensors`` (with the op feeding a Relu/Clip producer)."""
+    import onnx
+
+    graph = onnx.load_from_string(model_bytes).graph
+    by_output = {out: node for node in graph.node for out in node.output}
+    names: list[str] = []
+    for tensor in tensors:
+        node = by_output.get(tensor)
+        while node is not None and node.name not in names:
+            names.append(node.name)
+            node = by_output.get(node.input[0]) if node.op_type in ("Relu", "Clip") else None
+    return names
 
 
 def count_ops(model_bytes: bytes) -> dict[str, int]:

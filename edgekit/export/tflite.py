@@ -72,4 +72,4 @@ def convert(saved_model: str, precision: str, calibration: np.ndarray | None = N
     try:
         return bytes(converter.convert())
     except Exception as exc:  # ConverterError, RuntimeError from the calibrator, ...
-        raise EdgekitError(f"TFLiteConverter failed ({precision}): {first_line(exc)}") from None
+        raise EdgekitError(f"TFLiteConverter failed ({precision}): {first_line(exc)}") from exc

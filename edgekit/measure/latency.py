@@ -1,35 +1,10 @@
-"""The timing loop and the statistics a performance engineer reads off it.
-
-The loop times ``invoke`` alone with ``perf_counter_ns``; inputs are bound before the clock
-starts. Statistics are over all timed runs: min / median / mean / std / p90 / p99 and throughput.
+"""The statistics a performance engineer reads off the timing loop (``run.timing.time_runs``):
+min / median / mean / std / p90 / p99 and throughput, over all timed runs.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 import numpy as np
-
-
-def time_runs(invoke: Callable[[], None], runs: int, min_seconds: float = 0.0,
-              between: Callable[[int], None] | None = None) -> list[float]:
-    """Milliseconds of ``runs`` calls to ``invoke`` (more, until ``min_seconds`` have passed).
-
-    ``between(i)`` runs untimed before call ``i`` (e.g. to bind the next input image).
-    """
-    samples: list[float] = []
-    clock = time.perf_counter_ns
-    deadline = time.perf_counter() + min_seconds
-    i = 0
-    while i < runs or time.perf_counter() < deadline:
-        if between is not None:
-            between(i)
-        start = clock()
-        invoke()
-        samples.append((clock() - start) / 1e6)
-        i += 1
-    return samples
 
 
 def summarize(samples_ms: list[float], batch: int = 1) -> dict:

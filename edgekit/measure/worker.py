@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from edgekit.errors import EdgekitError, first_line
+from edgekit.errors import describe_failure
 
 IMAGES_IN_ROTATION = 8
 
@@ -86,7 +86,7 @@ class Worker:
 
     def time(self, runs: int, min_seconds: float = 0.0, rewarm: int = 0) -> dict:
         """Time ``runs`` invocations (at least ``min_seconds``), after ``rewarm`` untimed ones."""
-        from edgekit.measure.latency import time_runs
+        from edgekit.run.timing import time_runs
 
         runtime, batches = self.runtime, self.batches
         for _ in range(rewarm):
@@ -116,18 +116,16 @@ def serve(commands, reply) -> None:
         cmd = request.pop("cmd")
         try:
             answer = {"ok": True, **getattr(worker, cmd)(**request)}
-        except EdgekitError as exc:
-            answer = {"ok": False, "error": str(exc)}
-        except Exception as exc:  # a bug or an unexpected runtime failure: still one line for the parent
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {first_line(exc)}"}
+        except Exception as exc:  # a user error is its own line; a bug is one line naming its traceback's log
+            answer = {"ok": False, "error": describe_failure(exc, f"the benchmark worker ({cmd})")}
         reply(answer)
         if cmd == "finish" or not answer["ok"]:
             return
 
 
 def main() -> None:
-    # The protocol owns the real stdout; anything native code prints goes to stderr instead.
     """Entry point of ``python -m edgekit.measure.worker``."""
+    # The protocol owns the real stdout; anything native code prints goes to stderr instead.
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line, write_log
 from edgekit.sweep import tasks
 from edgekit.sweep.plan import Cell
 
@@ -131,10 +131,11 @@ class RayExecutor:
             ref = ready[0]
             try:
                 yield refs[ref], self.ray.get(ref)
-            except Exception as exc:  # a task that died with its node
+            except Exception as exc:  # a task that died with its node: one line, the traceback in a log
                 now = time.time()
-                yield refs[ref], {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                                  "started": now, "ended": now}
+                log = write_log(exc, "a Ray task")
+                yield refs[ref], {"error": f"{type(exc).__name__}: {first_line(exc, 200)}"
+                                           + (f" (traceback in {log})" if log else ""), "started": now, "ended": now}
 
     def converts(self, jobs: list[dict]) -> Iterator[tuple[dict, dict]]:
         refs = {self._convert.remote(j["model"], j["weights"], j["pairs"], j["convert"]): j for j in jobs}

@@ -99,7 +99,10 @@ def run_sweep(sweep: Sweep, executor, db: str | None = None, resume: bool = Fals
                         fail(None, "convert", broken[a.key], artifact=a)
                         continue
                     data = got["bytes"] if "bytes" in got else Path(got["path"]).read_bytes()
-                    _file(a, data, got["sidecar"])
+                    # the converter's warnings stay with the artifact: a cache hit reports them again
+                    mine = [w for w in outcome.get("warnings") or []  # a parity warning names its own artifact
+                            if "parity floor" not in w or w.startswith(f"{a.format}-{a.precision}.")]
+                    _file(a, data, {**got["sidecar"], "conversion_warnings": mine})
                 if outcome.get("scratch"):
                     shutil.rmtree(outcome["scratch"], ignore_errors=True)
                 tick()
@@ -133,6 +136,8 @@ def run_sweep(sweep: Sweep, executor, db: str | None = None, resume: bool = Fals
                 result = dict(outcome["result"])
                 env = result.pop("environment", None) or {}
                 sidecar = art.read_sidecar(cell.artifact.path) or {}
+                if sidecar.get("conversion_warnings"):  # never dropped: in the results and the summary
+                    result["conversion_warnings"] = sidecar["conversion_warnings"]
                 result.update(model=result.get("model") or cell.artifact.model, device=cell.device,
                               sweep={"name": sweep.name, "cell": cell.key, "artifact_key": cell.artifact.key,
                                      "executor": executor.name, "started": outcome["started"],
@@ -142,8 +147,11 @@ def run_sweep(sweep: Sweep, executor, db: str | None = None, resume: bool = Fals
             phase_seconds[step] = round(time.time() - t0, 2)
         db_path = str(store.path)
     tick(phase="done")
+    warnings = [{"model": a.model, "artifact": a.label, "warning": w} for a in sweep.artifacts if cached(a)
+                for w in (art.read_sidecar(a.path) or {}).get("conversion_warnings") or []]
     return {"sweep": sweep.to_dict(), **executor.describe(), "db": db_path,
             "cells": len(sweep.cells), "done": counts["done"], "failed": len(failures), "skipped": counts["skipped"],
+            "warnings": warnings,
             "artifacts": {"total": len(sweep.artifacts), "converted": len(todo) - len(broken), "cache_hits": hits},
             "seconds": {"total": round(time.time() - started, 2), "convert": round(convert_seconds, 2), **phase_seconds},
             "failures": failures, "timeline": timeline}

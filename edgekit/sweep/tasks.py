@@ -13,11 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from edgekit.errors import EdgekitError, first_line
+from edgekit.errors import describe_failure
 
 
-def _failed(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, EdgekitError) else f"{type(exc).__name__}: {first_line(exc)}"
+def _failed(exc: BaseException, context: str) -> str:
+    """One line: a user error as it is, a bug named as one with its traceback logged (``errors.describe_failure``)."""
+    return describe_failure(exc, context)
 
 
 def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], convert: dict,
@@ -31,13 +32,17 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
     from edgekit.vocab import DEFAULT_CHECK_COUNT, DEFAULT_PTQ
 
     started = time.time()
+    warnings: list[str] = []  # the converter's warnings travel back with the outcome
     scratch = tempfile.mkdtemp(prefix="edgekit-sweep-")
     try:
         opts = ConvertOptions(model=model, weights=weights, precisions=tuple(sorted({p for _, p in pairs})), formats=tuple(sorted({f for f, _ in pairs})),
                               calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
                               check_count=convert.get("check_count", DEFAULT_CHECK_COUNT), ptq=convert.get("ptq", DEFAULT_PTQ),
-                              out=scratch, warn=lambda msg: None)
+                              out=scratch, warn=warnings.append)
         sidecars = run(opts)
+        for sidecar in sidecars:
+            if sidecar["parity"].get("passed") is False:
+                warnings.append(f"{sidecar['artifact']} is below its parity floor: {', '.join(sidecar['parity']['failed'])}")
         out = {}
         for sidecar in sidecars:
             name = f"{sidecar['format']}-{sidecar['precision']}"
@@ -47,10 +52,11 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
             out[name] = {"sidecar": sidecar.to_dict(), "bytes": path.read_bytes()} if want_bytes else \
                         {"sidecar": sidecar.to_dict(), "path": str(path)}
         return {"artifacts": out, "scratch": None if want_bytes else scratch, "started": started,
-                "ended": time.time()}
+                "ended": time.time(), "warnings": warnings}
     except Exception as exc:  # one model failing must not stop the sweep
         shutil.rmtree(scratch, ignore_errors=True)
-        return {"error": _failed(exc), "started": started, "ended": time.time()}
+        return {"error": _failed(exc, f"converting {model}"), "started": started, "ended": time.time(),
+                "warnings": warnings}
     finally:
         if want_bytes:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -68,7 +74,7 @@ def bench_artifact(path: str, device: str, threads: int, bench: dict) -> dict:
             return {"error": "; ".join(errors) or "no result", "started": started, "ended": time.time()}
         return {"result": results[0], "started": started, "ended": time.time()}
     except Exception as exc:
-        return {"error": _failed(exc), "started": started, "ended": time.time()}
+        return {"error": _failed(exc, f"benchmarking {path}"), "started": started, "ended": time.time()}
 
 
 def eval_artifact(path: str, data: str, limit: int | None = None) -> dict:
@@ -80,4 +86,4 @@ def eval_artifact(path: str, data: str, limit: int | None = None) -> dict:
         result = evaluate(path, data, limit=limit)
         return {"result": {**result, "device": "host"}, "started": started, "ended": time.time()}
     except Exception as exc:
-        return {"error": _failed(exc), "started": started, "ended": time.time()}
+        return {"error": _failed(exc, f"evaluating {path}"), "started": started, "ended": time.time()}
