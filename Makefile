@@ -69,6 +69,9 @@ demo: setup
 	@echo "== 4f. For comparison, plain GPTQ (--ptq gptq): each layer rounded on float inputs =="
 	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --int8 --ptq gptq \
 		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)/gptq
+	@echo "== 4g. int8 you can trust: every quantized artifact is judged against floors (exit 1 below them); --max-drop keeps the fewest layers float and prices each =="
+	$(EDGEKIT) convert --model v1-0.25-128 --weights $(DATA)/weights/mobilenet_2_5_128_tf.h5 --int8 \
+		--calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --max-drop 5 --out $(DEMO_OUT)/max-drop
 	@echo "== 5. Every artifact on eval300 beside the Keras float model (eval300 is an easier-than-average subset) =="
 	$(PY) benchmarks/export_accuracy.py $(DEMO_OUT)/v1-0.25-128 --data $(DATA)/imagenet-val/eval300 \
 		--weights $(DATA)/weights/mobilenet_2_5_128_tf.h5
@@ -100,7 +103,8 @@ bench: setup
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
 	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8
 
-# The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression.
+# The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression or on creep past
+# the oldest (or $(BENCH_CI)/release.json) baseline, and exit 3 when the budget could not decide.
 # Keep $(BENCH_CI)/ and models/reference/ together between runs (CI cache): the reference
 # workloads must be the very files the baseline was timed with.
 BENCH_CI ?= bench-ci
@@ -109,7 +113,8 @@ bench-ci: setup
 	@test -f $(REFERENCE)/onnx-int8.onnx || $(EDGEKIT) convert --model v1-0.5-160 --weights none \
 		--float --int8 --format all --calib $(DATA)/imagenet-val/calib100 --calib-count 32 --out models/reference
 	@if [ -f $(BENCH_CI)/baseline.json ]; then \
-		$(EDGEKIT) regress --baseline $(BENCH_CI)/baseline.json --save-candidate $(BENCH_CI)/candidate.json; \
+		$(EDGEKIT) regress --baseline $(BENCH_CI)/baseline.json --save-candidate $(BENCH_CI)/candidate.json \
+			$(if $(wildcard $(BENCH_CI)/release.json),--pinned $(BENCH_CI)/release.json); \
 	else \
 		$(EDGEKIT) bench --suite benchmarks/suite-ci.toml --save-baseline $(BENCH_CI)/baseline.json --no-record \
 		&& echo "baseline saved: the next 'make bench-ci' compares against it"; \

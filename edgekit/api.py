@@ -127,9 +127,9 @@ def _record(kind: str, results: list[dict], db: str | Path | None) -> str:
 
 
 def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = None, reference: str | Path | None = None,
-          save_baseline: str | Path | None = None, sessions: int | None = None, models_dir: str | Path = "models",
-          record: bool = True, db: str | Path | None = None, warn: Warn | None = None,
-          progress: Callable | None = None, **options) -> BenchRun:
+          save_baseline: str | Path | None = None, sessions: int | None = None, no_reference: bool = False,
+          models_dir: str | Path = "models", record: bool = True, db: str | Path | None = None,
+          warn: Warn | None = None, progress: Callable | None = None, **options) -> BenchRun:
     """Latency and memory of ``artifacts`` (files, or zoo names meaning their exports), each in its own
     worker process, timed runs interleaved in rounds.
 
@@ -137,7 +137,9 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
     ``runtime``, ``warmup``, ``runs``, ``min_time``, ``rounds``, ...). With ``suite``, ``reference`` or
     ``save_baseline`` each artifact is timed with its reference in several sessions of fresh workers
     (timing defaults then ``vocab.REGRESS_DEFAULTS``) and ``save_baseline`` writes the samples for
-    ``regress``. An artifact that fails is listed in ``errors``; it never stops the others.
+    ``regress``. Without a suite or ``reference`` a baseline gets edgekit's built-in reference workloads
+    (``compare.reference``, made beside it), unless ``no_reference``. An artifact that fails is listed
+    in ``errors``; it never stops the others.
     """
     from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
 
@@ -147,10 +149,13 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
                **{k: v for k, v in options.items() if v is not None or k not in timing}}
     opts = BenchOptions(**options, progress=progress)
     if paired:
+        from edgekit.compare.reference import folder_for
         from edgekit.compare.runs import describe_run, measure
 
+        builtin = folder_for(save_baseline) if save_baseline and not no_reference else None
         how = describe_run([str(a) for a in artifacts], suite and str(suite), reference and str(reference), opts,
-                           models_dir=str(models_dir), sessions=sessions or vocab.REGRESS_SESSIONS)
+                           models_dir=str(models_dir), sessions=sessions or vocab.REGRESS_SESSIONS,
+                           builtin_references=builtin)
         measured, errors = measure(how, progress=progress, warn=warn)
         results = [dict(part, environment=measured["environment"]) for e in measured["entries"]
                    for part in (e["result"], e["reference"]) if part]
@@ -202,30 +207,41 @@ def results(*, kind: str | None = None, model: str | None = None, artifact: str 
 
 # --- compare, regress, report --------------------------------------------------------------------
 
-def regress(baseline: str | Path, *, candidate: str | Path | None = None, threshold: float = 0.05,
+def regress(baseline: str | Path, *, candidate: str | Path | None = None, threshold: float = vocab.REGRESS_THRESHOLD,
             confidence: float = 0.95, allow_env_change: bool = False, use_reference: bool = True,
-            save_candidate: str | Path | None = None, warn: Warn | None = None,
+            pinned: str | Path | None = None, creep: float = vocab.CREEP_THRESHOLD, max_sessions: int | None = None,
+            time_budget: float | None = None, save_candidate: str | Path | None = None, warn: Warn | None = None,
             progress: Callable | None = None) -> RegressReport:
-    """Compare a candidate run (``candidate``, or the baseline's suite timed now) with ``baseline``.
+    """Did anything in the baseline get slower than ``threshold`` (a fraction: 0.05 = 5%), beyond noise?
 
-    ``report.regressed`` counts entries slower beyond noise and ``threshold`` (a fraction: 0.05 = 5%).
+    Without ``candidate`` the baseline's entries are timed again by the sequential gate
+    (``compare.gate``): sessions are added until every entry's interval decides, or ``max_sessions`` /
+    ``time_budget`` run out (``report.inconclusive`` counts what stayed open). Every entry is also
+    compared with the oldest baseline this one descends from (kept inside it by ``save_candidate``),
+    or with ``pinned``, against ``creep``: ``report.crept`` counts the drift a series of small
+    slowdowns added up to. ``save_candidate`` writes the candidate as the next (rolling) baseline,
+    carrying the oldest one along.
     """
     from edgekit.compare import baseline as bl
+    from edgekit.compare import gate
     from edgekit.compare.regress import regress as compare_runs
 
     base = bl.load(str(baseline))
+    if not 0 < creep < 1:
+        raise EdgekitError(f"--creep must be between 0% and 100%, got {creep:.0%}")
+    origin = bl.load(str(pinned)) if pinned else base.get("origin")
     if candidate:
         cand = bl.load(str(candidate))
+        report = compare_runs(base, cand, threshold, confidence, allow_env_change, use_reference=use_reference,
+                              origin=origin, creep=creep)
     else:
-        from edgekit.compare.runs import measure
-
-        cand, errors = measure(base["run"], progress=progress, warn=warn)
-        if errors:
-            raise EdgekitError("; ".join(errors))
+        report, cand = gate.run_gate(base, threshold, confidence, allow_env_change=allow_env_change,
+                                     use_reference=use_reference, origin=origin, creep=creep,
+                                     max_sessions=max_sessions or gate.MAX_SESSIONS,
+                                     time_budget=time_budget or gate.TIME_BUDGET, progress=progress, warn=warn)
     if save_candidate:
-        bl.save(str(save_candidate), cand)
-    return RegressReport.from_dict(compare_runs(base, cand, threshold, confidence, allow_env_change,
-                                                use_reference=use_reference))
+        bl.save(str(save_candidate), bl.descend(base, cand))
+    return RegressReport.from_dict(report)
 
 
 def compare(models: Sequence[str] = (), *, db: str | Path | None = None) -> dict:

@@ -16,7 +16,11 @@ import click
 
 from edgekit import vocab
 from edgekit.version import __version__
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, describe_failure
+
+
+EXIT_INCONCLUSIVE = 3  # regress: no entry regressed, but some could not be decided within the budget
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error (a bug), apart from bad input (2) and a failed gate (1)
 
 
 class _Group(click.Group):
@@ -24,11 +28,22 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except EdgekitError as exc:
-            click.echo(f"edgekit: error: {exc}", err=True)
+            click.echo(f"edgekit: error: {describe_failure(exc, _what(ctx))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("edgekit: interrupted", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:  # a bug: one line naming the log with its traceback (EDGEKIT_DEBUG=1 re-raises)
+            if os.environ.get("EDGEKIT_DEBUG"):
+                raise
+            click.echo(f"edgekit: error: {describe_failure(exc, _what(ctx))}", err=True)
+            ctx.exit(EXIT_BUG)
+
+
+def _what(ctx) -> str:
+    return "edgekit " + " ".join(sys.argv[1:2]) if len(sys.argv) > 1 else "edgekit"
 
 
 def _emit_json(data) -> None:
@@ -171,12 +186,27 @@ def classify(model, images, weights, labels, crop, top, as_json):
 @click.option("--edgetpu", is_flag=True, help="For the Edge TPU: full-integer int8 TFLite, uint8 I/O, batch 1; "
               "predicts the op mapping into the sidecar and compiles it if edgetpu_compiler is on PATH.")
 @click.option("--opset", default=vocab.DEFAULT_OPSET, show_default=True, help="ONNX opset (13..18).")
+@click.option("--require", help="Parity floors for quantized artifacts, e.g. agreement>=0.9,sqnr>=15,drop<=1.0 "
+              "(drop needs labelled --check images), or none [default: measured floors per precision, "
+              "SQNR only for random weights; see docs/export.md]. A miss: written, marked failed, exit 1.")
+@click.option("--max-drop", type=float, help="With --int8: keep the fewest layers float (worst first) until the "
+              "top-1 drop on the labelled check images is at most this many points; writes *-int8-mixed.")
+@click.option("--min-agreement", type=float, help="With --int8: the same until top-1 agreement with Keras on the "
+              "check images is at least this fraction (no labels needed).")
+@click.option("--min-sqnr", type=float, help="With --int8: the same until the logits' SQNR against Keras is at "
+              "least this many dB (the target a random-weight model has).")
 @crop_option
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, ptq, keep_float, hswish, edgetpu, opset, crop, out, as_json):
-    """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity."""
+            check_count, io, onnx_calibration, ptq, keep_float, hswish, edgetpu, opset, require, max_drop,
+            min_agreement, min_sqnr, crop, out, as_json):
+    """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity.
+
+    Float and fp16 must match Keras (else nothing is written, exit 2); quantized artifacts are judged
+    against floors on agreement, SQNR and (labelled check images) top-1 drop: one below its floor is
+    written, marked failed in its sidecar and table, and the command exits 1.
+    """
     flags = [("float", p_float), ("fp16", p_fp16), ("dynamic", p_dynamic), ("int8", p_int8), ("int16x8", p_int16x8)]
     from edgekit.present import progress_over
 
@@ -185,11 +215,22 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
         formats=vocab.FORMATS if fmt == "all" else (fmt,), calib=calib, calib_count=calib_count, check=check,
         check_count=check_count, io=io, out=out, crop=crop, onnx_opset=opset, onnx_calibration=onnx_calibration,
         ptq=ptq, keep_float=keep_float, hswish=hswish, edgetpu=edgetpu, skip_unsupported=fmt == "all", warn=_warn,
+        require=require, max_drop=max_drop, min_agreement=min_agreement, min_sqnr=min_sqnr,
         progress=None if as_json else progress_over("decoding calibration images"))
     if as_json:
-        return _emit_json({"artifacts": [a.to_dict() for a in artifacts]})
-    console, present = _console()
-    console.print(present.convert_table(artifacts))
+        _emit_json({"artifacts": [a.to_dict() for a in artifacts]})
+    else:
+        console, present = _console()
+        console.print(present.convert_table(artifacts))
+        for line in present.convert_lines(artifacts):
+            console.print(line)
+    failed = [a for a in artifacts if a["parity"].get("passed") is False]
+    if failed:
+        from edgekit.errors import QualityGateError
+
+        raise QualityGateError(f"{len(failed)} artifact{'s' if len(failed) > 1 else ''} below the parity floor (written, "
+                               "marked failed): " + "; ".join(f"{a['artifact']}: {', '.join(a['parity']['failed'])}"
+                                                              for a in failed))
 
 
 @cli.command()
@@ -212,6 +253,8 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
               "for 'edgekit regress'.")
 @click.option("--sessions", type=int, help="With --suite/--reference/--save-baseline: sessions (fresh worker "
               f"processes) per artifact [default: {vocab.REGRESS_SESSIONS}].")
+@click.option("--no-reference", is_flag=True, help="With --save-baseline: no reference workload (raw medians); "
+              "by default edgekit makes its own beside the baseline (<baseline>.refs/).")
 @preprocess_option
 @click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
 @click.option("--optimization", type=click.Choice(vocab.ORT_OPTIMIZATION), default="all", show_default=True,
@@ -222,17 +265,19 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
 @no_record_option
 @json_option
 def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, ssh_host, inputs, suite, reference,
-          save_baseline, sessions, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
+          save_baseline, sessions, no_reference, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
     """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
 
     With --suite, --reference or --save-baseline ("paired") each artifact is timed with its reference
-    in the same rounds, in several sessions of fresh worker processes (defaults then: 5 sessions of
-    40 runs, 0.8 s, 8 rounds, unless given).
+    in the same rounds, in several sessions of fresh worker processes (defaults then: 10 sessions of
+    40 runs, 0.8 s, 8 rounds, unless given). A baseline without --suite or --reference gets edgekit's
+    built-in reference workloads, one per kind of artifact, made beside it.
     """
     bar, progress = _bar(_show(as_json))
     with bar:
         run = _api().bench(
             artifacts, suite=suite, reference=reference, save_baseline=save_baseline, sessions=sessions,
+            no_reference=no_reference,
             models_dir=models_dir, record=not no_record, db=db, warn=_warn, progress=progress, runtime=runtime,
             threads=threads, warmup=warmup, runs=runs, min_time=min_time, rounds=rounds, batch=batch, device=device,
             host=ssh_host, inputs=inputs, preprocess=preprocess, xnnpack=not no_xnnpack, optimization=optimization,
@@ -249,22 +294,39 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
 
 
 @cli.command()
-@click.option("--baseline", required=True, type=click.Path(), help="From 'edgekit bench --save-baseline'.")
-@click.option("--candidate", type=click.Path(), help="A second baseline file (default: run the same suite now).")
-@click.option("--threshold", default="5%", show_default=True,
+@click.option("--baseline", required=True, type=click.Path(), help="From 'edgekit bench --save-baseline' (or an earlier "
+              "--save-candidate: a rolling baseline).")
+@click.option("--candidate", type=click.Path(), help="A second baseline file (default: time the baseline's entries "
+              "again, adding sessions until each decides).")
+@click.option("--threshold", default=f"{vocab.REGRESS_THRESHOLD:.0%}", show_default=True,
               help="Smallest slowdown that fails, in percent (e.g. 10%).")
+@click.option("--creep", default=f"{vocab.CREEP_THRESHOLD:.0%}", show_default=True,
+              help="Drift from the oldest baseline of the line (or --pinned) that fails: small slowdowns add up.")
+@click.option("--pinned", type=click.Path(), help="A pinned (release) baseline to measure creep against, instead "
+              "of the oldest one the rolling baseline carries.")
 @click.option("--confidence", default=0.95, show_default=True,
-              help="Interval level for the suite as a whole (Bonferroni over entries).")
+              help="Interval level for the run as a whole (Bonferroni over entries, comparisons and looks).")
+@click.option("--max-sessions", type=int, help="Sessions per entry the gate may spend before an open entry is "
+              "inconclusive [default: 16].")
+@click.option("--time-budget", type=float, help="Seconds the gate may spend [default: 900].")
 @click.option("--allow-env-change", is_flag=True, help="Compare even if the baseline comes from another machine.")
 @click.option("--no-reference", is_flag=True, help="Do not normalise by the reference workload.")
-@click.option("--save-candidate", type=click.Path(), help="Also write the candidate run as a baseline file.")
+@click.option("--save-candidate", type=click.Path(), help="Also write the candidate run as the next (rolling) "
+              "baseline; it carries the oldest one along for --creep.")
 @json_option
-def regress(baseline, candidate, threshold, confidence, allow_env_change, no_reference, save_candidate, as_json):
-    """Exit 1 if anything in the baseline's suite got slower beyond noise and --threshold (0: no, 2: error)."""
+def regress(baseline, candidate, threshold, creep, pinned, confidence, max_sessions, time_budget, allow_env_change,
+            no_reference, save_candidate, as_json):
+    """Did anything in the baseline's suite get slower beyond noise and --threshold?
+
+    Exit 0: every entry decided and none regressed; 1: an entry regressed, or crept past --creep since
+    the oldest (or pinned) baseline; 3: none regressed but some stayed inconclusive within the session
+    and time budget (run again on a quieter machine, or raise the budget); 2: bad input.
+    """
     bar, progress = _bar(_show(as_json))
     with bar:
         report = _api().regress(baseline, candidate=candidate, threshold=_percent(threshold), confidence=confidence,
-                                allow_env_change=allow_env_change, use_reference=not no_reference,
+                                allow_env_change=allow_env_change, use_reference=not no_reference, pinned=pinned,
+                                creep=_percent(creep, "--creep"), max_sessions=max_sessions, time_budget=time_budget,
                                 save_candidate=save_candidate, warn=_warn, progress=progress)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         from edgekit.compare.regress import markdown
@@ -276,15 +338,17 @@ def regress(baseline, candidate, threshold, confidence, allow_env_change, no_ref
     else:
         console, present = _console()
         console.print(present.regress_table(report))
-    if report.regressed:
+    if report.regressed or report.get("crept"):
         click.get_current_context().exit(1)
+    if report.get("inconclusive"):
+        click.get_current_context().exit(EXIT_INCONCLUSIVE)
 
 
-def _percent(text: str) -> float:
+def _percent(text: str, option: str = "--threshold") -> float:
     try:
         value = float(str(text).strip().rstrip("%"))
     except ValueError:
-        raise EdgekitError(f"--threshold must be a percentage such as 10%, got {text!r}") from None
+        raise EdgekitError(f"{option} must be a percentage such as 10%, got {text!r}") from None
     return value / 100
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,8 +12,9 @@ from rich.table import Table
 
 from edgekit.environment import int8_dot_product
 
-# Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide.
-console = Console(width=None if sys.stdout.isatty() else 180)
+# Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide, unless COLUMNS says
+# how wide the reader's window is.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 180)
 
 
 def _m(value: int | float, digits: int = 2) -> str:
@@ -131,23 +134,68 @@ def progress_over(description: str):
     return wrap
 
 
-def convert_table(sidecars: list[dict]) -> Table:
-    """The artifacts ``convert`` wrote with their parity against Keras."""
+def convert_table(sidecars) -> Table:
+    """The artifacts ``convert`` wrote with their parity against Keras, judged."""
+    labelled = any(s["parity"].get("drop_pts") is not None for s in sidecars)
     table = Table(title="exported artifacts (parity against the Keras model)")
-    for col in ("artifact", "size", "input", "max |diff|", "top-1 agree", "SQNR", "parity", "s"):
-        table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col == "artifact")
+    cols = ["artifact", "size", "input", "max |diff|", "agree", "SQNR", *(["drop"] if labelled else []),
+            "parity", "s"]
+    for col in cols:  # figures never wrap or shorten; the artifact column folds in a narrow terminal
+        table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col != "artifact",
+                         overflow="fold")
+    folders = {str(Path(s["path"]).parent.parent) for s in sidecars}
     for s in sidecars:
         p = s["parity"]
         inp = s["io"]["inputs"][0]
         verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "report"}[p["passed"]]
+        drop = [f"{p['drop_pts']:+.1f}" if p.get("drop_pts") is not None else ""] if labelled else []
+        name = str(Path(s["path"]).relative_to(folders.copy().pop())) if len(folders) == 1 else s["path"]
         table.add_row(
-            s["path"], f"{s['size_bytes'] / 1024:,.0f} KiB", inp["dtype"], f"{p['max_abs_diff']:.2e}",
-            f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f} dB", verdict, f"{s['convert_seconds']:.1f}",
+            name, f"{s['size_bytes'] / 1024:,.0f}K", inp["dtype"].replace("float32", "f32"), f"{p['max_abs_diff']:.1e}",
+            f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f}", *drop, verdict, f"{s['convert_seconds']:.1f}",
         )
     n = sidecars[0]["parity"]["images"] if sidecars else 0
     src = sidecars[0]["parity"]["check"]["source"] if sidecars else ""
-    table.caption = f"parity on {n} images from {src}"
+    where = f"in {folders.pop()}; " if len(folders) == 1 else ""
+    table.caption = (f"{where}size in KiB, SQNR in dB, drop in points; "
+                     f"parity on {n} images from {src}; float/fp16 must match Keras, quantized artifacts are "
+                     f"judged against floors (see the lines below)"
+                     + ("; drop = Keras top-1 minus the artifact's, on these labelled images" if labelled else ""))
     return table
+
+
+def convert_lines(sidecars) -> list[str]:
+    """What each quantized artifact was judged on, what it missed, and any accuracy-controlled search."""
+    lines = []
+    for s in sidecars:
+        p = s["parity"]
+        if "judged_on" in p:
+            status = ("[red]missed " + "; ".join(p["failed"]) + "[/]") if p["passed"] is False else "met"
+            lines.append(f"{s['artifact']}: {', '.join(p['requirements']) or 'no floors'} ({p['judged_on']}): {status}")
+        control = (s.get("quantization") or {}).get("accuracy_control")
+        if control:
+            lines += accuracy_control_lines(s["artifact"], control)
+    return lines
+
+
+def accuracy_control_lines(name: str, log: dict) -> list[str]:
+    """The layers an accuracy-controlled conversion kept float, each with its accuracy and its cost."""
+    plain = log["plain"]
+    latency = log.get("latency") or {}
+    lines = [f"[bold]{name}[/]: target {log['target']}: " + ("[green]met[/]" if log["met"] else "[red]not met[/]")
+             + f" with {len(log['steps'])} layer{'s' if len(log['steps']) != 1 else ''} kept float"
+             + (f" ({log['note']})" if log.get("note") else ""),
+             f"  plain int8: agreement {plain['top1_agreement']:.1%}, SQNR {plain['sqnr_db']:.1f} dB"
+             + (f", drop {plain['drop_pts']:+.1f} pts" if plain.get("drop_pts") is not None else "")
+             + (f", {latency['median_ms'][0]:.3f} ms" if latency else "")]
+    for step in log["steps"]:
+        lines.append(f"  + {step['layer']:<24s} agreement {step['top1_agreement']:.1%}, SQNR {step['sqnr_db']:.1f} dB"
+                     + (f", drop {step['drop_pts']:+.1f} pts" if step.get("drop_pts") is not None else "")
+                     + f"; cost {step['size_delta_bytes'] / 1024:+,.0f} KiB"
+                     + (f", {step['latency_delta_ms']:+.3f} ms ({step['median_ms']:.3f} ms)" if "median_ms" in step else ""))
+    if latency:
+        lines.append(f"  [dim]latency: {latency['runtime']}, {latency['threads']} thread(s), {latency['statistic']}[/]")
+    return lines
 
 
 def step_progress():
@@ -169,15 +217,11 @@ def _ms(value) -> str:
 
 def _short(path: str) -> str:
     """The last two parts of a path: enough to tell artifacts apart in a table."""
-    from pathlib import Path
-
     return "/".join(Path(path).parts[-2:])
 
 
 def _distinct(paths: list[str]) -> list[str]:
     """The shortest path endings (two parts at least) that tell every path in a table apart."""
-    from pathlib import Path
-
     parts = [Path(p).parts for p in paths]
     depth = [2] * len(paths)
     while True:
@@ -199,28 +243,40 @@ def _runtime_cell(r: dict) -> str:
     return f"{r['runtime']} {r['runtime_version']}" + ("" if parts is None else f", {parts} part.")
 
 
-def bench_table(results: list[dict]) -> Table:
-    """Latency and memory per artifact, with the runtime, threads, device, CPU and statistic in the title and columns."""
+def bench_table(results) -> Table:
+    """Latency and memory per artifact, with the runtime, threads, device, CPU and statistic in the title and columns.
+
+    In a terminal narrower than 150 columns the secondary columns (init, first run, mean, p99, min, img/s)
+    are left out rather than squeezed: the caption says so, and ``--json`` has everything.
+    """
     first = results[0] if results else {}
-    env = first.get("environment", {})
+    env = first.get("environment") or {}
     dot = f", int8 dot product: {int8_dot_product(env['cpu_features'])}" if "cpu_features" in env else ""
     table = Table(title=f"latency on {first.get('device', '?')} ({env.get('cpu', '?')}{dot}, "
                         f"{env.get('usable_cores', '?')} usable cores), batch {first.get('batch', 1)}")
-    for col in ("artifact", "runtime", "thr", "init ms", "first ms", "median ms", "mean ± std", "p90", "p99", "min",
-                "img/s", "spread", "peak RSS", "size"):
-        table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right",
-                         no_wrap=col in ("artifact", "runtime", "size", "mean ± std"))
+    wide = console.width >= 150
+    columns = [  # (header, cell, shown in a narrow terminal)
+        ("artifact", None, True), ("runtime", lambda r: _runtime_cell(r), True), ("thr", lambda r: str(r["threads"]), True),
+        ("init ms", lambda r: f"{r['init_ms']:.1f}", False), ("first ms", lambda r: _ms(r["first_ms"]), False),
+        ("median ms", lambda r: f"[bold]{_ms(r['median_ms'])}[/]", True),
+        ("mean ± std", lambda r: f"{_ms(r['mean_ms'])} ± {_ms(r['std_ms'])}", False),
+        ("p90", lambda r: _ms(r["p90_ms"]), True), ("p99", lambda r: _ms(r["p99_ms"]), False),
+        ("min", lambda r: _ms(r["min_ms"]), False), ("img/s", lambda r: f"{r['throughput_ips']:,.0f}", False),
+        ("spread", lambda r: f"{r['spread_pct']:.1f}%", True), ("peak RSS", lambda r: f"{r['peak_rss_mb']:.0f} MiB", True),
+        ("size", lambda r: f"{r['size_bytes'] / 1024:,.0f} KiB", True),
+    ]
+    columns = [c for c in columns if wide or c[2]]
+    for header, _, _ in columns:  # figures never wrap or shorten; artifact and runtime fold
+        table.add_column(header, justify="left" if header in ("artifact", "runtime") else "right",
+                         no_wrap=header not in ("artifact", "runtime"), overflow="fold")
     for r, name in zip(results, _distinct([r["artifact"] for r in results])):
-        table.add_row(
-            name, _runtime_cell(r), str(r["threads"]), f"{r['init_ms']:.1f}",
-            _ms(r["first_ms"]), f"[bold]{_ms(r['median_ms'])}[/]", f"{_ms(r['mean_ms'])} ± {_ms(r['std_ms'])}",
-            _ms(r["p90_ms"]), _ms(r["p99_ms"]), _ms(r["min_ms"]), f"{r['throughput_ips']:,.0f}",
-            f"{r['spread_pct']:.1f}%", f"{r['peak_rss_mb']:.0f} MiB", f"{r['size_bytes'] / 1024:,.0f} KiB",
-        )
+        table.add_row(name, *(cell(r) for _, cell, _ in columns[1:]))
     if results:
         table.caption = (f"{first['statistic']}; inputs: {first['inputs']}; spread = range of the per-round "
                          f"medians / median; part. = delegate partitions (1 = the whole graph delegated); "
-                         f"peak RSS = the worker process's own maximum resident set")
+                         f"peak RSS = the worker process's own maximum resident set"
+                         + ("" if wide else "; init, first run, mean, p99, min and img/s in a terminal 150 "
+                            "columns wide, or with --json"))
     return table
 
 
@@ -228,7 +284,8 @@ def eval_table(results: list[dict]) -> Table:
     """Top-1/top-5 per artifact with data set and image count."""
     table = Table(title="accuracy")
     for col in ("artifact", "data", "images", "top-1", "top-5", "tied", "runtime", "preprocessing", "s"):
-        table.add_column(col, justify="left" if col in ("artifact", "data", "runtime", "preprocessing") else "right")
+        text = col in ("artifact", "data", "runtime", "preprocessing")
+        table.add_column(col, justify="left" if text else "right", no_wrap=not text, overflow="fold")
     for r, name in zip(results, _distinct([r["artifact"] for r in results])):
         pre = r["preprocessing"]
         table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
@@ -257,23 +314,42 @@ def results_table(rows: list[dict], db: str) -> Table:
     return table
 
 
-VERDICT_STYLE = {"regressed": "bold red", "improved": "bold green", "unchanged": "",
+VERDICT_STYLE = {"regressed": "bold red", "improved": "bold green", "unchanged": "", "inconclusive": "yellow",
                  "slower (within threshold)": "yellow", "faster (within threshold)": "green"}
 
 
-def regress_table(report: dict) -> Table:
-    """One regress verdict per entry: ratio, interval, verdict."""
+def regress_table(report) -> Table:
+    """One regress verdict per entry: ratio, interval, sessions spent, verdict, and the creep since the oldest baseline."""
     pct = f"{report['confidence']:.0%}"
-    table = Table(title=f"regress: {report['regressed']} regressed (threshold {report['threshold']:.0%})")
-    for col in ("entry", "runtime", "thr", "baseline ms", "candidate ms", "ratio", f"{pct} interval", "verdict"):
-        table.add_column(col, justify="right" if col in ("thr", "baseline ms", "candidate ms", "ratio") else "left")
+    creep = report.get("creep_threshold")
+    title = (f"regress: {report['regressed']} regressed, {report.get('inconclusive', 0)} inconclusive "
+             f"(threshold {report['threshold']:.0%}" + (f", creep {creep:.0%}" if creep else "") + ")")
+    table = Table(title=title)
+    cols = ["entry", "runtime", "thr", "baseline ms", "candidate ms", "ratio", f"{pct} interval", "sessions", "verdict"]
+    if creep:
+        cols += ["since oldest", "creep"]
+    for col in cols:
+        text = col in ("entry", "runtime")
+        table.add_column(col, justify="left" if text or col in ("verdict", "creep") else "right", no_wrap=not text,
+                         overflow="fold")
     for r in report["rows"]:
         label = f"{r['name']} {r['format'] or ''} {r['precision'] or ''}".strip()
         style = VERDICT_STYLE.get(r["verdict"], "")
-        table.add_row(label + (" (file changed)" if r["file_changed"] else ""), r["runtime"], str(r["threads"]),
-                      _ms(r["baseline_ms"]), _ms(r["candidate_ms"]), f"{r['ratio']:.3f}",
-                      f"{r['low']:.3f} - {r['high']:.3f}", f"[{style}]{r['verdict']}[/]" if style else r["verdict"])
+        sessions = r.get("sessions") or {}
+        cells = [label + (" (file changed)" if r["file_changed"] else ""), r["runtime"], str(r["threads"]),
+                 _ms(r["baseline_ms"]), _ms(r["candidate_ms"]), f"{r['ratio']:.3f}",
+                 f"{r['low']:.3f} - {r['high']:.3f}", f"{sessions.get('candidate', '')}",
+                 f"[{style}]{r['verdict']}[/]" if style else r["verdict"]]
+        if creep:
+            c = r.get("creep") or {}
+            cells += [f"{c['ratio']:.3f} ({c['low']:.3f} - {c['high']:.3f})" if c else "",
+                      (f"[bold red]{c['verdict']}[/]" if c.get("verdict") == "crept" else c.get("verdict", ""))]
+        table.add_row(*cells)
     notes = [report["statistic"]] + [f"[yellow]warning: {w}[/]" for w in report.get("warnings", [])]
+    stopping = report.get("stopping")
+    if stopping:
+        notes.append(f"stopped after {report.get('looks_taken')} of {stopping['looks_planned']} looks "
+                     f"({stopping['reason']}), {stopping['seconds']:.0f} s")
     if report["machine_changes"]:
         notes.append("machine changed: " + "; ".join(report["machine_changes"]))
     if report["version_changes"]:
@@ -431,6 +507,8 @@ def sweep_table(summary: dict) -> Table:
         table.add_column(col, overflow="fold")
     for f in summary["failures"]:
         table.add_row(f["step"], f["cell"], escape(f["error"]))
+    for w in summary.get("warnings") or []:  # the converters' warnings, e.g. synthetic calibration
+        table.add_row("[yellow]warning[/]", f"convert {w['model']}", escape(w["warning"]))
     a = summary["artifacts"]
     table.caption = (f"artifacts: {a['total']} ({a['converted']} converted, {a['cache_hits']} from the cache); "
                      f"wall {s['total']:.1f} s (convert {s['convert']:.1f}, bench {s.get('bench', 0):.1f}, "

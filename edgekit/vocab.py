@@ -55,5 +55,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 BENCH_DEFAULTS = {"warmup": 10, "runs": 50, "min_time": 1.0, "rounds": 3}
 # Paired runs for regress: many short rounds, so each round's reference is timed close by; each
 # session is a fresh pair of worker processes (see compare.stats for why several).
-REGRESS_DEFAULTS = {"runs": 40, "min_time": 0.8, "rounds": 8, "warmup": 10}
-REGRESS_SESSIONS = 5
+# Measured here: the spread between sessions (fresh worker processes) dominates, 4-5% for a 12 ms model, so
+# a session is short (4 rounds of at least 0.4 s) and there are many of them.
+REGRESS_DEFAULTS = {"runs": 20, "min_time": 0.4, "rounds": 4, "warmup": 10}
+REGRESS_SESSIONS = 20  # sessions of a baseline (timed once; the candidate adds sessions until it decides)
+REGRESS_THRESHOLD = 0.05  # the smallest slowdown that fails the gate
+CREEP_THRESHOLD = 0.05  # the drift from the oldest kept (or a pinned) baseline that fails it: no looser than one step

@@ -11,6 +11,7 @@ from edgekit.compare import baseline as bl
 from edgekit.compare import stats
 from edgekit.compare.regress import regress
 from edgekit.compare.suite import SuiteError, load_suite
+from edgekit.errors import EdgekitError
 from edgekit.report.data import Point, pareto
 from edgekit.zoo import published
 from edgekit.zoo.foreign import recognize
@@ -74,17 +75,76 @@ def test_sessions_are_the_unit_of_the_interval():
     assert [len(g) for g in stats.sessions(part)] == [2, 1]
 
 
-def test_verdicts_respect_both_the_interval_and_the_threshold():
-    same = stats.RatioEstimate(1.02, 0.98, 1.06, 0.95, 5, 20)
-    small = stats.RatioEstimate(1.03, 1.01, 1.05, 0.95, 5, 20)
+def test_verdicts_decide_only_when_the_interval_is_clear_of_the_threshold():
+    same = stats.RatioEstimate(1.00, 0.98, 1.03, 0.95, 5, 20)
+    small = stats.RatioEstimate(1.03, 1.01, 1.04, 0.95, 5, 20)
     big = stats.RatioEstimate(1.12, 1.08, 1.16, 0.95, 5, 20)
     noisy = stats.RatioEstimate(1.20, 0.95, 1.45, 0.95, 5, 20)
     faster = stats.RatioEstimate(0.8, 0.75, 0.85, 0.95, 5, 20)
     assert stats.verdict(same, 0.05) == "unchanged"
     assert stats.verdict(small, 0.05) == "slower (within threshold)"
-    assert stats.verdict(big, 0.05) == "regressed" and stats.verdict(big, 0.15) == "slower (within threshold)"
-    assert stats.verdict(noisy, 0.05) == "unchanged"  # large but not beyond doubt
+    assert stats.verdict(big, 0.05) == "regressed"
+    assert stats.verdict(big, 0.15) == "inconclusive"  # it straddles 1.15: more sessions, not a guess
+    assert stats.verdict(noisy, 0.05) == "inconclusive"  # never silently "unchanged"
     assert stats.verdict(faster, 0.05) == "improved"
+    assert stats.creep_verdict(big, 0.05) == "crept" and stats.creep_verdict(same, 0.10) == "within"
+
+
+def test_the_gate_looks_at_a_schedule_and_refuses_a_budget_that_cannot_decide():
+    from edgekit.compare import gate
+
+    assert gate.schedule(16) == [4, 8, 16]
+    assert gate.schedule(20) == [4, 8, 16, 20] and gate.schedule(6) == [4, 6] and gate.schedule(2) == [2]
+    with pytest.raises(EdgekitError, match="cannot decide"):
+        gate.schedule(1)
+
+
+def test_creep_is_caught_against_the_oldest_baseline_when_each_step_passes():
+    """Three ~4% steps: each within the 5% threshold of its predecessor, 12.5% past the oldest."""
+    oldest = _baseline(1.0, 1, noise=0.004)
+    rolling = oldest
+    for step, level in enumerate((1.04, 1.04 ** 2, 1.04 ** 3), start=2):
+        cand = _baseline(level, step, noise=0.004)
+        report = regress(rolling, cand, 0.05, origin=rolling.get("origin"), creep=0.10)
+        row = report["rows"][0]
+        assert row["verdict"] == "slower (within threshold)", row
+        rolling = bl.descend(rolling, cand)
+        assert rolling["origin"]["entries"] == oldest["entries"] and len(rolling["history"]) == step - 1
+        drift = row.get("creep")
+        if step < 3:
+            continue
+        assert drift["verdict"] == ("crept" if step == 4 else "within"), drift
+    assert report["crept"] == 1 and report["regressed"] == 0
+
+
+def test_cli_creep_against_a_pinned_baseline_exits_1(tmp_path):
+    pinned, base, cand = tmp_path / "pinned.json", tmp_path / "base.json", tmp_path / "cand.json"
+    bl.save(pinned, _baseline(1.0, 1, noise=0.004))
+    bl.save(base, _baseline(1.1, 2, noise=0.004))
+    bl.save(cand, _baseline(1.13, 3, noise=0.004))
+    out = run_edgekit("regress", "--baseline", str(base), "--candidate", str(cand), "--pinned", str(pinned))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "crept" in out.stdout and "since oldest" in out.stdout
+
+
+def test_an_undecided_entry_is_inconclusive_with_its_own_exit_code(tmp_path):
+    base, cand = tmp_path / "base.json", tmp_path / "cand.json"
+    bl.save(base, _baseline(1.0, 1))
+    bl.save(cand, _baseline(1.0, 2))
+    out = run_edgekit("regress", "--baseline", str(base), "--candidate", str(cand), "--threshold", "0.1%", "--json")
+    assert out.returncode == 3, out.stdout + out.stderr
+    report = json.loads(out.stdout)
+    assert report["inconclusive"] == 1 and report["rows"][0]["verdict"] == "inconclusive"
+
+
+def test_an_older_baseline_format_is_read_and_an_unknown_one_refused(tmp_path):
+    old = tmp_path / "v1.json"
+    bl.save(old, {**_baseline(1.0, 1), "edgekit_baseline": 1})
+    assert bl.load(old)["edgekit_baseline"] == 1  # version 1: one reference or none, no origin: read as it is
+    future = tmp_path / "v9.json"
+    bl.save(future, {**_baseline(1.0, 1), "edgekit_baseline": 9})
+    assert_clean_error(run_edgekit("regress", "--baseline", str(future)), "baseline format 9", "take a new baseline")
+    assert_clean_error(run_edgekit("regress", "--baseline", str(old), "--max-sessions", "1"), "cannot decide")
 
 
 def test_round_values_split_the_samples_at_round_boundaries():
@@ -99,19 +159,19 @@ def test_round_values_split_the_samples_at_round_boundaries():
 ENV = {"cpu": "Test CPU", "machine": "x86_64", "cores": 2, "usable_cores": 2, "packages": {"edgekit": "0.1.0"}}
 
 
-def _part(artifact, level, rng, sha="a" * 64, rounds=20, per=5):
-    samples = (level * rng.lognormal(0, 0.03, rounds * per)).round(5).tolist()
+def _part(artifact, level, rng, sha="a" * 64, rounds=20, per=5, noise=0.03):
+    samples = (level * rng.lognormal(0, noise, rounds * per)).round(5).tolist()
     return {"artifact": artifact, "artifact_sha256": sha, "runtime": "litert", "runtime_version": "2.3.0",
             "threads": 1, "batch": 1, "device": "host", "options": {"xnnpack": True}, "model": "v1-0.25-128",
             "format": "tflite", "precision": "int8", "median_ms": float(np.median(samples)),
             "samples_ms": samples, "round_sizes": [per] * rounds}
 
 
-def _baseline(level, seed, env=ENV, ref_sha="r" * 64, artifact="m/a.tflite"):
+def _baseline(level, seed, env=ENV, ref_sha="r" * 64, artifact="m/a.tflite", noise=0.03):
     rng = np.random.default_rng(seed)
-    result = _part(artifact, level, rng)
+    result = _part(artifact, level, rng, noise=noise)
     entry = {"key": bl.entry_key(result), "result": result,
-             "reference": _part("ref.tflite", 2.0, rng, sha=ref_sha)}
+             "reference": _part("ref.tflite", 2.0, rng, sha=ref_sha, noise=noise)}
     return bl.make_baseline([entry], env, {"artifacts": [artifact], "threads": [1], "options": {}})
 
 
@@ -347,3 +407,28 @@ def test_a_busy_machine_is_called_out():
     assert "candidate ran on a busy machine (load 4.0 on 2 cores)" in warning
     cand["load"] = {"before": 0.2, "after": 1.0}  # our own worker on one core is not "busy"
     assert regress(base, cand, 0.05)["warnings"] == []
+
+
+def test_a_baseline_without_a_reference_gets_a_built_in_one(tmp_path, coral):
+    """The simplest command line: `bench FILE --save-baseline base.json`. edgekit makes a seeded, pinned
+    reference workload of the file's kind beside the baseline; regress refuses it changed, rebuilds it lost."""
+    entry = tmp_path / "entry.tflite"
+    shutil.copyfile(coral / "mobilenet_v1_0.25_128_quant.tflite", entry)
+    base = tmp_path / "base.json"
+    quick = ["--runs", "20", "--min-time", "0.1", "--rounds", "4", "--warmup", "2"]
+    made = run_edgekit("bench", str(entry), "--save-baseline", str(base), "--sessions", "2", *quick, "--json")
+    assert made.returncode == 0, made.stderr
+    saved = bl.load(base)
+    (ref,) = saved["run"]["references"].values()
+    assert list(saved["run"]["references"]) == ["tflite-int8"]  # Google's uint8 file is an int8 kind
+    assert Path(ref["path"]).parent.parent == tmp_path / "base.refs" and len(ref["sha256"]) == 64
+    assert saved["entries"][0]["reference"]["artifact"] == ref["path"]
+    again = run_edgekit("regress", "--baseline", str(base), "--threshold", "50%", "--max-sessions", "3", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    row = json.loads(again.stdout)["rows"][0]
+    assert row["normalised_by"] == Path(ref["path"]).name and row["sessions"]["candidate"] == 3  # the first look
+    Path(ref["path"]).unlink()  # lost (a CI cache without it): rebuilt from the seed, to the same bytes
+    rebuilt = run_edgekit("regress", "--baseline", str(base), "--threshold", "50%", "--max-sessions", "2", "--json")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    Path(ref["path"]).write_bytes(Path(ref["path"]).read_bytes() + b"\0")
+    assert_clean_error(run_edgekit("regress", "--baseline", str(base)), "changed since the baseline")

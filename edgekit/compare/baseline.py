@@ -14,9 +14,9 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError
 from edgekit.files import write_atomic
-from edgekit.measure.bench import BenchOptions, bench
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: built-in references per kind, origin (the oldest kept baseline) for creep
+READABLE = (1, 2)  # a version-1 baseline is read as it is: it has one reference or none, and no origin
 # Fingerprint fields that make timings incomparable when they differ (versions may change: that is the test).
 MACHINE_FIELDS = ("cpu", "cpu_features", "machine", "cores", "usable_cores")
 
@@ -32,12 +32,12 @@ def entry_key(result: dict) -> str:
             f" | {result['device']} | {options}")
 
 
-def _slim(result: dict) -> dict:
+def slim(result: dict) -> dict:
     """The result without its environment (stored once per baseline)."""
     return {k: v for k, v in result.items() if k != "environment"}
 
 
-def _merge(parts: list[dict]) -> dict:
+def merge_sessions(parts: list[dict]) -> dict:
     """Several sessions of one artifact as one result: samples and rounds concatenated, sessions marked."""
     from edgekit.measure.latency import summarize
 
@@ -51,32 +51,6 @@ def _merge(parts: list[dict]) -> dict:
     merged["statistic"] = (f"median of {merged['runs']} runs in {len(parts)} sessions (fresh worker processes) x "
                            f"{len(parts[0]['round_sizes'])} interleaved rounds after {merged.get('warmup')} warm-ups")
     return merged
-
-
-def run_pairs(pairs: list[tuple[Path, Path | None]], opts: BenchOptions,
-              sessions: int = 1) -> tuple[list[dict], list[str], dict]:
-    """Time each artifact with its reference in the same rounds, in ``sessions`` fresh pairs of worker
-    processes; returns entries, errors and the environment."""
-    entries, errors, environment = [], [], {}
-    for artifact, reference in pairs:
-        mine, refs = [], []
-        for _ in range(sessions):
-            results, errs = bench([artifact] + ([reference] if reference else []), opts)
-            errors.extend(errs)
-            got = [r for r in results if r["artifact"] == str(artifact)]
-            ref = [r for r in results if reference and r["artifact"] == str(reference)]
-            if not got or (reference and not ref):
-                if not errs:
-                    errors.append(f"{artifact}: no result")
-                break
-            mine.append(got[0])
-            refs.extend(ref)
-        if len(mine) < sessions:
-            continue
-        environment = environment or mine[0].get("environment", {})
-        entries.append({"key": entry_key(mine[0]), "result": _slim(_merge(mine)),
-                        "reference": _slim(_merge(refs)) if refs else None})
-    return entries, errors, environment
 
 
 def make_baseline(entries: list[dict], environment: dict, how: dict) -> dict:
@@ -113,8 +87,9 @@ def load(path: str | Path) -> dict:
         raise BaselineError(f"{path} is not a readable baseline (corrupt or truncated JSON: {exc})") from None
     if not isinstance(data, dict) or "edgekit_baseline" not in data:
         raise BaselineError(f"{path} is not an edgekit baseline (make one with 'edgekit bench --save-baseline')")
-    if data["edgekit_baseline"] != FORMAT_VERSION:
-        raise BaselineError(f"{path}: baseline format {data['edgekit_baseline']} is not {FORMAT_VERSION}")
+    if data["edgekit_baseline"] not in READABLE:
+        raise BaselineError(f"{path}: baseline format {data['edgekit_baseline']} is not one this edgekit reads "
+                            f"({', '.join(map(str, READABLE))}): take a new baseline with 'edgekit bench --save-baseline'")
     entries = data.get("entries")
     if not isinstance(entries, list) or not entries:
         raise BaselineError(f"{path}: the baseline has no entries")
@@ -133,3 +108,13 @@ def version_changes(before: dict, after: dict) -> list[str]:
     """Packages whose versions differ between two fingerprints, as 'name a -> b' strings."""
     old, new = before.get("packages", {}), after.get("packages", {})
     return [f"{k} {old.get(k)} -> {new.get(k)}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def descend(parent: dict, candidate: dict) -> dict:
+    """``candidate`` as the next rolling baseline: it keeps the oldest baseline of the line (``origin``, for
+    creep) and a short history of every baseline's per-entry medians."""
+    origin = parent.get("origin") or {k: v for k, v in parent.items() if k not in ("origin", "history")}
+    history = list(parent.get("history") or []) + [{
+        "created": parent.get("created"),
+        "medians_ms": {e["key"]: e["result"].get("median_ms") for e in parent["entries"]}}]
+    return {**candidate, "run": parent["run"], "origin": origin, "history": history[-50:]}

@@ -25,8 +25,16 @@ def _series(entry: dict, use_reference: bool) -> list[np.ndarray]:
 
 
 def regress(baseline: dict, candidate: dict, threshold: float, confidence: float = 0.95,
-            allow_env_change: bool = False, use_reference: bool = True) -> dict:
-    """Compare a candidate run with its baseline entry by entry: bootstrap interval of the latency ratio, verdict per entry, machine and version changes."""
+            allow_env_change: bool = False, use_reference: bool = True, looks: int = 1,
+            origin: dict | None = None, creep: float | None = None) -> dict:
+    """Compare a candidate run with its baseline entry by entry: bootstrap interval of the latency ratio,
+    verdict per entry, machine and version changes.
+
+    ``looks``: how many times a sequential gate may look at the data (``compare.gate``); the error rate is
+    spent evenly over them (Bonferroni), so --confidence holds for the whole run however early it stops.
+    ``origin`` (the oldest kept baseline, or a pinned release one) is compared too, against ``creep``: a
+    series of slowdowns each under the threshold adds up there.
+    """
     if not 0 < threshold < 1:
         raise BaselineError(f"--threshold must be between 0% and 100%, got {threshold:.0%}")
     if not 0.5 <= confidence < 1:
@@ -47,7 +55,17 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
     rows = []
     # The interval of each entry is widened so that --confidence holds for the whole suite (Bonferroni):
     # ten entries at 95% each would cry wolf in about one run in five.
-    per_entry = 1 - (1 - confidence) / len(base)
+    # Each decision uses one tail of an interval (regressed: the low end above 1 + threshold; passed: the high
+    # end below it), so each tail gets (1 - confidence) / comparisons: at --confidence 95% the chance of a
+    # false "regressed", and that of a false pass, are each at most 5% for the run (Bonferroni).
+    comparisons = len(base) * (2 if origin else 1) * looks
+    per_entry = 1 - 2 * (1 - confidence) / comparisons
+    first = {e["key"]: e for e in origin["entries"]} if origin else {}
+    if origin:
+        moved_origin = machine_changes(origin.get("environment", {}), candidate.get("environment", {}))
+        if moved_origin and not allow_env_change:
+            raise BaselineError("the oldest kept (or pinned) baseline was taken on another machine ("
+                                + "; ".join(moved_origin) + "): pass --allow-env-change, or pin a baseline from this one")
     for key, b in base.items():
         c = cand[key]
         normalise = use_reference and bool(b.get("reference")) and bool(c.get("reference"))
@@ -64,17 +82,33 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
             **est.to_dict(), "verdict": stats.verdict(est, threshold),
             "normalised_by": Path(b["reference"]["artifact"]).name if normalise else None,
             "file_changed": b["result"]["artifact_sha256"] != c["result"]["artifact_sha256"],
+            "sessions": {"baseline": len(stats.sessions(b["result"])), "candidate": len(stats.sessions(c["result"]))},
         })
+        o = first.get(key)
+        if origin and o is not None:
+            norm = normalise and bool(o.get("reference"))
+            if norm and o["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
+                raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the oldest "
+                                    f"kept baseline: creep cannot be measured across it; pin a new baseline")
+            drift = stats.ratio_estimate(_series(o, norm), _series(c, norm), per_entry)
+            rows[-1]["creep"] = {**drift.to_dict(), "verdict": stats.creep_verdict(drift, creep),
+                                 "since": origin.get("created")}
     return {"threshold": threshold, "confidence": confidence, "rows": rows,
             "warnings": busy_warnings(baseline, candidate),
             "regressed": sum(r["verdict"] == "regressed" for r in rows),
+            "crept": sum((r.get("creep") or {}).get("verdict") == "crept" for r in rows),
+            "inconclusive": sum(r["verdict"] == "inconclusive" or (r.get("creep") or {}).get("verdict") == "inconclusive"
+                                for r in rows),
+            "creep_threshold": creep if origin else None, "looks": looks,
             "machine_changes": moved,
             "version_changes": version_changes(baseline.get("environment", {}), candidate.get("environment", {})),
-            "statistic": "candidate / baseline of the median over sessions of each session's median "
+            "statistic": "candidate / baseline of the trimmed mean over sessions of each session's median "
                          "round latency" + ("; each round normalised by the reference workload timed in the same "
                                             "round" if any(r["normalised_by"] for r in rows) else "")
-                         + f"; two-level bootstrap (sessions, then rounds), {confidence:.0%} for the suite as a "
-                           f"whole ({per_entry:.2%} per entry)"}
+                         + f"; two-level bootstrap (sessions, then rounds); each kind of error at most "
+                           f"{1 - confidence:.0%} for the run ({per_entry:.2%} intervals: {comparisons} = entries"
+                         + (" x 2 (rolling and oldest baseline)" if origin else "") + f" x {looks} look"
+                         + ("s" if looks > 1 else "") + ")"}
 
 
 def busy_warnings(baseline: dict, candidate: dict) -> list[str]:
@@ -97,14 +131,17 @@ def busy_warnings(baseline: dict, candidate: dict) -> list[str]:
 def markdown(report: dict) -> str:
     """The verdict table as GitHub-flavoured Markdown (for $GITHUB_STEP_SUMMARY)."""
     pct = f"{report['confidence']:.0%}"
-    lines = [f"### edgekit regress: {report['regressed']} regressed (threshold {report['threshold']:.0%}, "
-             f"{pct} interval)", "",
-             f"| entry | runtime | threads | baseline ms | candidate ms | ratio | {pct} interval | verdict |",
-             "|---|---|---|---:|---:|---:|---|---|"]
+    lines = [f"### edgekit regress: {report['regressed']} regressed, {report.get('inconclusive', 0)} inconclusive, "
+             f"{report.get('crept', 0)} crept (threshold {report['threshold']:.0%}, {pct} interval)", "",
+             f"| entry | runtime | threads | baseline ms | candidate ms | ratio | {pct} interval | sessions | verdict "
+             f"| creep |", "|---|---|---|---:|---:|---:|---|---:|---|---|"]
     for r in report["rows"]:
         label = f"{r['name']} {r['format'] or ''} {r['precision'] or ''}".strip()
+        creep = r.get("creep") or {}
         lines.append(f"| {label} | {r['runtime']} | {r['threads']} | {r['baseline_ms']:.3f} | {r['candidate_ms']:.3f}"
-                     f" | {r['ratio']:.3f} | {r['low']:.3f} - {r['high']:.3f} | {r['verdict']} |")
+                     f" | {r['ratio']:.3f} | {r['low']:.3f} - {r['high']:.3f} | "
+                     f"{(r.get('sessions') or {}).get('candidate', '')} | {r['verdict']} | "
+                     + (f"{creep['ratio']:.3f} {creep['verdict']}" if creep else "") + " |")
     lines += ["", f"Statistic: {report['statistic']}."]
     lines += [f"**Warning:** {w}." for w in report.get("warnings", [])]
     if report["version_changes"]:

@@ -12,10 +12,11 @@ Two kinds of noise had to be beaten on this (shared, virtual, 2-core) machine:
   fresh pair of worker processes, and the session is the unit the interval is drawn over (pyperf
   spawns many worker processes for the same reason).
 
-The statistic is the median over sessions of each session's median normalised latency (a mean
-let one disturbed session sink 3 of 20 detections in benchmarks/regress_study.py; the median
-none); the interval resamples sessions, and rounds within each resampled session (a two-level
-bootstrap).
+The statistic is a 20%-trimmed mean over sessions of each session's median normalised latency (a
+plain mean let one disturbed session sink 3 of 20 detections in benchmarks/regress_study.py; the
+median of sessions was robust but needs about 1.5x the sessions for the same precision, and the
+sequential gate spends sessions); the interval resamples sessions, and rounds within each resampled
+session (a two-level bootstrap).
 """
 
 from __future__ import annotations
@@ -67,9 +68,20 @@ def normalised(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return values[:n] / reference[:n]
 
 
+TRIM = 0.2  # share of sessions dropped at each end before averaging
+
+
+def _trimmed(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Mean after dropping ``TRIM`` of the values at each end (along ``axis``): one odd session cannot move it."""
+    values = np.sort(values, axis=axis)
+    n = values.shape[axis]
+    cut = int(TRIM * n)
+    return np.take(values, range(cut, n - cut), axis=axis).mean(axis=axis)
+
+
 def _level(groups: list[np.ndarray]) -> float:
-    """log of the median over sessions of each session's median: one odd session cannot move it."""
-    return float(np.median([np.log(np.median(g)) for g in groups]))
+    """log of the trimmed mean over sessions of each session's median round latency (in logs)."""
+    return float(_trimmed(np.array([np.log(np.median(g)) for g in groups])))
 
 
 def _boot_levels(groups: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -83,12 +95,13 @@ def _boot_levels(groups: list[np.ndarray], resamples: int, rng: np.random.Genera
     inner = np.stack([np.log(np.median(rng.choice(g, (slots, len(g))), axis=1)) for g in groups])
     pick = rng.integers(0, k, (resamples, k))
     values = inner[pick, np.arange(slots).reshape(resamples, k)]
-    return np.median(values, axis=1)
+    return _trimmed(values, axis=1)
 
 
 def ratio_estimate(baseline: list[np.ndarray], candidate: list[np.ndarray], confidence: float = 0.95,
                    resamples: int = BOOTSTRAP, seed: int = 0) -> RatioEstimate:
-    """candidate / baseline from per-session round values (normalised or raw), with its interval."""
+    """candidate / baseline from per-session round values (normalised or raw), with its two-sided interval
+    at ``confidence`` (each tail ``(1 - confidence) / 2``)."""
     for side in (baseline, candidate):
         if not side or sum(len(g) for g in side) < 2 or any(len(g) == 0 for g in side):
             raise ValueError("need at least two rounds on each side")
@@ -108,13 +121,25 @@ def ratio_of_medians(baseline: np.ndarray, candidate: np.ndarray, confidence: fl
 
 
 def verdict(est: RatioEstimate, threshold: float) -> str:
-    """``regressed`` only when slower beyond doubt *and* by more than the threshold; likewise ``improved``."""
-    if est.low > 1 and est.ratio > 1 + threshold:
+    """The gate's decision for one interval: ``regressed`` when it lies entirely above 1 + threshold, decided
+    not-regressed when it lies entirely below it (``improved`` below 1 - threshold, ``slower``/``faster``
+    (within threshold) when it also excludes 1, else ``unchanged``), and ``inconclusive`` when it straddles
+    1 + threshold: more sessions are needed, and the gate never calls that ``unchanged``."""
+    if est.low > 1 + threshold:
         return "regressed"
-    if est.high < 1 and est.ratio < 1 - threshold:
+    if est.high >= 1 + threshold:
+        return "inconclusive"
+    if est.high < 1 - threshold:
         return "improved"
     if est.low > 1:
         return "slower (within threshold)"
     if est.high < 1:
         return "faster (within threshold)"
     return "unchanged"
+
+
+def creep_verdict(est: RatioEstimate, threshold: float) -> str:
+    """Against the oldest kept (or a pinned) baseline: ``crept`` when entirely above 1 + threshold."""
+    if est.low > 1 + threshold:
+        return "crept"
+    return "within" if est.high < 1 + threshold else "inconclusive"
