@@ -372,16 +372,11 @@ class _Graphs:
     def _mixed(self, source) -> tuple[bytes, dict]:
         """int8 with the requested (or the worst) layers left float, via the QuantizationDebugger."""
         from edgekit.export import debug_tflite
-        from edgekit.quant.layer_error import finish, worst_layers
+        from edgekit.quant.layer_error import worst_layers
 
         saved = self._saved_model(source)
         names, auto = keep_float_request(self.opts.keep_float)
-        rows = debug_tflite.layer_errors(saved, self.calib_x, self.check_x)
-        known = {layer.name for layer in self.model.layers}
-        for row in rows:
-            if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
-                row.layer = row.layer.rsplit("_", 1)[0]
-        rows = finish(rows)
+        rows = self._ranked_rows(debug_tflite.layer_errors(saved, self.calib_x, self.check_x))
         if auto:
             names = worst_layers(rows, auto)
         quantized = {row.layer for row in rows}
@@ -400,13 +395,9 @@ class _Graphs:
         return data, {"quantization": quant}
 
     def _ranked_rows(self, rows):
-        from edgekit.quant.layer_error import finish
+        from edgekit.quant.layer_error import finish, own_names
 
-        known = {layer.name for layer in self.model.layers}
-        for row in rows:  # the clone used for rounding suffixes names ("conv1_relu_1"): the model's own
-            if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
-                row.layer = row.layer.rsplit("_", 1)[0]
-        return finish(rows)
+        return finish(own_names(rows, self.model))
 
     def ranking(self, fmt: str) -> list[tuple[str, list[str]]]:
         """Layers worst first by int8 RMSE/scale on calibration images, each with its quantized tensors."""

@@ -18,7 +18,6 @@ this adds is the latency of each float layer beside its accuracy.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +85,8 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
         return None, log
     suffix = ".tflite" if fmt == "tflite" else ".onnx"
     models: list[bytes] = [plain]
+    paths = [Path(scratch) / f"keep-0{suffix}"]
+    paths[0].write_bytes(plain)
     tensors: list[str] = []
     for layer, its in ranking[:MAX_KEPT]:
         tensors += its
@@ -94,6 +95,7 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
         path.write_bytes(data)
         parity = check(path)
         models.append(data)
+        paths.append(path)
         log["steps"].append({"kept": len(models) - 1, "layer": layer, "tensors": its, **_metrics(parity),
                              "size_bytes": len(data), "size_delta_bytes": len(data) - len(models[-2])})
         if target.met(parity):
@@ -107,7 +109,7 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
     if not log["met"]:
         log["note"] = (f"not met with up to {len(log['steps'])} layers kept float; kept the best step "
                        f"({best} layer{'s' if best != 1 else ''})")
-    log["latency"] = _costs(models, fmt, scratch, threads)
+    log["latency"] = _costs(paths, fmt, threads)
     for step, ms in zip(log["steps"], log["latency"]["median_ms"][1:]):
         step["median_ms"] = ms
     for i, step in enumerate(log["steps"]):
@@ -116,16 +118,11 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
     return models[best], log
 
 
-def _costs(models: list[bytes], fmt: str, scratch: str, threads: int) -> dict:
-    """Median latency of every model (plain int8 first), timed in interleaved rounds in this process."""
+def _costs(paths: list[Path], fmt: str, threads: int) -> dict:
+    """Median latency of every model file (plain int8 first), timed in interleaved rounds in this process."""
     from edgekit.run.runtime import open_runtime
     from edgekit.run.timing import time_runs
 
-    paths = []
-    for i, data in enumerate(models):
-        path = os.path.join(scratch, f"time-{i}.{fmt}")
-        Path(path).write_bytes(data)
-        paths.append(path)
     runtimes = [open_runtime(p, runtime=FORMAT_RUNTIME[fmt], threads=threads) for p in paths]
     try:
         for rt in runtimes:
@@ -143,7 +140,7 @@ def _costs(models: list[bytes], fmt: str, scratch: str, threads: int) -> dict:
     finally:
         for rt in runtimes:
             rt.close()
-    total = sum(len(s) for s in samples[:1])
+    total = len(samples[0])
     return {"runtime": f"{name} {version}", "threads": threads,
             "median_ms": [round(float(np.median(s)), 4) for s in samples],
             "statistic": f"median of {total} runs per model in {TIMING['rounds']} interleaved rounds after "

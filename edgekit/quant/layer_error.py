@@ -48,6 +48,15 @@ def sqnr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
     return 10 * np.log10(max(signal, 1e-30) / noise)
 
 
+def own_names(rows: list[LayerError], model) -> list[LayerError]:
+    """Rows named after ``model``'s own layers: the clone used for rounding suffixes names ("conv1_relu_1")."""
+    known = {layer.name for layer in model.layers}
+    for row in rows:
+        if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
+            row.layer = row.layer.rsplit("_", 1)[0]
+    return rows
+
+
 def finish(rows: list[LayerError], threshold: float = SUSPECT) -> list[LayerError]:
     """Flag and sort: worst rmse/scale first (rows without a scale sort by SQNR, lowest first)."""
     for row in rows:

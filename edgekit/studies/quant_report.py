@@ -15,7 +15,7 @@ from pathlib import Path
 from edgekit.errors import EdgekitError
 from edgekit.export.artifact import read_sidecar
 from edgekit.export.quiet import quiet
-from edgekit.quant.layer_error import HEALTHY, SUSPECT, finish
+from edgekit.quant.layer_error import HEALTHY, SUSPECT, finish, own_names
 from edgekit.vocab import FORMATS
 
 
@@ -65,11 +65,7 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
             float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.onnx_opset)
             qdq = onnx_export.quantize_int8(float_onnx, calib_x, opts.onnx_calibration, opts.onnx_activations)
             rows = debug_onnx.layer_errors(qdq, check_x, float_onnx)
-    known = {layer.name for layer in model.layers}
-    for row in rows:  # the clone used for rounding suffixes names ("conv1_relu_1"): report the model's own
-        if row.layer not in known and row.layer.rsplit("_", 1)[0] in known:
-            row.layer = row.layer.rsplit("_", 1)[0]
-    rows = finish(rows, threshold)
+    rows = finish(own_names(rows, model), threshold)
     return {
         "model": spec.name, "format": fmt, "weights": source.to_dict(), "weight_rounding": opts.ptq,
         "calibration": calib.to_dict(), "check": {"source": check.source, "count": int(len(check.pixels))},
