@@ -5,6 +5,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 EDGEKIT := $(VENV)/bin/edgekit
 STAMP  := $(VENV)/.installed
+# onnx2tf, installed without its pinned TensorFlow/ORT/numpy (see the onnx-tflite extra in pyproject.toml)
+ONNX2TF ?= 1.29.24
 DATA   ?= $(abspath ../shared/data)
 DEMO_OUT ?= models
 DEMO_DB ?= $(DEMO_OUT)/edgekit.db
@@ -21,7 +23,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,report,ray,test]"
+	$(PY) -m pip install --quiet -e ".[convert,report,ray,test,onnx-tflite]"
+	$(PY) -m pip install --quiet --no-deps "onnx2tf==$(ONNX2TF)"
 	touch $(STAMP)
 
 # The device tests start a real OpenSSH server on 127.0.0.1 (Debian's openssh-server).

@@ -17,12 +17,15 @@ threshold on its own (a 4% step is within the intervals' width of it: such a ste
 or within the threshold), the cumulative ~13% must fail the 5% creep threshold.
 
 A = float v1-1.0-224, B = float v1-1.0-240 (1.148x the MACs), TFLite with random weights (latency
-does not depend on the weight values), 1 thread. Creep: float v1-0.5-384 -> 392 -> 400 -> 408, 4% more
-MACs a step; but XNNPACK's latency moves in chunks at multiples of 16 px (measured in one interleaved run:
-9.98, 9.60, 10.17, 10.66 ms; ONNX Runtime alike), so this ladder is not 3 x 4% in time, and a better one
-is still to be found.
+does not depend on the weight values), 1 thread.
 
-Run: .venv/bin/python benchmarks/regress_study.py [--reps 20] [--busy] [--creep] [--out models/regress-study]
+Creep ladder: a resolution ladder (v1-0.5-384 -> 392 -> 400 -> 408, 4% more MACs a step) is not 4% a
+step in time: XNNPACK's latency moves in chunks (measured in one interleaved run: 9.98, 9.60, 10.17,
+10.66 ms; ONNX Runtime alike). Time is linear in the number of identical layers, so the ladder is a stack
+of 25, 26, 27 and 28 identical MobileNet blocks after a small stem (3x3 depthwise + 1x1 pointwise + ReLU6 at 28x28x128,
+seeded weights, float TFLite): +4.0%, +3.8%, +3.7% a step, +12% in all.
+
+Run: .venv/bin/python benchmarks/regress_study.py [--reps 20] [--busy] [--creep [--creep-step 1]] [--out models/regress-study]
      [--json benchmarks/results/regress_study.json]
 """
 
@@ -44,7 +47,28 @@ from edgekit.environment import cpu_features, cpu_model, git_revision, int8_dot_
 
 EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
 MODELS = {"a": "v1-1.0-224", "b": "v1-1.0-240"}
-CREEP = ["v1-0.5-384", "v1-0.5-392", "v1-0.5-400", "v1-0.5-408"]
+CREEP_START = 25  # blocks in the first file of the ladder
+
+
+def block_stack(out: Path, blocks: int) -> Path:
+    """A float TFLite file of ``blocks`` identical MobileNet blocks: latency linear in ``blocks``."""
+    path = out / "creep-ladder" / f"blocks-{blocks}.tflite"
+    if path.is_file():
+        return path
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((112, 112, 3), batch_size=1)  # an RGB image, as bench feeds
+    x = tf.keras.layers.Conv2D(128, 4, strides=4)(inputs)  # a small stem to 28x28x128
+    for _ in range(blocks):
+        x = tf.keras.layers.DepthwiseConv2D(3, padding="same")(x)
+        x = tf.keras.layers.Conv2D(128, 1)(x)
+        x = tf.keras.layers.ReLU(6.0)(x)
+    model = tf.keras.Model(inputs, x)
+    data = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
 
 
 def ensure(out: Path, model: str) -> Path:
@@ -125,10 +149,12 @@ def detection_study(out: Path, reps: int, busy: bool) -> dict:
     }
 
 
-def creep_study(out: Path) -> dict:
-    """v1-0.5-384 -> 392 -> 400 -> 408, each step a rolling baseline; the oldest one catches the sum."""
-    paths = [ensure(out, m) for m in CREEP]
-    work = out / "creep"
+def creep_study(out: Path, step: int) -> dict:
+    """25 -> 25 + step -> ... (three steps), each a rolling baseline; the oldest one must catch the sum."""
+    CREEP = [CREEP_START + i * step for i in range(4)]
+    paths = [block_stack(out, n) for n in CREEP]
+    work = out / f"creep-{step}"
+    shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     entry = work / "model.tflite"
     shutil.copyfile(paths[0], entry)
@@ -141,13 +167,14 @@ def creep_study(out: Path) -> dict:
         nxt = work / f"base-{i}.json"
         code, seconds, report = edgekit("regress", "--baseline", str(base), "--save-candidate", str(nxt))
         r = report["rows"][0]
-        steps.append({"step": i, "model": CREEP[i], "exit": code, "verdict": r["verdict"], "ratio": r["ratio"],
+        steps.append({"step": i, "model": f"{CREEP[i]} blocks", "exit": code, "verdict": r["verdict"], "ratio": r["ratio"],
                       "interval": [r["low"], r["high"]], "creep": r.get("creep"), "seconds": round(seconds, 1)})
-        print(f"creep step {i} ({CREEP[i]}): vs previous {r['ratio']:.3f} {r['verdict']}; vs oldest "
+        print(f"creep step {i} ({CREEP[i]} blocks): vs previous {r['ratio']:.3f} {r['verdict']}; vs oldest "
               f"{(r.get('creep') or {}).get('ratio', float('nan')):.3f} {(r.get('creep') or {}).get('verdict')}; "
               f"exit {code}", flush=True)
         base = nxt
-    return {"models": CREEP, "steps": steps}
+    return {"models": [f"{n} identical MobileNet blocks, 28x28x128, float TFLite" for n in CREEP],
+            "steps": steps}
 
 
 def main() -> None:
@@ -155,6 +182,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--busy", action="store_true", help="with a CPU-bound neighbour on the other core")
     parser.add_argument("--creep", action="store_true", help="the 3 x 4%% creep against the oldest baseline")
+    parser.add_argument("--creep-step", type=int, default=1, help="blocks added per creep step (1: ~4%%)")
     parser.add_argument("--out", type=Path, default=Path("models/regress-study"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -162,14 +190,14 @@ def main() -> None:
     result = {"cpu": cpu_model(), "cpu_features": features, "int8_dot_product": int8_dot_product(features),
               "cores": len(os.sched_getaffinity(0)), "git": git_revision(), "command": " ".join(sys.argv)}
     if args.creep:
-        result["creep"] = creep_study(args.out)
+        result["creep"] = creep_study(args.out, args.creep_step)
     else:
         result["detection"] = detection_study(args.out, args.reps, args.busy)
         summary = {k: v for k, v in result["detection"].items() if k != "runs"}
         print(json.dumps(summary, indent=1))
     if args.json:
         old = json.loads(args.json.read_text()) if args.json.is_file() else {}
-        key = "creep" if args.creep else ("busy" if args.busy else "quiet")
+        key = (f"creep-{args.creep_step}" if args.creep else ("busy" if args.busy else "quiet"))
         old[key] = {**{k: v for k, v in result.items() if k not in ("detection", "creep")},
                     **(result.get("detection") or result.get("creep"))}
         args.json.write_text(json.dumps(old, indent=1) + "\n")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from edgekit import vocab
+from edgekit import files, vocab
 from edgekit.errors import EdgekitError
 from edgekit.export.artifact import Artifact
 from edgekit.record.results import (BenchResult, BenchRun, EvalResult, EvalRun, QuantReport, RegressReport,
@@ -79,12 +79,14 @@ def classify(model: str, images: Sequence[str | Path], *, weights: str = "imagen
 # --- export --------------------------------------------------------------------------------------
 
 def convert(model: str, **options) -> list[Artifact]:
-    """Export ``model`` (a zoo name) to TFLite and/or ONNX at one or more precisions.
+    """Export ``model`` (a zoo name, or the user's .keras/.h5/SavedModel/.onnx file) to TFLite and/or ONNX at
+    one or more precisions.
 
     ``options`` are the fields of ``edgekit.export.convert.ConvertOptions`` (``weights``,
-    ``precisions``, ``formats``, ``calib``, ``check``, ``ptq``, ``out``, ...). Every artifact is checked
-    for parity against the Keras model on images held apart from calibration; the typed sidecars of
-    the artifacts written are returned (a failed float parity check raises ``ParityError``).
+    ``precisions``, ``formats``, ``calib``, ``check``, ``ptq``, ``out``; for a model file ``preprocess``,
+    ``labels``, ``input_size``, ...). Every artifact is checked for parity against the source model on images
+    held apart from calibration; the typed sidecars of the artifacts written are returned (a failed float
+    parity check raises ``ParityError``).
     With ``edgetpu=True`` the result is a full-integer TFLite file with uint8 I/O (Coral's convention).
     """
     from edgekit.export.convert import ConvertOptions, convert as run
@@ -101,13 +103,13 @@ def convert(model: str, **options) -> list[Artifact]:
 
 def quant_report(model_or_artifact: str, *, calib: str | Path, weights: str | None = None, fmt: str = "tflite",
                  threshold: float = 0.7, warn: Warn | None = None, **options) -> QuantReport:
-    """Per-layer int8 error of a zoo model or one of our exports, worst first (TFLite's
-    QuantizationDebugger or ONNX Runtime's qdq_loss_debug). ``options``: calibration fields of
-    ``ConvertOptions`` (``calib_count``, ``check``, ``check_count``, ``ptq``)."""
+    """Per-layer int8 error of a zoo model, the user's Keras model file or one of our exports, worst first
+    (TFLite's QuantizationDebugger or ONNX Runtime's qdq_loss_debug). ``options``: calibration fields of
+    ``ConvertOptions`` (``calib_count``, ``check``, ``check_count``, ``ptq``; ``preprocess`` for a model file)."""
     from edgekit.export.convert import ConvertOptions
     from edgekit.studies.quant_report import quant_report as run
 
-    opts = ConvertOptions(model=model_or_artifact, weights=weights or "none", calib=str(calib),
+    opts = ConvertOptions(model=model_or_artifact, weights=weights, calib=str(calib),
                           **({"warn": warn} if warn else {}), **options)
     return QuantReport.from_dict(run(model_or_artifact, opts, fmt, threshold))
 
@@ -176,20 +178,36 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
              crop: float = vocab.DEFAULT_CROP, threads: int = 1, runtime: str | None = None,
              preprocess: str | None = None, reference_kernels: bool = False, models_dir: str | Path = "models",
              record: bool = True, db: str | Path | None = None,
-             progress: Callable[[str], Callable] | None = None) -> EvalRun:
-    """Top-1/top-5 of each artifact on a labelled image folder (labels.csv or WordNet-id folders),
-    with the artifact's own runtime and the preprocessing its sidecar records.
+             progress: Callable[[str], Callable] | None = None, labels: str | Path | None = None,
+             confusion: str | Path | None = None) -> EvalRun:
+    """Top-1/top-5 of each artifact on a labelled image folder, with the artifact's own runtime and the
+    preprocessing its sidecar records.
 
-    ``progress(description)`` may return a wrapper for the image iterable (a progress bar).
+    ImageNet classifiers read labels.csv (class_index) or WordNet-id folders; a model of N other classes
+    reads class sub-folders or a labels.csv naming its classes, and its results add per-class accuracy,
+    balanced accuracy and the confusion matrix. ``labels`` (one class name per line, in output order)
+    names or reorders the classes (default: the sidecar's). ``confusion``: a folder for one confusion-matrix
+    PNG per artifact. ``progress(description)`` may return a wrapper for the image iterable (a progress bar).
     """
     from edgekit.measure.bench import resolve_artifacts
     from edgekit.measure.evaluate import evaluate as run
 
+    names = None
+    if labels is not None:
+        from edgekit.data.labels import name_list
+
+        names = name_list(labels)
     results = []
     for path in resolve_artifacts([str(a) for a in artifacts], models_dir):
         result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime, preprocess=preprocess,
                      progress=progress(f"eval {path.name}") if progress else None,
-                     reference_kernels=reference_kernels)
+                     reference_kernels=reference_kernels, class_names=names)
+        if confusion is not None and result.get("confusion") is not None:
+            from edgekit.report.plots import confusion as plot
+
+            target = Path(confusion) / f"confusion-{path.parent.name}-{path.stem}.png"
+            files.write_atomic(target, plot(result))
+            result["confusion_png"] = str(target)
         results.append({**result, "device": "host"})
     where = _record("eval", results, db) if record else None
     return EvalRun(results=tuple(EvalResult.from_dict(r) for r in results), db=where)

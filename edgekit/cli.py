@@ -161,9 +161,44 @@ def classify(model, images, weights, labels, crop, top, as_json):
         click.echo(line)
 
 
+def _triple(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        numbers = ()
+    if len(numbers) != 3:
+        raise click.BadParameter(f"three comma-separated numbers (R,G,B), got {value!r}")
+    return numbers
+
+
+user_model_options = [
+    click.option("--preprocess", type=click.Choice(tuple(vocab.PREPROCESSING)),
+                 help="A model file: how 0..255 RGB pixels become its input (detected when the model starts "
+                 "with a Rescaling/Normalization layer; otherwise required)."),
+    click.option("--mean", callback=_triple, help="With --preprocess imagenet-mean-std: R,G,B means [0.485,0.456,0.406]."),
+    click.option("--std", callback=_triple, help="With --preprocess imagenet-mean-std: R,G,B stds [0.229,0.224,0.225]."),
+    click.option("--input-size", type=click.IntRange(min=8), help="An ONNX model with a dynamic image size: use N x N."),
+    click.option("--labels", "class_labels", type=click.Path(),
+                 help="A model file: its class names, one per line in output order [default: the class folders of "
+                 "--calib when they are as many as its outputs]."),
+    click.option("--trust-model-code", is_flag=True, help="Load a Keras file whose Lambda layers or custom objects run "
+                 "code from the file (off: safe mode)."),
+]
+
+
+def user_model_opts(func):
+    for option in reversed(user_model_options):
+        func = option(func)
+    return func
+
+
 @cli.command()
-@click.option("--model", "-m", required=True, help="Zoo name, e.g. v1-0.25-128, v3-small.")
-@weights_option
+@click.option("--model", "-m", required=True, help="Zoo name (v1-0.25-128, v3-small) or your model file: .keras, "
+              ".h5, a SavedModel folder or a float .onnx.")
+@click.option("--weights", help="Zoo models: none, imagenet, or a .h5 file [default: none]. A model file has its own.")
+@user_model_opts
 @click.option("--float", "p_float", is_flag=True, help="float32 (the default when no precision is given).")
 @click.option("--fp16", "p_fp16", is_flag=True, help="float16 weights (TFLite).")
 @click.option("--dynamic", "p_dynamic", is_flag=True, help="dynamic-range int8 (int8 weights).")
@@ -198,9 +233,9 @@ def classify(model, images, weights, labels, crop, top, as_json):
 @crop_option
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
-def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check,
-            check_count, io, onnx_calibration, ptq, keep_float, hswish, edgetpu, opset, require, max_drop,
-            min_agreement, min_sqnr, crop, out, as_json):
+def convert(model, weights, preprocess, mean, std, input_size, class_labels, trust_model_code, p_float, p_fp16,
+            p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check, check_count, io, onnx_calibration, ptq,
+            keep_float, hswish, edgetpu, opset, require, max_drop, min_agreement, min_sqnr, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity.
 
     Float and fp16 must match Keras (else nothing is written, exit 2); quantized artifacts are judged
@@ -211,7 +246,8 @@ def convert(model, weights, p_float, p_fp16, p_dynamic, p_int8, p_int16x8, fmt, 
     from edgekit.present import progress_over
 
     artifacts = _api().convert(
-        model, weights=weights, precisions=tuple(name for name, on in flags if on),
+        model, weights=weights, preprocess=preprocess, mean=mean, std=std, input_size=input_size, labels=class_labels,
+        trust_model_code=trust_model_code, precisions=tuple(name for name, on in flags if on),
         formats=vocab.FORMATS if fmt == "all" else (fmt,), calib=calib, calib_count=calib_count, check=check,
         check_count=check_count, io=io, out=out, crop=crop, onnx_opset=opset, onnx_calibration=onnx_calibration,
         ptq=ptq, keep_float=keep_float, hswish=hswish, edgetpu=edgetpu, skip_unsupported=fmt == "all", warn=_warn,
@@ -362,23 +398,35 @@ def _percent(text: str, option: str = "--threshold") -> float:
 @preprocess_option
 @click.option("--reference-kernels", is_flag=True, help="LiteRT: TFLite's reference kernels, the same bytes on "
               "every CPU (compare outputs_sha256 across machines).")
+@click.option("--labels", "class_labels", type=click.Path(), help="An N-class model: class names, one per line in "
+              "output order [default: the sidecar's, else the sorted class folders].")
+@click.option("--confusion", type=click.Path(), help="An N-class model: write its confusion matrix as a PNG in this folder.")
 @models_dir_option
 @db_option
 @no_record_option
 @json_option
-def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, reference_kernels, models_dir, db, no_record,
-             as_json):
-    """Top-1/top-5 of ARTIFACTS on a labelled image folder."""
+def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, reference_kernels, class_labels, confusion,
+             models_dir, db, no_record, as_json):
+    """Top-1/top-5 of ARTIFACTS on a labelled image folder.
+
+    DATA: ImageNet labels (labels.csv with class_index, or WordNet-id folders) for ImageNet classifiers;
+    for a model of N other classes, one sub-folder per class (sorted names = class indices) or a
+    labels.csv (filename,class). N-class results add per-class accuracy, balanced accuracy and the
+    confusion matrix.
+    """
     from edgekit.present import progress_over
 
     run = _api().evaluate(artifacts, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
                           preprocess=preprocess, reference_kernels=reference_kernels, models_dir=models_dir,
-                          record=not no_record, db=db, progress=progress_over if _show(as_json) else None)
+                          record=not no_record, db=db, progress=progress_over if _show(as_json) else None,
+                          labels=class_labels, confusion=confusion)
     if as_json:
         one = len(run.results) == 1
         return _emit_json({**run.results[0].to_dict(), "db": run.db} if one else run.to_dict())
     console, present = _console()
     console.print(present.eval_table(run.results))
+    for table in present.class_tables(run.results):
+        console.print(table)
     for line in present.recorded_lines(run.db):
         console.print(line)
 
@@ -411,6 +459,9 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
 @cli.command(name="quant-report")
 @click.argument("model_or_artifact")
 @click.option("--weights", help="none, imagenet, or a .h5 file (default: from the artifact's sidecar, else none).")
+@click.option("--preprocess", type=click.Choice(tuple(vocab.PREPROCESSING)),
+              help="A Keras model file without a leading Rescaling layer: how pixels become its input.")
+@click.option("--trust-model-code", is_flag=True, help="A Keras file with Lambda layers or custom objects.")
 @click.option("--calib", required=True, type=click.Path(), help="Calibration image folder.")
 @calib_count_option
 @click.option("--check", type=click.Path(), help="Debug images (default: held apart from --calib).")
@@ -421,11 +472,13 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
 @click.option("--top", default=20, show_default=True, help="Rows in the table (JSON/CSV have all).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per tensor.")
 @json_option
-def quant_report_cmd(model_or_artifact, weights, calib, calib_count, check, check_count, fmt, ptq, threshold, top,
-                     as_csv, as_json):
-    """Per-layer int8 error of MODEL_OR_ARTIFACT (a zoo name or one of our exports), worst first."""
+def quant_report_cmd(model_or_artifact, weights, preprocess, trust_model_code, calib, calib_count, check, check_count,
+                     fmt, ptq, threshold, top, as_csv, as_json):
+    """Per-layer int8 error of MODEL_OR_ARTIFACT (a zoo name, your Keras model file, or one of our exports),
+    worst first."""
     report = _api().quant_report(model_or_artifact, calib=calib, weights=weights, fmt=fmt, threshold=threshold,
-                                 warn=_warn, calib_count=calib_count, check=check, check_count=check_count, ptq=ptq)
+                                 warn=_warn, calib_count=calib_count, check=check, check_count=check_count, ptq=ptq,
+                                 preprocess=preprocess, trust_model_code=trust_model_code)
     if as_json:
         return _emit_json(report.to_dict())
     if as_csv:

@@ -137,7 +137,7 @@ def progress_over(description: str):
 def convert_table(sidecars) -> Table:
     """The artifacts ``convert`` wrote with their parity against Keras, judged."""
     labelled = any(s["parity"].get("drop_pts") is not None for s in sidecars)
-    table = Table(title="exported artifacts (parity against the Keras model)")
+    table = Table(title="exported artifacts (parity against the source model)")
     cols = ["artifact", "size", "input", "max |diff|", "agree", "SQNR", *(["drop"] if labelled else []),
             "parity", "s"]
     for col in cols:  # figures never wrap or shorten; the artifact column folds in a narrow terminal
@@ -158,7 +158,7 @@ def convert_table(sidecars) -> Table:
     src = sidecars[0]["parity"]["check"]["source"] if sidecars else ""
     where = f"in {folders.pop()}; " if len(folders) == 1 else ""
     table.caption = (f"{where}size in KiB, SQNR in dB, drop in points; "
-                     f"parity on {n} images from {src}; float/fp16 must match Keras, quantized artifacts are "
+                     f"parity on {n} images from {src}; float/fp16 must match the source model, quantized artifacts are "
                      f"judged against floors (see the lines below)"
                      + ("; drop = Keras top-1 minus the artifact's, on these labelled images" if labelled else ""))
     return table
@@ -283,18 +283,68 @@ def bench_table(results) -> Table:
 def eval_table(results: list[dict]) -> Table:
     """Top-1/top-5 per artifact with data set and image count."""
     table = Table(title="accuracy")
-    for col in ("artifact", "data", "images", "top-1", "top-5", "tied", "runtime", "preprocessing", "s"):
+    classes = any(r.get("per_class") for r in results)
+    ks = {r.get("top_k", 5) for r in results}
+    top_k = f"top-{ks.pop()}" if len(ks) == 1 else "top-k"
+    cols = ("artifact", "data", "images", "top-1", *(("balanced",) if classes else ()), top_k, "tied", "runtime",
+            "preprocessing", "s")
+    for col in cols:
         text = col in ("artifact", "data", "runtime", "preprocessing")
         table.add_column(col, justify="left" if text else "right", no_wrap=not text, overflow="fold")
     for r, name in zip(results, _distinct([r["artifact"] for r in results])):
         pre = r["preprocessing"]
-        table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]", f"{r['top5']:.1%}",
+        balanced = r.get("balanced_top1")
+        table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['top1']:.1%}[/]",
+                      *((f"{balanced:.1%}" if balanced is not None else "",) if classes else ()),
+                      f"{r['top5']:.1%}" if r.get("top5") is not None else "-",
                       str(r.get("tied_top1", "")),
-                      f"{r['runtime']} {r['runtime_version']}", f"x*{pre['scale']:.6g}{pre['offset']:+g} ({pre['source']})",
-                      f"{r['seconds']:.1f}")
+                      f"{r['runtime']} {r['runtime_version']}", f"x*{_vector(pre['scale'])}{_signed(pre['offset'])} "
+                      f"({pre['source']})", f"{r['seconds']:.1f}")
     table.caption = ("tied: images whose top score is shared by several classes (common with int8 outputs); "
-                     "a tie shares its credit (the expected accuracy under random tie-breaking)")
+                     "a tie shares its credit (the expected accuracy under random tie-breaking)"
+                     + ("; balanced: the mean of the per-class top-1 (what counts when classes are imbalanced)"
+                        if classes else ""))
     return table
+
+
+def _vector(value) -> str:
+    return "(" + ",".join(f"{v:.4g}" for v in value) + ")" if isinstance(value, (list, tuple)) else f"{value:.6g}"
+
+
+def _signed(value) -> str:
+    return "+(" + ",".join(f"{v:.4g}" for v in value) + ")" if isinstance(value, (list, tuple)) else f"{value:+g}"
+
+
+def class_tables(results: list[dict]) -> list[Table]:
+    """For N-class evaluations: per-class top-1 side by side (one column per artifact), then each
+    artifact's confusion matrix (up to 12 classes; the rest are in --json and the PNG)."""
+    results = [r for r in results if r.get("per_class")]
+    if not results:
+        return []
+    names = _distinct([r["artifact"] for r in results])
+    per = Table(title=f"per class ({results[0]['count']} images of {_short(results[0]['data'])})")
+    per.add_column("class")
+    per.add_column("images", justify="right")
+    for name in names:
+        per.add_column(f"top-1 {name}", justify="right", overflow="fold")
+    for i, row in enumerate(results[0]["per_class"]):
+        cells = [f"{r['per_class'][i]['top1']:.1%}" if r["per_class"][i]["top1"] is not None else "-" for r in results]
+        per.add_row(row["class"], str(row["images"]), *cells)
+    tables = [per]
+    for r, name in zip(results, names):
+        classes = r["class_names"]
+        if len(classes) > 12:
+            continue
+        table = Table(title=f"confusion: {name} (rows: true class, columns: predicted)")
+        table.add_column("true \\ predicted")
+        for c in classes:
+            table.add_column(c, justify="right", overflow="fold")
+        for c, row in zip(classes, r["confusion"]):
+            table.add_row(c, *(str(v) for v in row))
+        if r.get("confusion_png"):
+            table.caption = f"PNG: {r['confusion_png']}"
+        tables.append(table)
+    return tables
 
 
 def results_table(rows: list[dict], db: str) -> Table:
@@ -371,7 +421,8 @@ def compare_tables(data: dict) -> list[Table]:
         pub = "; ".join(f"{c['source']} {c.get('macs_m') or '-'} / {c.get('params_m') or '-'}"
                         + (f" ({100 * c['macs_delta']:+.1f}%)" if c.get("macs_delta") is not None else "")
                         for c in m["counts"])
-        counts.add_row(m["model"], f"{m['macs_m']:.1f}", f"{m['params_m']:.2f}", pub or "-")
+        counts.add_row(m["model"], f"{m['macs_m']:.1f}" if m["macs_m"] is not None else "-",
+                       f"{m['params_m']:.2f}" if m["params_m"] is not None else "-", m.get("note") or pub or "-")
     acc = Table(title="top-1 accuracy, % (float, int8, drop in points)")
     for col in ("model", "who", "data", "float", "int8", "drop", "how"):
         acc.add_column(col, justify="right" if col in ("float", "int8", "drop") else "left")

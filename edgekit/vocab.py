@@ -38,12 +38,35 @@ DEFAULT_ONNX_CALIBRATION = "minmax"
 DEFAULT_OPSET = 17
 HSWISH_MODES = ("split", "stock")  # MobileNetV3 int8 TFLite: hard-swish split into delegable ops, or stock
 
-# Preprocessing: 0..255 RGB pixels -> model input as x * scale + offset.
+# Preprocessing: 0..255 RGB pixels -> model input as x * scale + offset (per channel for mean/std).
 PREPROCESSING = {
     "minus-one-to-one": (1 / 127.5, -1.0),
     "zero-to-one": (1 / 255.0, 0.0),
     "raw-pixels": (1.0, 0.0),
+    "imagenet-mean-std": None,  # (x / 255 - mean) / std, per channel: the torchvision convention
 }
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def preprocessing(name: str, mean=None, std=None) -> tuple:
+    """``(scale, offset)`` of a named recipe; each a float, or a 3-tuple for per-channel mean/std."""
+    if name not in PREPROCESSING:
+        from edgekit.errors import EdgekitError
+
+        raise EdgekitError(f"unknown preprocessing '{name}' (known: {', '.join(PREPROCESSING)})")
+    if (mean is not None or std is not None) and name != "imagenet-mean-std":
+        from edgekit.errors import EdgekitError
+
+        raise EdgekitError("--mean/--std apply to --preprocess imagenet-mean-std only")
+    if name != "imagenet-mean-std":
+        return PREPROCESSING[name]
+    mean, std = tuple(mean or IMAGENET_MEAN), tuple(std or IMAGENET_STD)
+    if len(mean) != 3 or len(std) != 3 or any(s <= 0 for s in std):
+        from edgekit.errors import EdgekitError
+
+        raise EdgekitError(f"--mean and --std take three numbers each (R,G,B), std > 0; got {mean} and {std}")
+    return (tuple(1 / (255.0 * s) for s in std), tuple(-m / s for m, s in zip(mean, std)))
 
 # Default counts and the image pipeline.
 DEFAULT_CROP = 0.875  # central crop before resizing: the ImageNet evaluation convention

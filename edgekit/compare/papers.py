@@ -114,14 +114,28 @@ def easy_subset(evals: list[dict]) -> list[dict]:
     return out
 
 
+def _user_entry(name: str, result: dict, evals: list[dict]) -> dict:
+    """A user's own model: our count and measurements; no paper has figures for it, and we say so."""
+    user = result["user_model"]
+    return {"model": name, "user_model": user,
+            "macs_m": round(result["macs"] / 1e6, 1) if result.get("macs") else None, "params_m": round(result["params_folded"] / 1e6, 2) if result.get("params_folded") else None,
+            "counts": [], "accuracy": accuracy_rows(name, evals),
+            "note": f"{name} is your model ({user.get('file')}, sha256 {str(user.get('sha256'))[:12]}): no published "
+                    f"figures exist for it, only what was measured here"}
+
+
 def compare(models: list[str] | None, evals: list[dict], benches: list[dict]) -> dict:
     """The whole comparison as plain data (``edgekit compare --json`` prints exactly this)."""
+    users = {r["model"]: r["result"] for r in evals + benches if r["model"] and r["result"].get("user_model")}
     if models:
-        names = [parse_model(m).name for m in models]
+        names = [m if m in users else parse_model(m).name for m in models]
     else:
         names = sorted({r["model"] for r in evals + benches if r["model"]})
     entries = []
     for name in names:
+        if name in users:
+            entries.append(_user_entry(name, users[name], evals))
+            continue
         spec = parse_model(name)
         counted = model_entry(spec)
         entries.append({

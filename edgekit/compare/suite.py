@@ -25,7 +25,7 @@ from edgekit.files import expand_path, read_toml, typed_table
 from edgekit.vocab import FORMATS, PRECISIONS
 from edgekit.zoo.spec import parse_model
 BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int, "sessions": int}
-CONVERT_KEYS = {"weights": str, "calib": str, "calib_count": int, "ptq": str}
+CONVERT_KEYS = {"weights": str, "calib": str, "calib_count": int, "ptq": str, "preprocess": str}
 TOP_KEYS = {"name", "out", "threads", "bench", "convert", "grid", "reference"}
 
 
@@ -40,6 +40,7 @@ class SuiteEntry:
     format: str
     precision: str
     artifact: Path
+    source: str | None = None  # the user's model file, when the entry is not a zoo model
 
 
 @dataclass
@@ -88,11 +89,10 @@ def load_suite(path: str | Path, check_references: bool = True) -> Suite:
             if precision not in PRECISIONS:
                 raise SuiteError(f"suite {path}: unknown precision {precision!r} (known: {', '.join(PRECISIONS)})")
         for model in grid.get("models", []):
-            spec = parse_model(model)  # one-line error with a suggestion for a typo
+            name, source = _model(model, path)
             for fmt in formats:
                 for precision in precisions:
-                    entries.append(SuiteEntry(spec.name, fmt, precision,
-                                              artifact_path(out, spec.name, fmt, precision)))
+                    entries.append(SuiteEntry(name, fmt, precision, artifact_path(out, name, fmt, precision), source))
     if not entries:
         raise SuiteError(f"suite {path} is empty: add a [[grid]] with models, formats and precisions")
     references = {}
@@ -109,12 +109,24 @@ def load_suite(path: str | Path, check_references: bool = True) -> Suite:
                  references=references)
 
 
+def _model(text: str, path: Path) -> tuple[str, str | None]:
+    """(artifact folder name, the user's model file or None) of a suite's model entry."""
+    from edgekit.zoo.user import is_model_path, model_name
+
+    if is_model_path(text):
+        source = Path(expand_path(text, "suite", SuiteError))
+        if not source.exists():
+            raise SuiteError(f"suite {path}: model file {source} does not exist")
+        return model_name(source), str(source)
+    return parse_model(text).name, None  # one-line error with a suggestion for a typo
+
+
 def ensure_artifacts(suite: Suite, warn=None) -> list[Path]:
     """Convert every missing artifact of the suite (one conversion per model); returns what was built."""
     missing: dict[str, list[SuiteEntry]] = {}
     for entry in suite.entries:
         if not entry.artifact.is_file():
-            missing.setdefault(entry.model, []).append(entry)
+            missing.setdefault(entry.source or entry.model, []).append(entry)
     if not missing:
         return []
     try:
@@ -124,9 +136,11 @@ def ensure_artifacts(suite: Suite, warn=None) -> list[Path]:
                          f"needs the host install: pip install 'edgekit[convert]'") from None
     built = []
     for model, entries in missing.items():
+        user = entries[0].source is not None  # a model file: its own weights; zoo models know their preprocessing
+        settings = {k: v for k, v in suite.convert.items() if k not in (("weights",) if user else ("preprocess",))}
         opts = ConvertOptions(model=model, precisions=tuple(dict.fromkeys(e.precision for e in entries)),
                               formats=tuple(dict.fromkeys(e.format for e in entries)), out=str(suite.out),
-                              skip_unsupported=True, **suite.convert)
+                              skip_unsupported=True, **settings)
         if warn:
             opts.warn = warn
         convert(opts)

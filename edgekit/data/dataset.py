@@ -6,6 +6,7 @@ Shared by calibration (which ignores labels) and evaluation (which needs them).
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import DataError
@@ -112,3 +113,92 @@ def _from_wordnet_folders(folder: Path) -> list[tuple[Path, int]]:
         pairs += [(p, by_wnid[sub.name]) for p in sorted(sub.iterdir())
                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
     return pairs
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Labelled images of N classes: (image, class index) pairs and the class names by index."""
+    pairs: list
+    class_names: tuple[str, ...]
+    layout: str  # "class folders" or "labels.csv"
+
+    @property
+    def counts(self) -> list[int]:
+        out = [0] * len(self.class_names)
+        for _, label in self.pairs:
+            out[label] += 1
+        return out
+
+
+def class_dataset(folder: str | Path, class_names: list[str] | tuple[str, ...] | None = None) -> Dataset:
+    """A folder of one sub-folder per class (sorted folder names are the class indices, the
+    ``image_dataset_from_directory`` convention) or with a labels.csv (filename, and a class name or
+    index). ``class_names`` (the model's order) names or reorders the classes: folders and names in
+    labels.csv are looked up in it.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"labelled image folder not found: {folder}")
+    labels = _labels_csv(folder)
+    if labels:
+        return _csv_dataset(folder, labels, class_names)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subdirs:
+        raise DataError(f"{folder}: no class sub-folders and no labels.csv (filename,class)")
+    names = list(class_names) if class_names else [p.name for p in subdirs]
+    index = {name: i for i, name in enumerate(names)}
+    pairs = []
+    for sub in subdirs:
+        if sub.name not in index:
+            raise DataError(f"{folder}: class folder '{sub.name}' is not one of the model's classes "
+                            f"({', '.join(names[:8])}{', ...' if len(names) > 8 else ''})")
+        images = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise DataError(f"{sub}: empty class folder (no {', '.join(IMAGE_SUFFIXES[:3])}, ... images)")
+        pairs += [(p, index[sub.name]) for p in images]
+    return Dataset(pairs, tuple(names), "class folders")
+
+
+def _csv_dataset(folder: Path, labels: Path, class_names) -> Dataset:
+    try:
+        with open(labels, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"cannot read {labels}: {exc}") from None
+    column = next((c for c in ("class", "class_name", "label", "class_index") if rows and c in rows[0]), None)
+    if not rows or "filename" not in rows[0] or column is None:
+        raise DataError(f"{labels}: expected columns filename and class (a class name or index)")
+    values = [row[column].strip() for row in rows]
+    if class_names:
+        names = list(class_names)
+    elif all(v.isdigit() for v in values):
+        names = [str(i) for i in range(max(int(v) for v in values) + 1)]
+    else:
+        names = sorted(set(values))
+    index = {name: i for i, name in enumerate(names)}
+    pairs = []
+    for row, value in zip(rows, values):
+        if value in index:
+            label = index[value]
+        elif value.isdigit() and int(value) < len(names):
+            label = int(value)
+        else:
+            raise DataError(f"{labels}: class '{value}' of {row['filename']} is not one of the "
+                            f"{len(names)} classes")
+        pairs.append((_resolve(folder, row["filename"]), label))
+    missing = [p for p, _ in pairs if not p.is_file()]
+    if missing:
+        raise DataError(f"{labels}: {len(missing)} of {len(pairs)} labelled images do not exist (first: {missing[0]})")
+    return Dataset(pairs, tuple(names), "labels.csv")
+
+
+def is_imagenet(folder: str | Path) -> bool:
+    """Whether a folder is labelled the ImageNet way (WordNet-id folders, or a labels.csv with class_index
+    and wnid): then 1000/1001-class models evaluate on it as before."""
+    folder = Path(folder)
+    labels = _labels_csv(folder)
+    if labels:
+        with open(labels, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        return "class_index" in header and ("wnid" in header or "class" not in header)
+    return any(p.is_dir() and p.name.startswith("n") and p.name[1:].isdigit() for p in folder.iterdir())

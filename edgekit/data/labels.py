@@ -13,8 +13,9 @@ from pathlib import Path
 from edgekit.errors import DataError
 
 
-def class_names(path: str | Path) -> list[str]:
-    """Class names by index from class_index.csv or a labels .txt (one name per line; a 1001-line file drops background)."""
+def class_names(path: str | Path, expected: int | None = None) -> list[str]:
+    """Class names by index from class_index.csv or a labels .txt (one name per line; a 1001-line file drops
+    background). ``expected``: the model's number of classes (default: ImageNet's 1000)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -29,8 +30,28 @@ def class_names(path: str | Path) -> list[str]:
             names[int(row["class_index"])] = row.get("class_name") or row.get("wnid") or row["class_index"]
         return [names.get(i, str(i)) for i in range(max(names) + 1)]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if expected is not None and expected not in (1000, 1001):
+        if len(lines) != expected:
+            raise DataError(f"{path}: names {len(lines)} classes, but the model has {expected}")
+        if len(set(lines)) != len(lines):
+            raise DataError(f"{path}: a class name appears twice")
+        return lines
     if len(lines) == 1001:
         lines = lines[1:]  # background first
     if len(lines) != 1000:
         raise DataError(f"{path}: expected 1000 (or 1001 with background) class names, found {len(lines)}")
+    return lines
+
+
+def name_list(path: str | Path) -> list[str]:
+    """Class names, one per line, in the model's output order (a user model's ``--labels``)."""
+    path = Path(path)
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise DataError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
+    if len(lines) < 2:
+        raise DataError(f"{path}: expected one class name per line, found {len(lines)}")
+    if len(set(lines)) != len(lines):
+        raise DataError(f"{path}: a class name appears twice")
     return lines

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import DataError
-from edgekit.data.dataset import labelled_images, list_images, spread
+from edgekit.data.dataset import class_dataset, labelled_images, list_images, spread
 from edgekit.data.images import load_image
 from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_CROP
 
@@ -98,6 +98,19 @@ def labels(images: ImageSet) -> np.ndarray | None:
         return None
     try:
         known = {path.resolve(): label for path, label in labelled_images(images.source)}
+    except DataError:
+        return None
+    found = [known.get((Path(images.source) / f).resolve()) for f in images.files]
+    return None if not found or any(label is None for label in found) else np.array(found)
+
+
+def class_labels(images: ImageSet, class_names) -> np.ndarray | None:
+    """The class index of every image of ``images`` in a user model's classes (class folders or a
+    labels.csv naming them), else None."""
+    if images.synthetic:
+        return None
+    try:
+        known = {path.resolve(): label for path, label in class_dataset(images.source, class_names).pairs}
     except DataError:
         return None
     found = [known.get((Path(images.source) / f).resolve()) for f in images.files]

@@ -30,6 +30,7 @@ from edgekit.export import parity
 from edgekit.export import tflite as tflite_export
 from edgekit.export.quiet import quiet
 from edgekit.zoo import count as count_mod
+from edgekit.zoo import user as user_mod
 from edgekit.zoo import weights as weights_mod
 from edgekit.zoo.spec import parse_model
 from edgekit.vocab import (DEFAULT_CALIB_COUNT, DEFAULT_CHECK_COUNT, DEFAULT_CROP, DEFAULT_ONNX_CALIBRATION,
@@ -43,13 +44,21 @@ MIN_HELD_APART = 8
 class ConvertOptions:
     """What ``convert`` makes: one model at several precisions and formats, and how.
 
-    ``model`` is a zoo name (``edgekit models``); ``weights`` none (seeded random, ``none:SEED``),
-    imagenet or a Keras .h5 file. Quantized precisions calibrate on ``calib`` (``calib_count`` images)
-    and every artifact is checked for parity against Keras on ``check`` images held apart from them.
+    ``model`` is a zoo name (``edgekit models``) with ``weights`` none (seeded random, ``none:SEED``),
+    imagenet or a Keras .h5 file; or the user's own model file (.keras, .h5, a SavedModel folder or a float
+    .onnx), whose preprocessing is declared (``preprocess``) or detected from a leading Rescaling layer.
+    Quantized precisions calibrate on ``calib`` (``calib_count`` images) and every artifact is checked for
+    parity against the source model on ``check`` images held apart from them.
     """
 
     model: str
-    weights: str = "none"
+    weights: str | None = None  # zoo models: "none" when not given; a model file carries its own
+    preprocess: str | None = None  # a model file: vocab.PREPROCESSING name (zoo models know theirs)
+    mean: tuple[float, float, float] | None = None  # with preprocess="imagenet-mean-std"
+    std: tuple[float, float, float] | None = None
+    input_size: int | None = None  # an ONNX model with a dynamic spatial size
+    labels: str | None = None  # a model file: its class names, one per line (default: calibration class folders)
+    trust_model_code: bool = False  # a Keras file with Lambda layers / custom objects: run code from it
     precisions: tuple[str, ...] = ("float",)
     formats: tuple[str, ...] = ("tflite",)
     calib: str | None = None
@@ -157,6 +166,49 @@ def plan(opts: ConvertOptions) -> list[tuple[str, str]]:
     return pairs
 
 
+@dataclass(frozen=True)
+class UserWeights:
+    """A model file's own weights, as the sidecar records them."""
+    model: user_mod.UserModel
+    kind: str = "user"
+
+    def to_dict(self) -> dict:
+        return {"kind": "user", "file": self.model.path.name, "sha256": self.model.sha256}
+
+
+def resolve_model(opts: ConvertOptions):
+    """The zoo ``ModelSpec`` or the ``UserModel`` that ``opts.model`` names, checked."""
+    if user_mod.is_model_path(opts.model):
+        if opts.weights not in (None, "none"):
+            raise EdgekitError("a model file carries its own weights: drop --weights")
+        names = None
+        if opts.labels:
+            from edgekit.data.labels import name_list
+
+            names = name_list(opts.labels)
+        return user_mod.load(opts.model, preprocess=opts.preprocess, mean=opts.mean, std=opts.std,
+                             input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code)
+    for flag, value in (("--preprocess", opts.preprocess), ("--input-size", opts.input_size),
+                        ("--labels", opts.labels), ("--mean", opts.mean), ("--std", opts.std)):
+        if value is not None:
+            raise EdgekitError(f"{flag} is for a model file; zoo models know their own (see `edgekit summary`)")
+    return parse_model(opts.model)
+
+
+def user_class_names(model: user_mod.UserModel, *folders) -> tuple[str, ...] | None:
+    """The class names of a user model: its --labels, else the class sub-folders of its calibration (or
+    check) folder when they are as many as its outputs (the image_dataset_from_directory order)."""
+    if model.class_names:
+        return model.class_names
+    for folder in folders:
+        if not folder:
+            continue
+        subdirs = sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+        if len(subdirs) == model.classes:
+            return tuple(subdirs)
+    return None
+
+
 def image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
     """Calibration images, and parity images held apart from them."""
     calib = check = None
@@ -191,9 +243,18 @@ def image_sets(opts: ConvertOptions, size: int, need_calibration: bool):
 def convert(opts: ConvertOptions) -> list[art.Artifact]:
     """Build ``opts.model``, export it at every (format, precision) asked for, check each artifact's parity
     against the Keras model and publish the ones that pass; returns their typed sidecars."""
-    spec = parse_model(opts.model)
+    spec = resolve_model(opts)
     pairs = plan(opts)
-    source = weights_mod.resolve(spec, opts.weights)
+    is_user = isinstance(spec, user_mod.UserModel)
+    if is_user:
+        source = UserWeights(spec)
+        for note in spec.notes:
+            opts.warn(note)
+        if spec.kind == "onnx":
+            _onnx_limits(opts)
+            pairs = _onnx_tflite_pairs(pairs, opts)
+    else:
+        source = weights_mod.resolve(spec, opts.weights or "none")
     need_calibration = any(p in QUANTIZED for _, p in pairs) or source.kind == "none"
     out_root = Path(opts.out)
     files.ensure_writable(out_root / spec.name)
@@ -201,7 +262,20 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
     calib, check = image_sets(opts, spec.resolution, need_calibration)
     if source.kind == "none" and opts.max_drop is not None:
         raise EdgekitError("--max-drop: random weights have no meaningful top-1 to drop: use --min-sqnr (or real weights)")
-    labels = cal.labels(check) if source.kind != "none" else None  # random weights: top-1 means nothing
+    if is_user:
+        import dataclasses
+
+        names = user_class_names(spec, opts.calib, opts.check)
+        spec = dataclasses.replace(spec, class_names=names)
+        if names:
+            labels = cal.class_labels(check, names)
+        elif spec.classes in (1000, 1001):  # an ImageNet classifier of the user's: ImageNet-labelled images
+            labels = cal.labels(check)
+            labels = labels + 1 if labels is not None and spec.classes == 1001 else labels
+        else:
+            labels = None
+    else:
+        labels = cal.labels(check) if source.kind != "none" else None  # random weights: top-1 means nothing
     required = parity.parse_require(opts.require) if opts.require is not None else None
     if labels is None and source.kind != "none" and (opts.max_drop is not None or
                                                       any(r.metric == "drop" for r in required or ())):
@@ -210,12 +284,25 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
                            f"agreement>= instead")
     from edgekit.zoo.build import reference_model
 
+    warmed = None
     with quiet():
-        model, source, warmed = reference_model(spec, opts.weights, calib.pixels if calib is not None else None)
+        if not is_user:
+            model, source, warmed = reference_model(spec, opts.weights or "none",
+                                                    calib.pixels if calib is not None else None)
+        elif spec.kind == "keras":
+            model = spec.keras_model()
+        else:
+            model = None
     bn_warmed = {"images": warmed, "source": calib.source} if warmed else None
     calib_x = spec.preprocessing.apply(calib.pixels) if calib is not None else None
-    reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
-    counted = count_mod.count(spec)
+    if model is not None:
+        reference = np.asarray(model.predict(spec.preprocessing.apply(check.pixels), verbose=0))
+    else:  # a foreign ONNX model: its own float outputs under ONNX Runtime are the reference
+        reference = _run_onnx_scores(spec, check.pixels)
+    if is_user:
+        counted = count_mod.keras_count(model) if model is not None else count_mod.onnx_count(spec.path)
+    else:
+        counted = count_mod.count(spec)
 
     tools = art.tool_versions()
     results, failures = [], []
@@ -237,7 +324,7 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
                 **({"variant": "mixed"} if label != precision else {}),
                 "size_bytes": len(data), "sha256": files.sha256_bytes(data),
                 "model": spec.to_dict(), "macs": counted.macs, "params_folded": counted.params_folded,
-                "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "logits",
+                "weights": source.to_dict(), "bn_warmed": bn_warmed, "head": "as saved" if is_user else "logits",
                 "io": result.pop("io"),
                 "calibration": ({**calib.to_dict(), "weight_rounding": opts.ptq}
                                 if (calib is not None and precision in QUANTIZED) else None),
@@ -262,7 +349,11 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
 
     target = mixed.Target(opts.max_drop, opts.min_agreement, opts.min_sqnr)
     with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
-        graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
+        if model is None:
+            graphs = _OnnxGraphs(spec, opts, calib_x, scratch)
+        else:
+            graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
+            graphs.user = is_user
         graphs.check_x = spec.preprocessing.apply(check.pixels)
         plain: dict[str, tuple[bytes, art.Artifact]] = {}
         for fmt, precision in pairs:
@@ -270,6 +361,9 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
             with quiet():
                 data, extra = graphs.export(fmt, precision)
             seconds = time.perf_counter() - start
+            for note in getattr(graphs, "pending", ()):
+                opts.warn(note)
+            graphs.pending = []
             label = "int8-mixed" if (opts.keep_float and fmt == "tflite" and precision == "int8") else precision
             made = emit(fmt, precision, label, data, extra, seconds)
             if made is not None and precision == "int8":
@@ -296,6 +390,40 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
     if failures:
         raise parity.ParityError("parity check failed, artifact not written: " + "; ".join(failures))
     return results
+
+
+def _onnx_limits(opts: ConvertOptions) -> None:
+    """What a foreign ONNX model cannot do here (it has no Keras graph to round or rewrite)."""
+    for flag, on in (("--keep-float", opts.keep_float is not None), ("--max-drop", opts.max_drop is not None),
+                     ("--min-agreement", opts.min_agreement is not None), ("--min-sqnr", opts.min_sqnr is not None),
+                     ("--edgetpu", opts.edgetpu)):
+        if on:
+            raise EdgekitError(f"{flag} needs a Keras model; for an ONNX model edgekit makes plain int8 (ONNX "
+                               f"Runtime QDQ) and, with the onnx2tf extra, TFLite")
+    if opts.ptq not in (DEFAULT_PTQ, "minmax"):
+        raise EdgekitError("--ptq rounds Keras weights; an ONNX model is rounded by ONNX Runtime's quantizer")
+
+
+def _onnx_tflite_pairs(pairs, opts: ConvertOptions):
+    """ONNX -> TFLite needs the onnx-tflite extra: without it, ``--format all`` skips TFLite (saying so)."""
+    from edgekit.export import onnx_tflite
+
+    if not any(fmt == "tflite" for fmt, _ in pairs) or onnx_tflite.available():
+        return pairs
+    if not opts.skip_unsupported:
+        raise EdgekitError(onnx_tflite.EXTRA)
+    opts.warn(f"TFLite skipped: {onnx_tflite.EXTRA}")
+    left = [(fmt, precision) for fmt, precision in pairs if fmt != "tflite"]
+    if not left:
+        raise EdgekitError(onnx_tflite.EXTRA)
+    return left
+
+
+def _run_onnx_scores(model: user_mod.UserModel, pixels: np.ndarray) -> np.ndarray:
+    from edgekit.run.runtime import Classifier, open_runtime
+
+    with open_runtime(model.path, runtime="onnxruntime") as runtime:
+        return Classifier(runtime, model.preprocessing.apply).scores(pixels)
 
 
 def _edgetpu(tmp: str, target: Path, opts: ConvertOptions) -> dict:
@@ -332,6 +460,8 @@ class _Graphs:
 
     def __init__(self, model, resolution: int, opts: ConvertOptions, calib_x, scratch: str):
         self.model, self.resolution, self.opts, self.calib_x, self.scratch = model, resolution, opts, calib_x, scratch
+        self.user = False  # a user's model file (not the zoo's)
+        self.pending: list[str] = []  # warnings raised inside quiet(), said once it is over
         self._quant_model = None
         self._saved: dict[int, str] = {}
         self._onnx: dict[int, bytes] = {}
@@ -344,7 +474,10 @@ class _Graphs:
         if self._quant_model is None:
             from edgekit.quant import prepare_for_int8
 
-            self._quant_model = prepare_for_int8(self.model, self.calib_x, self.opts.ptq)
+            notes: list[str] = []
+            self._quant_model = prepare_for_int8(self.model, self.calib_x, self.opts.ptq, notes=notes)
+            if self.user:  # the zoo's heads are known; a user's model hears which layers the converter rounds
+                self.pending += [f"--ptq {self.opts.ptq}: {note}" for note in notes]
         return self._quant_model
 
     def _tflite_int8_source(self, source):
@@ -468,6 +601,49 @@ class _Graphs:
             }
         ops = onnx_export.count_ops(data)
         extra["onnx"] = {"opset": opts.onnx_opset, "transpose_nodes": ops.get("Transpose", 0),
+                         "nodes": sum(ops.values())}
+        return data, extra
+
+
+class _OnnxGraphs:
+    """A foreign float ONNX model's artifacts: ONNX float (input fixed to batch 1), ONNX int8 through ONNX
+    Runtime's static QDQ quantization on our calibration images, and float/int8 TFLite through onnx2tf
+    (the ``onnx-tflite`` extra)."""
+
+    def __init__(self, model: user_mod.UserModel, opts: ConvertOptions, calib_x, scratch: str):
+        self.model, self.opts, self.scratch = model, opts, scratch
+        self.calib_nhwc = calib_x
+        self.calib_x = None if calib_x is None else (
+            np.ascontiguousarray(np.transpose(calib_x, (0, 3, 1, 2))) if model.layout == "nchw" else calib_x)
+        self._float = None
+
+    def float_onnx(self) -> bytes:
+        if self._float is None:
+            self._float = onnx_export.fix_input_shape(self.model.path, self.model.resolution, self.model.layout)
+        return self._float
+
+    def export(self, fmt: str, precision: str) -> tuple[bytes, dict]:
+        if fmt == "tflite":
+            from edgekit.export import onnx_tflite
+
+            data, how = onnx_tflite.convert(self.float_onnx(), precision, self.calib_nhwc, self.scratch)
+            return data, {"quantization": _tflite_quant(precision, "float") if precision != "float" else None,
+                          "converter": how}
+        if precision not in ("float", "int8"):
+            raise EdgekitError(f"onnx has no {precision} export")
+        extra: dict = {}
+        if precision == "float":
+            data = self.float_onnx()
+        else:
+            data = onnx_export.quantize_int8(self.float_onnx(), self.calib_x, self.opts.onnx_calibration,
+                                             self.opts.onnx_activations,
+                                             input_name=onnx_export.input_name(self.float_onnx()))
+            extra["quantization"] = {
+                "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
+                "per_channel": True, "weights": "int8", "activations": self.opts.onnx_activations,
+                "calibration_method": self.opts.onnx_calibration, "weight_rounding": "ONNX Runtime (round to nearest)"}
+        ops = onnx_export.count_ops(data)
+        extra["onnx"] = {"opset": onnx_export.opset_of(data), "transpose_nodes": ops.get("Transpose", 0),
                          "nodes": sum(ops.values())}
         return data, extra
 

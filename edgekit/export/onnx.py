@@ -74,7 +74,7 @@ class CalibrationReader:
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
                   activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True,
-                  exclude_tensors: list[str] | tuple[str, ...] = ()) -> bytes:
+                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME) -> bytes:
     """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
 
     ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
@@ -99,7 +99,7 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
         quantize_static(
-            pre, out, CalibrationReader(INPUT_NAME, calibration), quant_format=QuantFormat.QDQ,
+            pre, out, CalibrationReader(input_name, calibration), quant_format=QuantFormat.QDQ,
             per_channel=per_channel, activation_type=act, weight_type=QuantType.QInt8,
             calibrate_method=methods[method], extra_options=extra, nodes_to_exclude=excluded,
         )
@@ -130,3 +130,41 @@ def count_ops(model_bytes: bytes) -> dict[str, int]:
     for node in proto.graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return counts
+
+
+def input_name(model_bytes: bytes) -> str:
+    """The name of a model's (one) graph input that is not an initializer."""
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    initializers = {i.name for i in model.graph.initializer}
+    return next(i.name for i in model.graph.input if i.name not in initializers)
+
+
+def opset_of(model_bytes: bytes) -> int | None:
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+def fix_input_shape(path, resolution: int, layout: str) -> bytes:
+    """A foreign model with its image input fixed to batch 1 at ``resolution`` (dynamic dims resolved), its
+    output to batch 1: what our runtimes, calibration and benchmarks expect."""
+    import onnx
+
+    model = onnx.load(str(path))
+    initializers = {i.name for i in model.graph.initializer}
+    image = next(i for i in model.graph.input if i.name not in initializers)
+    dims = [1, 3, resolution, resolution] if layout == "nchw" else [1, resolution, resolution, 3]
+    for dim, value in zip(image.type.tensor_type.shape.dim, dims):
+        dim.Clear()
+        dim.dim_value = value
+    for output in model.graph.output:
+        first = output.type.tensor_type.shape.dim[0]
+        if not first.HasField("dim_value"):
+            first.Clear()
+            first.dim_value = 1
+    del model.graph.value_info[:]  # stale shapes of the dynamic graph; ORT infers them again
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -15,11 +15,11 @@ PRECISIONS = FORMAT_PRECISIONS["tflite"]
 NEEDS_CALIBRATION = ("int8", "int16x8")
 
 
-def representative(batch: np.ndarray) -> Callable[[], Iterable[list[np.ndarray]]]:
+def representative(batch: np.ndarray, name: str = "input") -> Callable[[], Iterable[list[np.ndarray]]]:
     """TFLiteConverter's representative dataset: one preprocessed image per step."""
     def gen():
         for image in batch:
-            yield {"input": image[None].astype(np.float32)}
+            yield {name: image[None].astype(np.float32)}
     return gen
 
 
@@ -41,7 +41,8 @@ def save_model(model, folder: str, batch: int = 1) -> str:
     return folder
 
 
-def convert(saved_model: str, precision: str, calibration: np.ndarray | None = None, io: str = "float") -> bytes:
+def convert(saved_model: str, precision: str, calibration: np.ndarray | None = None, io: str = "float",
+            input_name: str = "input") -> bytes:
     """Convert a SavedModel (``save_model``). ``calibration``: a preprocessed float batch (int8/int16x8)."""
     import tensorflow as tf
 
@@ -57,7 +58,7 @@ def convert(saved_model: str, precision: str, calibration: np.ndarray | None = N
         if calibration is None:
             raise EdgekitError(f"{precision} needs calibration images")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative(calibration)
+        converter.representative_dataset = representative(calibration, input_name)
         if precision == "int8":
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             io_type = {"float": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[io]

@@ -139,6 +139,17 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
     return out
 
 
+def _sidecar_recipe(path: Path, staged: str) -> str | None:
+    """The named preprocessing of our artifact, for a device that gets the file without its sidecar."""
+    if Path(staged) == Path(path):
+        return None  # the worker reads the sidecar beside the file itself
+    from edgekit.export.artifact import read_sidecar
+    from edgekit.vocab import PREPROCESSING
+
+    name = (((read_sidecar(path) or {}).get("model") or {}).get("preprocessing") or {}).get("name")
+    return name if name in PREPROCESSING and name != "imagenet-mean-std" else None
+
+
 def _runtime_options(runtime: str | None, opts: BenchOptions, delegate: str | None = None) -> dict:
     """The options of ``opts`` that ``runtime`` understands (``delegate``: the device's, if any)."""
     if runtime == "litert":
@@ -191,7 +202,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
             try:
                 loaded = worker.ask("load", artifact=staged, runtime=runtime, threads=threads,
                                     batch=opts.batch, options=run_options, inputs=opts.inputs,
-                                    preprocess=opts.preprocess)
+                                    preprocess=opts.preprocess or _sidecar_recipe(path, staged))
                 warm = worker.ask("time", runs=opts.warmup) if opts.warmup else {"samples_ms": []}
             except WorkerError as exc:
                 errors.append(str(exc))

@@ -19,6 +19,8 @@ def _weights(sidecar: dict) -> str | None:
     kind = weights.get("kind")
     if kind == "file":
         return f"file {Path(weights.get('path', '?')).name}"
+    if kind == "user":
+        return f"user model {weights.get('file')}"
     return kind
 
 
@@ -29,9 +31,13 @@ def describe_artifact(path: str | Path) -> dict:
            "model": None, "format": None, "precision": None, "origin": None, "weights": None}
     sidecar = read_sidecar(path)
     if sidecar:
-        out.update(model=sidecar.get("model", {}).get("name"), format=sidecar.get("format"),
+        model = sidecar.get("model", {})
+        out.update(model=model.get("name"), format=sidecar.get("format"),
                    precision=sidecar.get("precision") + ("-mixed" if sidecar.get("variant") == "mixed" else ""),
-                   origin="edgekit", weights=_weights(sidecar))
+                   origin="edgekit", weights=_weights(sidecar), macs=sidecar.get("macs"),
+                   params_folded=sidecar.get("params_folded"))
+        if model.get("family") == "user":  # the user's own model: its file, hash, classes and preprocessing
+            out["user_model"] = {k: model.get(k) for k in ("file", "sha256", "kind", "classes", "class_names")}
     elif (known := recognize(path)):
         out.update({k: known[k] for k in ("model", "format", "precision", "origin", "weights")})
     return out

@@ -17,6 +17,7 @@ from edgekit.errors import EdgekitError
 from edgekit.export.artifact import read_sidecar
 from edgekit.run.runtime import TensorInfo
 from edgekit.vocab import PREPROCESSING as NAMED
+from edgekit.vocab import preprocessing
 
 
 
@@ -24,32 +25,51 @@ from edgekit.vocab import PREPROCESSING as NAMED
 class InputRecipe:
     """Pixels (uint8 RGB) -> the float values the network was trained on, and where that came from."""
 
-    scale: float
-    offset: float
+    scale: float | tuple  # a 3-tuple: per channel
+    offset: float | tuple
     source: str  # "sidecar", "quantization parameters", "assumed", "--preprocess NAME"
     resolution: int
 
     def apply(self, pixels: np.ndarray) -> np.ndarray:
-        return np.asarray(pixels, dtype=np.float32) * np.float32(self.scale) + np.float32(self.offset)
+        return (np.asarray(pixels, dtype=np.float32) * np.asarray(self.scale, dtype=np.float32)
+                + np.asarray(self.offset, dtype=np.float32))
 
     def to_dict(self) -> dict:
-        return {"scale": self.scale, "offset": self.offset, "source": self.source}
+        return {"scale": _plain(self.scale), "offset": _plain(self.offset), "source": self.source}
+
+
+def _plain(value):
+    return [float(v) for v in value] if isinstance(value, (tuple, list)) else float(value)
+
+
+def _number(value):
+    return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else float(value)
+
+
+def image_size(shape) -> tuple[int, str]:
+    """(resolution, layout) of a square RGB image input, NHWC or NCHW; raises on anything else."""
+    shape = tuple(shape)
+    if len(shape) == 4 and shape[3] == 3 and shape[1] == shape[2]:
+        return int(shape[1]), "nhwc"
+    if len(shape) == 4 and shape[1] == 3 and shape[2] == shape[3]:
+        return int(shape[2]), "nchw"
+    raise EdgekitError(f"input shape {shape} is not a square RGB image (NHWC or NCHW)")
 
 
 def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | None = None) -> InputRecipe:
     """The preprocessing of ``artifact`` whose first input is ``model_input``."""
-    shape = model_input.shape
-    if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
-        raise EdgekitError(f"{Path(artifact).name}: input shape {tuple(shape)} is not a square NHWC RGB image")
-    resolution = int(shape[1])
+    try:
+        resolution, _ = image_size(model_input.shape)
+    except EdgekitError as exc:
+        raise EdgekitError(f"{Path(artifact).name}: {exc}") from None
     if preprocess:
         if preprocess not in NAMED:
             raise EdgekitError(f"unknown --preprocess '{preprocess}' (known: {', '.join(NAMED)})")
-        return InputRecipe(*NAMED[preprocess], f"--preprocess {preprocess}", resolution)
+        return InputRecipe(*preprocessing(preprocess), f"--preprocess {preprocess}", resolution)
     sidecar = read_sidecar(artifact)
     if sidecar and "model" in sidecar:
         pre = sidecar["model"]["preprocessing"]
-        return InputRecipe(float(pre["scale"]), float(pre["offset"]), "sidecar", resolution)
+        return InputRecipe(_number(pre["scale"]), _number(pre["offset"]), "sidecar", resolution)
     if model_input.quantized:
         # The pixels go in as they are: the float value the input stands for is (q - zp) * scale.
         limits = np.iinfo(model_input.dtype)

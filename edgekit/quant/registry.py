@@ -53,14 +53,19 @@ ALGORITHMS: dict[str, Callable] = {
                                                                seed=seed),
     "gptq+bias-correction": lambda model, calibration, seed: _round(model, calibration, use_gptq=True,
                                                                     correct_bias=True, seed=seed),
-    "gptq-seq": lambda model, calibration, seed: sequential_gptq(model, calibration, seed=seed),
+    "gptq-seq": lambda model, calibration, seed, notes=None: sequential_gptq(model, calibration, seed=seed,
+                                                                             notes=notes),
 }
 
 
-def prepare_for_int8(model, calibration: np.ndarray, algorithm: str = DEFAULT_PTQ, seed: int = 0):
-    """The model to hand to the int8 converters (a modified copy, or ``model`` itself)."""
+def prepare_for_int8(model, calibration: np.ndarray, algorithm: str = DEFAULT_PTQ, seed: int = 0,
+                     notes: list | None = None):
+    """The model to hand to the int8 converters (a modified copy, or ``model`` itself). ``notes`` (gptq-seq)
+    collects the layers left to the converter's own rounding, by name."""
     from edgekit.errors import EdgekitError
 
     if algorithm not in ALGORITHMS:
         raise EdgekitError(f"unknown PTQ algorithm '{algorithm}' (known: {', '.join(ALGORITHMS)})")
+    if algorithm == "gptq-seq":
+        return ALGORITHMS[algorithm](model, calibration, seed, notes)
     return ALGORITHMS[algorithm](model, calibration, seed)

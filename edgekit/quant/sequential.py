@@ -27,7 +27,8 @@ import numpy as np
 
 from edgekit.quant import gptq as gptq_mod
 from edgekit.quant.kernels import absorb_shift, as_rows, clone, from_rows, is_depthwise, shift_sink
-from edgekit.quant.stats import CONV_TYPES, channel_major, patches_at, sample_positions
+from edgekit.zoo.user import graph_nodes
+from edgekit.quant.stats import roundable, channel_major, patches_at, sample_positions
 
 DAMP = 0.01  # ridge weight and GPTQ dampening, relative to the mean diagonal of the second moment
 MIN_ROWS_PER_INPUT = 4  # refit only with at least this many patch rows per kernel input
@@ -54,19 +55,35 @@ def fake_quant(values: np.ndarray, scale: float, zero_point: float) -> np.ndarra
 
 
 def sequential_gptq(model, calibration: np.ndarray, *, damp: float = DAMP, max_rows: int = MAX_ROWS,
-                    max_rows_depthwise: int = MAX_ROWS_DEPTHWISE, seed: int = 0):
+                    max_rows_depthwise: int = MAX_ROWS_DEPTHWISE, seed: int = 0, notes: list | None = None):
     """A copy of ``model`` whose conv kernels are on the int8 grid, rounded in graph order.
 
     The float model and the copy run side by side over the calibration images, one operation at a
     time (``_lockstep``): when a convolution is reached, both of its inputs are at hand, its kernel
     is refit and rounded, and only then does the copy's convolution run. One forward pass of each
     model in all, not one per layer.
+
+    Layers it cannot round (grouped or dilated convs, separable convs, ...) and dense layers seen with
+    fewer input vectors than a stable fit needs (a classifier head: one vector per calibration image)
+    keep their float kernels, which the converter then rounds to nearest; each is named in ``notes``.
     """
+    from edgekit.quant.stats import unrounded_layers
+
     rounded = clone(model)
     rng = np.random.default_rng(seed)
+    if notes is not None:
+        notes += [f"{name}: a layer sequential GPTQ cannot round; the converter rounds it to nearest"
+                  for name in unrounded_layers(model)]
 
     def at_conv(float_layer, layer, float_inputs, inputs):
         float_inputs, inputs = np.asarray(float_inputs), np.asarray(inputs)
+        if type(layer).__name__ == "Dense":
+            vectors, width = int(np.prod(float_inputs.shape[:-1])), float_inputs.shape[-1]
+            if vectors < MIN_ROWS_PER_INPUT * width:
+                if notes is not None:
+                    notes.append(f"{layer.name}: {vectors} input vectors for {width} inputs are too few for a "
+                                 f"stable GPTQ fit; the converter rounds it to nearest")
+                return
         grid = int8_grid(float(float_inputs.min()), float(float_inputs.max()))  # what the converter will see
         stats = _paired_moments(layer, float_inputs, fake_quant(inputs, *grid),
                                 _row_cap(layer, float_inputs.shape[-1], max_rows, max_rows_depthwise), rng)
@@ -77,6 +94,8 @@ def sequential_gptq(model, calibration: np.ndarray, *, damp: float = DAMP, max_r
 
 
 def _row_cap(layer, channels: int, max_rows: int, max_rows_depthwise: int) -> int:
+    if type(layer).__name__ == "Dense":
+        return max_rows
     per_row = layer.kernel_size[0] * layer.kernel_size[1] * channels
     cap = max_rows_depthwise if is_depthwise(layer) else max_rows
     return max(1, min(cap, PATCH_BUDGET // per_row))
@@ -89,7 +108,7 @@ def _lockstep(model, twin, images: np.ndarray, at_conv) -> None:
     Keras's own executor (``Function._run_through_graph``) keeps every intermediate tensor; this one
     frees each as soon as its last reader has run, so 100 images at 224 px fit in memory.
     """
-    nodes, twin_nodes = _graph_nodes(model), _graph_nodes(twin)
+    nodes, twin_nodes = graph_nodes(model), graph_nodes(twin)
     if [type(n.operation) for n in nodes] != [type(n.operation) for n in twin_nodes]:
         raise RuntimeError("model and clone differ in structure")
     readers: dict[int, int] = {}
@@ -99,7 +118,7 @@ def _lockstep(model, twin, images: np.ndarray, at_conv) -> None:
     values = [{id(model.inputs[0]): images}, {id(twin.inputs[0]): images}]
     for node, twin_node in zip(nodes, twin_nodes):
         (args, kwargs), (twin_args, twin_kwargs) = node.arguments.fill_in(values[0]), twin_node.arguments.fill_in(values[1])
-        if type(node.operation).__name__ in CONV_TYPES:
+        if roundable(node.operation):
             at_conv(node.operation, twin_node.operation, args[0], twin_args[0])
         for side, (n, a, k) in enumerate(((node, args, kwargs), (twin_node, twin_args, twin_kwargs))):
             outputs = n.operation(*a, **k)
@@ -110,14 +129,6 @@ def _lockstep(model, twin, images: np.ndarray, at_conv) -> None:
             if readers[id(tensor)] == 0:
                 values[0].pop(id(tensor), None)
                 values[1].pop(id(twin_tensor), None)
-
-
-def _graph_nodes(model) -> list:
-    """The model's call nodes in execution order (deepest first, as Keras runs them)."""
-    ordered = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        ordered.extend(node for node in model._nodes_by_depth[depth] if node.operation and not node.is_input)
-    return ordered
 
 
 def _round_layer(model, layer, stats: dict, damp: float) -> None:
@@ -138,10 +149,26 @@ def _paired_moments(layer, float_inputs: np.ndarray, quant_inputs: np.ndarray, m
     f = float input patch. Ordinary convs give ((C+1, C+1), (C+1, C)); depthwise ones per channel
     ((ch, kk+1, kk+1), (ch, kk+1, kk)).
     """
+    if type(layer).__name__ == "Dense":
+        return _dense_moments(float_inputs, quant_inputs, max_rows, rng)
     where = sample_positions(layer, float_inputs.shape, max_rows, rng)
     a = channel_major(layer, patches_at(layer, quant_inputs, where))
     f = channel_major(layer, patches_at(layer, float_inputs, where))
-    n = len(where[0])
+    return _moments(a, f)
+
+
+def _dense_moments(float_inputs: np.ndarray, quant_inputs: np.ndarray, max_rows: int, rng) -> dict:
+    """The same for a Dense layer: every input vector (last axis) is one row."""
+    f = float_inputs.reshape(-1, float_inputs.shape[-1]).astype(np.float32)
+    a = quant_inputs.reshape(-1, quant_inputs.shape[-1]).astype(np.float32)
+    if len(f) > max_rows:
+        keep = rng.choice(len(f), max_rows, replace=False)
+        a, f = a[keep], f[keep]
+    return _moments(a, f)
+
+
+def _moments(a: np.ndarray, f: np.ndarray) -> dict:
+    n = a.shape[-2]
     a_t = np.swapaxes(a, -1, -2)
     a_sum = a.sum(axis=-2, dtype=np.float64)  # the constant column's products, without copying [a, 1]
     qq = np.concatenate([

@@ -7,6 +7,25 @@ import numpy as np
 from edgekit.quant.kernels import is_depthwise
 
 CONV_TYPES = ("Conv2D", "DepthwiseConv2D")
+ROUNDED_TYPES = (*CONV_TYPES, "Dense")  # what sequential GPTQ rounds itself (Dense: a 1x1 conv on vectors)
+
+
+def roundable(layer) -> bool:
+    """Whether sequential GPTQ can round ``layer``: plain (ungrouped, undilated) convs, depthwise, dense."""
+    kind = type(layer).__name__
+    if kind == "Dense":
+        return True
+    if kind not in CONV_TYPES:
+        return False
+    dilation = getattr(layer, "dilation_rate", (1, 1))
+    return (getattr(layer, "groups", 1) == 1 and tuple(dilation) == (1, 1)
+            and layer.kernel_size[0] == layer.kernel_size[1] and layer.strides[0] == layer.strides[1])
+
+
+def unrounded_layers(model) -> list[str]:
+    """Layers with kernels sequential GPTQ cannot round (the converter rounds them to nearest)."""
+    return [layer.name for layer in model.layers
+            if getattr(layer, "kernel", None) is not None and not roundable(layer)]
 
 
 def conv_layers(model) -> list:

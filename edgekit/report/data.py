@@ -37,13 +37,20 @@ def label(row: dict) -> str:
     return Path(row["artifact"]).name
 
 
-def _macs(model: str | None) -> float | None:
+def _macs(model: str | None, result: dict) -> float | None:
+    """MACs in millions: the sidecar's count when the result carries it (a user's model), else the zoo's."""
+    if result.get("macs"):
+        return result["macs"] / 1e6
     if not model:
         return None
+    from edgekit.errors import UnknownModelError
     from edgekit.zoo.count import count
     from edgekit.zoo.spec import parse_model
 
-    return count(parse_model(model)).macs / 1e6
+    try:
+        return count(parse_model(model)).macs / 1e6
+    except UnknownModelError:
+        return None
 
 
 def latest(rows: list[dict], key) -> list[dict]:
@@ -77,7 +84,7 @@ def points(benches: list[dict], evals: list[dict]) -> list[Point]:
         if row["result"].get("format") == "tflite-edgetpu":
             continue
         if row["model"] not in macs_cache:
-            macs_cache[row["model"]] = _macs(row["model"])
+            macs_cache[row["model"]] = _macs(row["model"], row["result"])
         top1, data, count = accuracy.get(row["artifact_sha256"], (None, None, None))
         out.append(Point(label(row), row["model"], row["format"], row["precision"], row["result"].get("origin"),
                          row["runtime"], row["runtime_version"] or "", row["threads"], row["device"], row["value"],

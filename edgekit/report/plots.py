@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import io
 
 from edgekit.errors import EdgekitError
@@ -176,4 +178,34 @@ def macs_vs_latency(pts: list[Point]) -> bytes | None:
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
+    return png_bytes(fig)
+
+
+def confusion(result: dict) -> bytes:
+    """The confusion matrix of one N-class evaluation (rows: true class, columns: predicted), counts in
+    the cells, each row shaded by its share."""
+    import numpy as np
+
+    plt = pyplot()
+    matrix = np.asarray(result["confusion"], dtype=float)
+    names = result["class_names"]
+    share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.6 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true class")
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{int(matrix[i, j])}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.6 else "black", fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
+    balanced = result.get("balanced_top1")
+    ax.set_title(f"{Path(result['artifact']).parent.name}/{Path(result['artifact']).name}: top-1 {result['top1']:.1%}"
+                 + (f", balanced {balanced:.1%}" if balanced is not None else "")
+                 + f"\n{result['count']} images of {Path(result['data']).name}, {result['runtime']} "
+                 f"{result['runtime_version']}", fontsize=9)
+    fig.tight_layout()
     return png_bytes(fig)

@@ -110,6 +110,12 @@ def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1,
     return import_runtime(name)(path, threads=threads, **options)
 
 
+def channels_first(shape) -> bool:
+    """Whether an image input is NCHW (PyTorch's layout): 3 channels second, a square image after."""
+    shape = tuple(shape)
+    return len(shape) == 4 and shape[1] == 3 and shape[3] != 3 and shape[2] == shape[3]
+
+
 def quantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
     """Float values onto a tensor's integer grid."""
     limits = np.iinfo(info.dtype)
@@ -138,6 +144,8 @@ class Classifier:
 
     def model_input(self, pixels: np.ndarray) -> np.ndarray:
         values = self.preprocess(pixels)
+        if channels_first(self.input.shape):  # PyTorch exports: NCHW
+            values = np.ascontiguousarray(np.transpose(values, (0, 3, 1, 2)))
         if np.issubdtype(self.input.dtype, np.integer):
             if not self.input.quantized:
                 raise EdgekitError(f"{self.input.name}: integer input without quantization parameters")

@@ -20,18 +20,36 @@ from edgekit.vocab import FORMATS
 
 
 
-def _target(model_or_artifact: str, weights: str | None) -> tuple[str, str]:
-    """(model name, weights) from a zoo name, or from one of our artifacts' sidecar."""
+def _target(model_or_artifact: str, opts):
+    """``opts`` naming the model to rebuild: a zoo name, a Keras model file, or one of our artifacts (its
+    sidecar says which model and weights, or which user model file and preprocessing)."""
+    from edgekit.zoo.user import KERAS_SUFFIXES
+
     path = Path(model_or_artifact)
+    weights = opts.weights if opts.weights not in (None, "none") else None
+    if path.suffix.lower() in KERAS_SUFFIXES or (path.is_dir() and (path / "saved_model.pb").is_file()):
+        return replace(opts, model=str(path))
     if path.suffix in (".tflite", ".onnx") or path.is_file():
         if not path.is_file():
             raise EdgekitError(f"model file not found: {model_or_artifact}")
         sidecar = read_sidecar(path)
+        if not sidecar and path.suffix == ".onnx":
+            raise EdgekitError(f"{path.name}: quant-report rebuilds a Keras model layer by layer; for a foreign ONNX "
+                               f"model, convert it (edgekit convert --model {path.name} --int8) and compare parity")
         if not sidecar:
             raise EdgekitError(f"{path.name} has no edgekit sidecar: pass the zoo model name and --weights instead")
+        model = sidecar["model"]
+        if model.get("family") == "user":
+            pre = model.get("preprocessing") or {}
+            declared = pre.get("name") if str(pre.get("source", "")).startswith("declared") else None
+            if model.get("kind") != "keras":
+                raise EdgekitError(f"{path.name} came from the ONNX model {model.get('file')}: quant-report needs a "
+                                   f"Keras model")
+            return replace(opts, model=model["path"], preprocess=declared, weights=None)
         w = sidecar.get("weights") or {}
-        return sidecar["model"]["name"], weights or (w.get("path") if w.get("kind") == "file" else w.get("kind", "none"))
-    return model_or_artifact, weights or "none"
+        return replace(opts, model=model["name"],
+                       weights=weights or (w.get("path") if w.get("kind") == "file" else w.get("kind", "none")))
+    return replace(opts, model=model_or_artifact, weights=weights or "none")
 
 
 def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: float = SUSPECT) -> dict:
@@ -39,16 +57,21 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     from edgekit.export import convert as conv
     from edgekit.quant import prepare_for_int8
     from edgekit.zoo.build import reference_model
-    from edgekit.zoo.spec import parse_model
+    from edgekit.zoo.user import UserModel
 
     if fmt not in FORMATS:
         raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
-    name, weights = _target(model_or_artifact, opts.weights if opts.weights != "none" else None)
-    spec = parse_model(name)
-    opts = replace(opts, model=spec.name, weights=weights)
+    opts = _target(model_or_artifact, opts)
+    spec = conv.resolve_model(opts)
+    if isinstance(spec, UserModel) and spec.kind != "keras":
+        raise EdgekitError(f"{spec.path.name}: quant-report rebuilds a Keras model layer by layer; convert the ONNX "
+                           f"model and compare parity instead")
     calib, check = conv.image_sets(opts, spec.resolution, need_calibration=True)
     with quiet():
-        model, source, _ = reference_model(spec, weights, calib.pixels)
+        if isinstance(spec, UserModel):
+            model, source = spec.keras_model(), conv.UserWeights(spec)
+        else:
+            model, source, _ = reference_model(spec, opts.weights, calib.pixels)
     calib_x, check_x = spec.preprocessing.apply(calib.pixels), spec.preprocessing.apply(check.pixels)
     with quiet():
         qmodel = prepare_for_int8(model, calib_x, opts.ptq)

@@ -37,7 +37,7 @@ from edgekit.zoo.spec import parse_model, zoo_specs
 STEPS = ("convert", "bench", "eval")
 TOP_KEYS = {"name", "out", "models", "precisions", "formats", "devices", "threads", "steps", "weights",
             "convert", "bench", "eval"}
-CONVERT_KEYS = {"calib": str, "calib_count": int, "check_count": int, "ptq": str}
+CONVERT_KEYS = {"calib": str, "calib_count": int, "check_count": int, "ptq": str, "preprocess": str}
 BENCH_KEYS = {"runs": int, "warmup": int, "min_time": float, "rounds": int}
 EVAL_KEYS = {"data": str, "limit": int}
 
@@ -117,8 +117,15 @@ def expand_models(patterns: list[str]) -> list[str]:
     """Names and fnmatch patterns -> zoo names, in order, without repeats."""
     every = [spec.name for spec in zoo_specs()]
     out: list[str] = []
+    from edgekit.zoo.user import is_model_path
+
     for pattern in patterns:
-        if any(ch in pattern for ch in "*?["):
+        if is_model_path(pattern):  # the user's own model file
+            source = Path(expand_path(pattern, "sweep", SweepError))
+            if not source.exists():
+                raise SweepError(f"sweep: model file {source} does not exist")
+            hits = [str(source)]
+        elif any(ch in pattern for ch in "*?["):
             hits = [name for name in every if fnmatch.fnmatchcase(name, pattern.lower())]
             if not hits:
                 raise SweepError(f"sweep: model pattern {pattern!r} matches no zoo variant (see 'edgekit models')")
@@ -139,6 +146,14 @@ def weights_for(model: str, table: dict[str, str]) -> str:
 
 
 def _weights_identity(model: str, weights: str) -> dict:
+    from edgekit.zoo.user import is_model_path
+
+    if is_model_path(model):
+        from edgekit.files import sha256_file
+
+        path = Path(model)
+        return {"kind": "user", "sha256": sha256_file(path) if path.is_file() else digest(sorted(
+            str(p) for p in path.rglob("*")))}
     from edgekit.zoo.weights import resolve
 
     return resolve(parse_model(model), weights).to_dict() | {"path": None}  # the bytes, not where they lie
@@ -212,6 +227,8 @@ def load_sweep(path: str | Path, known_devices: set[str] | None = None) -> Sweep
 
 def expand(sweep: Sweep) -> None:
     """Artifacts (content-addressed) and cells (with keys for --resume)."""
+    from edgekit.zoo.user import is_model_path, model_name
+
     tools = tool_versions()  # the same versions every sidecar records
     calib = calibration_identity(sweep.convert) if any(p != "float" for p in sweep.precisions) else {}
     settings = {k: v for k, v in sweep.convert.items() if k not in ("calib", "ptq")}
@@ -227,8 +244,9 @@ def expand(sweep: Sweep) -> None:
                 key = digest({"model": model, "format": fmt, "precision": precision, "weights": identity,
                               "calibration": {**calib, "ptq": ptq} if precision != "float" else None,
                               "settings": settings, "tools": tools})
-                sweep.artifacts.append(Artifact(model, fmt, precision, weights, key,
-                                                sweep.out / model / key[:16] / f"{fmt}-{precision}{EXTENSIONS[fmt]}"))
+                folder = model_name(model) if is_model_path(model) else model
+                sweep.artifacts.append(Artifact(model, fmt, precision, None if is_model_path(model) else weights, key,
+                                                sweep.out / folder / key[:16] / f"{fmt}-{precision}{EXTENSIONS[fmt]}"))
     for art in sweep.artifacts:
         if "bench" in sweep.steps:
             for device in sweep.devices:

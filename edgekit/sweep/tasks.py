@@ -29,6 +29,7 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from edgekit.export.convert import ConvertOptions, convert as run
+    from edgekit.zoo.user import is_model_path
     from edgekit.vocab import DEFAULT_CHECK_COUNT, DEFAULT_PTQ
 
     started = time.time()
@@ -38,6 +39,7 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
         opts = ConvertOptions(model=model, weights=weights, precisions=tuple(sorted({p for _, p in pairs})), formats=tuple(sorted({f for f, _ in pairs})),
                               calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
                               check_count=convert.get("check_count", DEFAULT_CHECK_COUNT), ptq=convert.get("ptq", DEFAULT_PTQ),
+                              preprocess=convert.get("preprocess") if is_model_path(model) else None,
                               out=scratch, warn=warnings.append)
         sidecars = run(opts)
         for sidecar in sidecars:

@@ -100,3 +100,53 @@ def keras_layer_counts(model) -> dict[str, tuple[int, int, tuple]]:
         elif kind == "BatchNormalization":
             out[layer.name] = (0, params, shape)
     return out
+
+
+@dataclass(frozen=True)
+class Totals:
+    """MACs and BN-folded parameters of a model the zoo does not describe (a user's file)."""
+    macs: int | None
+    params_folded: int | None
+    source: str
+
+
+def keras_count(model) -> Totals:
+    """Totals straight from a (flattened) Keras model: conv, depthwise and dense MACs; parameters with each
+    batch norm folded into a bias."""
+    counts = keras_layer_counts(model)
+    macs = sum(m for m, _, _ in counts.values())
+    params = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("Conv2D", "DepthwiseConv2D", "Dense"):
+            params += layer.count_params()
+        elif kind == "BatchNormalization":
+            params += layer.count_params() // 4  # gamma, beta, mean, variance -> one bias
+    return Totals(macs, params, "Keras layers")
+
+
+def onnx_count(path) -> Totals:
+    """Totals of a float ONNX model: Conv and Gemm/MatMul MACs from ONNX shape inference, and its
+    initializers' parameters."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    model = onnx.load(str(path))
+    try:
+        model = shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001  (shape inference is best effort; params still count)
+        pass
+    weights = {i.name: numpy_helper.to_array(i).shape for i in model.graph.initializer}
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*model.graph.value_info, *model.graph.output]}
+    macs = 0
+    for node in model.graph.node:
+        out = shapes.get(node.output[0])
+        if node.op_type == "Conv" and len(node.input) > 1 and node.input[1] in weights and out and all(out):
+            kernel = weights[node.input[1]]  # (cout, cin/groups, kh, kw)
+            macs += int(np.prod(out[1:])) * int(np.prod(kernel[1:]))
+        elif node.op_type in ("Gemm", "MatMul") and len(node.input) > 1 and node.input[1] in weights:
+            macs += int(np.prod(weights[node.input[1]]))
+    params = int(sum(int(np.prod(s)) for s in weights.values()))
+    return Totals(macs or None, params, "ONNX graph")

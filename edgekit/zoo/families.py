@@ -17,21 +17,41 @@ class Preprocessing:
     calibration, so it is recorded with every model and artifact.
     """
 
-    scale: float
-    offset: float
+    scale: float | tuple[float, float, float]  # a 3-tuple: per channel (R, G, B)
+    offset: float | tuple[float, float, float]
     note: str
+    name: str | None = None  # the vocab.PREPROCESSING name, when it is one
 
     def apply(self, pixels):
         import numpy as np
 
-        return np.asarray(pixels, dtype=np.float32) * np.float32(self.scale) + np.float32(self.offset)
+        return (np.asarray(pixels, dtype=np.float32) * np.asarray(self.scale, dtype=np.float32)
+                + np.asarray(self.offset, dtype=np.float32))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("scale", "offset"):
+            if isinstance(out[key], tuple):
+                out[key] = list(out[key])
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def named(cls, name: str, mean=None, std=None, note: str | None = None) -> "Preprocessing":
+        """A ``vocab.PREPROCESSING`` recipe by name (``imagenet-mean-std`` with optional mean/std)."""
+        from edgekit.vocab import IMAGENET_MEAN, IMAGENET_STD, preprocessing
+
+        scale, offset = preprocessing(name, mean, std)
+        if note is None:
+            note = {"minus-one-to-one": "x/127.5 - 1 (pixels to [-1, 1])", "zero-to-one": "x/255 (pixels to [0, 1])",
+                    "raw-pixels": "raw 0..255 pixels",
+                    "imagenet-mean-std": f"(x/255 - mean {tuple(mean or IMAGENET_MEAN)}) / std "
+                                         f"{tuple(std or IMAGENET_STD)} per channel"}[name]
+        return cls(scale, offset, note, name)
 
 
-MINUS_ONE_TO_ONE = Preprocessing(1 / 127.5, -1.0, "x/127.5 - 1 (pixels to [-1, 1]) before the model")
-RAW_PIXELS = Preprocessing(1.0, 0.0, "raw 0..255 pixels; the model rescales to [-1, 1] inside (Keras Rescaling layer)")
+MINUS_ONE_TO_ONE = Preprocessing(1 / 127.5, -1.0, "x/127.5 - 1 (pixels to [-1, 1]) before the model", "minus-one-to-one")
+RAW_PIXELS = Preprocessing(1.0, 0.0, "raw 0..255 pixels; the model rescales to [-1, 1] inside (Keras Rescaling layer)",
+                           "raw-pixels")
 
 
 @dataclass(frozen=True)
