@@ -85,6 +85,9 @@ demo: setup
 	@echo "== 7. edgekit bench: latency and memory, 1 thread, each artifact in its own worker, interleaved rounds =="
 	$(EDGEKIT) bench $(DEMO_OUT)/v1-0.25-128/*.tflite $(DEMO_OUT)/v1-0.25-128/*.onnx $(GOOGLE_INT8) \
 		--threads 1 --db $(DEMO_DB)
+	@echo "== 7b. Where the time goes: per-op ledgers, float and int8, beside the v1 paper's Table 2 =="
+	$(EDGEKIT) profile $(DEMO_OUT)/v1-0.25-128/tflite-float.tflite $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite \
+		--top 8 --db $(DEMO_DB) --plot $(DEMO_OUT)/report/profile.png
 	@echo "== 8. Everything recorded, with its conditions =="
 	$(EDGEKIT) results --db $(DEMO_DB) --limit 10
 	@echo "== 9. Beside the papers: counts, top-1 float/int8/drop, and the latency ratios the sources imply =="
@@ -96,6 +99,16 @@ demo: setup
 	@echo "== 12. Edge TPU: which ops the compiler would map, ours (float I/O) and Google's (uint8 I/O) =="
 	$(EDGEKIT) edgetpu-check $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite
 	$(EDGEKIT) edgetpu-check $(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite
+	@echo "== 13. Your own model: the real v1-0.25-128 backbone nested in a new 4-class head (bird, dog, object, other-animal), trained on calib100 + fullres20 =="
+	$(PY) examples/user_model.py --data $(DATA) --out $(DEMO_OUT)/user
+	@echo "== 13b. Converted like a zoo model: preprocessing detected (a leading Rescaling), classes from the folders, parity checked =="
+	$(EDGEKIT) convert --model $(DEMO_OUT)/user/animals4.keras --float --int8 --format all \
+		--calib $(DEMO_OUT)/user/train --out $(DEMO_OUT)
+	@echo "== 13c. Evaluated on its own test classes (eval300 in class folders, never seen in training or calibration) =="
+	$(EDGEKIT) eval $(DEMO_OUT)/animals4/*.tflite $(DEMO_OUT)/animals4/*.onnx --data $(DEMO_OUT)/user/test \
+		--confusion $(DEMO_OUT)/report --db $(DEMO_DB)
+	$(EDGEKIT) bench $(DEMO_OUT)/animals4/*.tflite $(DEMO_OUT)/animals4/*.onnx --threads 1 --db $(DEMO_DB)
+	$(EDGEKIT) compare animals4 --db $(DEMO_DB)
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
@@ -105,6 +118,7 @@ bench: setup
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
 	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8
+	$(PY) benchmarks/op_ledger.py --data $(DATA) --out $(DEMO_OUT)/op-ledger --json benchmarks/results/op_ledger.json
 
 # The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression or on creep past
 # the oldest (or $(BENCH_CI)/release.json) baseline, and exit 3 when the budget could not decide.

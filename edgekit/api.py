@@ -150,6 +150,11 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
     options = {**{k: v for k, v in timing.items() if options.get(k) is None},
                **{k: v for k, v in options.items() if v is not None or k not in timing}}
     opts = BenchOptions(**options, progress=progress)
+    if paired and isinstance(opts.threads, (list, tuple)):
+        if len(opts.threads) > 1:
+            raise EdgekitError("a list of thread counts is for plain bench; a baseline or suite times one count "
+                               "(a suite file lists its own threads)")
+        opts.threads = opts.threads[0]
     if paired:
         from edgekit.compare.reference import folder_for
         from edgekit.compare.runs import describe_run, measure
@@ -172,6 +177,30 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
     where = _record("bench", results, db) if results and record else None
     return BenchRun(results=tuple(BenchResult.from_dict(r) for r in results), errors=tuple(errors), db=where,
                     baseline=str(save_baseline) if save_baseline and results else None)
+
+
+def profile(artifacts: Sequence[str | Path], *, device: str = "host", host: str | None = None,
+            threads: int | None = None, runs: int = 30, rounds: int = 3, models_dir: str | Path = "models",
+            record: bool = True, db: str | Path | None = None, plot: str | Path | None = None) -> dict:
+    """Per-op ledgers of ``artifacts``: each op's measured time and share, MACs and share, GMAC/s,
+    parameters, Edge TPU placement and flags, with totals by op kind beside the v1 paper's Table 2 and
+    the gap between the per-op sum and the whole-model median of the same run. Recorded in the results
+    store (kind ``profile``); ``plot`` writes a PNG of time share beside MAC share by op kind.
+    Returns ``{"ledgers": [...], "db": ..., "plot": ...}``.
+    """
+    from edgekit.measure.bench import resolve_artifacts
+    from edgekit.measure.ledger import ProfileOptions, profile as run
+
+    ledgers = run(resolve_artifacts([str(a) for a in artifacts], models_dir),
+                  ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds))
+    where = _record("profile", ledgers, db) if record else None
+    written = None
+    if plot is not None:
+        from edgekit.report.plots import time_vs_macs
+
+        written = Path(plot) if Path(plot).suffix == ".png" else Path(plot) / "profile.png"
+        files.write_atomic(written, time_vs_macs(ledgers))
+    return {"ledgers": ledgers, "db": where, "plot": str(written) if written else None}
 
 
 def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | None = None,

@@ -169,7 +169,7 @@ def _triple(ctx, param, value):
     except ValueError:
         numbers = ()
     if len(numbers) != 3:
-        raise click.BadParameter(f"three comma-separated numbers (R,G,B), got {value!r}")
+        raise EdgekitError(f"--{param.name} takes three comma-separated numbers (R,G,B), got {value!r}")
     return numbers
 
 
@@ -269,10 +269,23 @@ def convert(model, weights, preprocess, mean, std, input_size, class_labels, tru
                                                               for a in failed))
 
 
+def _thread_counts(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        counts = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or any(c < 1 for c in counts):
+        raise EdgekitError(f"--threads takes thread counts >= 1, one or a comma-separated list (1,2), got {value!r}")
+    return counts[0] if len(counts) == 1 else counts
+
+
 @cli.command()
 @click.argument("artifacts", nargs=-1)
 @runtime_option
-@click.option("--threads", type=int, help="Threads [default: the device profile's: host 1, rpi4 4].")
+@click.option("--threads", callback=_thread_counts, help="Threads, or a list (1,2,4): each count timed in the same "
+              "interleaved run, with the speed-up per thread [default: the device profile's: host 1, rpi4 4].")
 @click.option("--warmup", type=int, help="Untimed runs before timing [default: 10].")
 @click.option("--runs", type=int, help="Timed runs, at least [default: 50; paired: 40].")
 @click.option("--min-time", type=float, help="Seconds of timed runs per artifact, at least [default: 1.0; paired: 0.8].")
@@ -323,10 +336,51 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
     elif run.results:
         console, present = _console()
         console.print(present.bench_table(run.results))
+        for line in present.scaling_lines(run.results) + present.int8_slower_lines(run.results):
+            console.print(line)
         for line in present.recorded_lines(run.db, run.baseline):
             console.print(line)
     if run.errors:
         raise EdgekitError("; ".join(run.errors))
+
+
+@cli.command()
+@click.argument("artifacts", nargs=-1, required=True)
+@click.option("--device", default="host", show_default=True, help="A device profile (see `edgekit devices`).")
+@click.option("--host", "ssh_host", help="user@host[:port] for an SSH device instead of its profile's.")
+@click.option("--threads", type=int, help="Threads [default: the device profile's].")
+@click.option("--runs", type=int, default=30, show_default=True, help="Timed runs per op per round.")
+@click.option("--rounds", type=int, default=3, show_default=True)
+@click.option("--top", default=15, show_default=True, help="Op rows in the table (--json/--csv have all).")
+@click.option("--plot", type=click.Path(), help="Write a PNG bar chart (time share beside MAC share by op kind) here.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per op.")
+@models_dir_option
+@db_option
+@no_record_option
+@json_option
+def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_csv, models_dir, db, no_record, as_json):
+    """Where the time goes: per-op latency of ARTIFACTS joined with MACs, parameters, Edge TPU placement.
+
+    LiteRT: each op is cut into a one-op model and timed by the same interpreter and kernels (XNNPACK
+    runs the whole graph as one node and offers no per-op profile), in rounds interleaved with the whole
+    model; ONNX Runtime: its own profiler. The per-op sum is set beside the whole-model median of the
+    same run, and the gap is reported. Op kinds are totalled beside the v1 paper's Table 2.
+    """
+    run = _api().profile(artifacts, device=device, host=ssh_host, threads=threads, runs=runs, rounds=rounds,
+                         models_dir=models_dir, record=not no_record, db=db, plot=plot)
+    if as_json:
+        return _emit_json(run)
+    if as_csv:
+        from edgekit.record.export import rows_to_csv
+
+        rows = [{"artifact": lg["artifact"], **{k: v for k, v in op.items() if k != "shape"},
+                 "shape": "x".join(map(str, op["shape"]))} for lg in run["ledgers"] for op in lg["ops"]]
+        return click.echo(rows_to_csv(rows, default_fields=["artifact"]), nl=False)
+    console, present = _console()
+    for table in present.ledger_tables(run["ledgers"], top):
+        console.print(table)
+    for line in present.recorded_lines(run["db"]) + ([f"plot: {run['plot']}"] if run.get("plot") else []):
+        console.print(line)
 
 
 @cli.command()
@@ -432,7 +486,7 @@ def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, referen
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["bench", "eval"]))
+@click.option("--kind", type=click.Choice(["bench", "eval", "profile"]))
 @click.option("--model", help="Zoo name recorded in the artifact's sidecar.")
 @click.option("--artifact", help="Any part of the artifact path.")
 @runtime_option

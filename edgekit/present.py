@@ -99,6 +99,42 @@ def classify_lines(results: list[dict], model: str, weights: str, crop: float) -
     return lines
 
 
+def scaling_lines(results) -> list[str]:
+    """Thread scaling of every artifact timed at several thread counts in the run: speed-up and per thread."""
+    by_artifact: dict[str, dict[int, float]] = {}
+    for r in results:
+        if r.get("median_ms"):
+            by_artifact.setdefault(r["artifact"], {})[r["threads"]] = r["median_ms"]
+    lines = []
+    for artifact, medians in by_artifact.items():
+        if len(medians) < 2:
+            continue
+        low = min(medians)
+        parts = [f"{t} thr {medians[t]:.3f} ms" + (f" ({medians[low] / medians[t]:.2f}x, "
+                                                 f"{medians[low] / medians[t] / (t / low):.0%} per thread)"
+                                                 if t != low else "") for t in sorted(medians)]
+        lines.append(f"thread scaling {_short(artifact)}: " + "; ".join(parts))
+    return lines
+
+
+def int8_slower_lines(results) -> list[str]:
+    """A warning for each model whose int8 artifact ran slower than its float one in this run (same runtime,
+    threads and device), with the command that shows which ops are responsible."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    for r in results:
+        if r.get("model") and r.get("median_ms") and r.get("precision") in ("float", "int8"):
+            key = (r["model"], r.get("origin"), r.get("runtime"), r.get("threads"), r.get("device"))
+            groups.setdefault(key, {})[r["precision"]] = r
+    lines = []
+    for (model, _, runtime, threads, _), pair in groups.items():
+        if "float" in pair and "int8" in pair and pair["int8"]["median_ms"] > pair["float"]["median_ms"]:
+            ratio = pair["int8"]["median_ms"] / pair["float"]["median_ms"]
+            lines.append(f"[yellow]warning:[/] {model} int8 ran {ratio:.2f}x its float time ({runtime}, {threads} "
+                         f"thread(s)); where the time goes: edgekit profile {pair['float']['artifact']} "
+                         f"{pair['int8']['artifact']}")
+    return lines
+
+
 def recorded_lines(db: str | None, baseline: str | None = None) -> list[str]:
     """Where results went: the results store, and a baseline file if one was written."""
     return ([f"recorded in {db}"] if db else []) + ([f"baseline written to {baseline}"] if baseline else [])
@@ -315,6 +351,14 @@ def _signed(value) -> str:
     return "+(" + ",".join(f"{v:.4g}" for v in value) + ")" if isinstance(value, (list, tuple)) else f"{value:+g}"
 
 
+def _confusion_choice(results: list[dict]) -> set[int]:
+    """Which confusion matrices to print: the first float and the first int8 (the rest: --json, --confusion)."""
+    chosen: dict[str, int] = {}
+    for i, r in enumerate(results):
+        chosen.setdefault(str(r.get("precision") or "?").split("-")[0], i)
+    return set(sorted(chosen.values())[:2])
+
+
 def class_tables(results: list[dict]) -> list[Table]:
     """For N-class evaluations: per-class top-1 side by side (one column per artifact), then each
     artifact's confusion matrix (up to 12 classes; the rest are in --json and the PNG)."""
@@ -331,9 +375,10 @@ def class_tables(results: list[dict]) -> list[Table]:
         cells = [f"{r['per_class'][i]['top1']:.1%}" if r["per_class"][i]["top1"] is not None else "-" for r in results]
         per.add_row(row["class"], str(row["images"]), *cells)
     tables = [per]
-    for r, name in zip(results, names):
+    shown = _confusion_choice(results)
+    for i, (r, name) in enumerate(zip(results, names)):
         classes = r["class_names"]
-        if len(classes) > 12:
+        if len(classes) > 12 or i not in shown:
             continue
         table = Table(title=f"confusion: {name} (rows: true class, columns: predicted)")
         table.add_column("true \\ predicted")
@@ -583,3 +628,63 @@ def keep_float_table(report: dict) -> Table:
                      f"{report['parity_images']['count']} parity images; latency: {first['runtime']}, "
                      f"{first['threads']} thread(s), {first['statistic']}, one interleaved session")
     return table
+
+
+def _cpu(ledger: dict) -> str:
+    env = ledger.get("environment") or {}
+    features = env.get("cpu_features") or []
+    return f"{env.get('cpu', '?')} ({', '.join(features[-3:]) or 'features ?'})"
+
+
+def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
+    """``edgekit profile``: per artifact the slowest ops with their MACs, shares and flags; then the totals
+    by op kind of every artifact side by side, beside the v1 paper's Table 2."""
+    tables = []
+    names = _distinct([lg["artifact"] for lg in ledgers])
+    for lg, name in zip(ledgers, names):
+        table = Table(title=f"where the time goes: {name} ({lg['runtime']} {lg['runtime_version']}, "
+                            f"{lg['threads']} thread(s), {lg['device']})")
+        for col in ("#", "op", "kind", "output", "µs", "time", "MMACs", "MACs", "GMAC/s", "params", "TPU", "flags"):
+            table.add_column(col, justify="left" if col in ("op", "kind", "output", "TPU", "flags") else "right",
+                             no_wrap=col not in ("kind",), overflow="fold")
+        rows = sorted(lg["ops"], key=lambda r: -(r["ms"] or 0))[:top]
+        for r in rows:
+            table.add_row(str(r["index"]), r["op"], r["kind"], "x".join(map(str, r["shape"][1:])),
+                          f"{1000 * r['ms']:.1f}" if r["ms"] is not None else "-", f"{r['time_share']:.1%}",
+                          f"{r['macs'] / 1e6:.2f}" if r["macs"] else "", f"{r['mac_share']:.1%}" if r["macs"] else "",
+                          f"{r['gmacs']:.1f}" if r.get("gmacs") else "", f"{r['params']:,}" if r["params"] else "",
+                          r.get("edgetpu") or "", ("[yellow]" + " ".join(r["flags"]) + "[/]") if r["flags"] else "")
+        gap = lg["gap_pct"]
+        verdict = ("within" if lg["within_limit"] else "[bold red]OUTSIDE[/]") + f" the {lg['gap_limit_pct']:.0f}% limit"
+        extra = (f"; invoke overhead {1000 * lg['invoke_overhead_ms']:.1f} µs subtracted per op"
+                 if lg.get("invoke_overhead_ms") is not None else "")
+        if lg.get("profiled_ms"):
+            extra += (f"; profiled run {lg['profiled_ms']:.3f} ms = +{lg['profiler_overhead_pct']:.0f}% over unprofiled "
+                      f"(ORT's profiler overhead)")
+        table.caption = (f"{len(rows)} slowest of {len(lg['ops'])} ops; sum of ops {lg['sum_ms']:.3f} ms vs whole model "
+                         f"{lg['whole_ms']:.3f} ms (median, same run): {gap:+.1f}%, {verdict}{extra}; method: "
+                         f"{lg['method']}; {lg['runs_per_op']} runs per op; CPU {_cpu(lg)}; slow = time share > 2x MAC "
+                         f"share (and >= 2% of the time), overhead = such time in ops without MACs")
+        tables.append(table)
+    kinds = Table(title="by op kind: time share beside MAC share (and the v1 paper's Table 2)")
+    for col in ("kind", "MACs", "params", "v1 paper MACs / params"):
+        kinds.add_column(col, justify="left" if col == "kind" else "right")
+    for name in names:
+        kinds.add_column(f"time {name}", justify="right", overflow="fold")
+    order: list[str] = []
+    for lg in ledgers:
+        order += [k["kind"] for k in lg["by_kind"] if k["kind"] not in order]
+    first = {k["kind"]: k for k in ledgers[0]["by_kind"]} if ledgers else {}
+    for kind in order:
+        ref = first.get(kind) or next((k for lg in ledgers for k in lg["by_kind"] if k["kind"] == kind), {})
+        paper = (f"{ref['paper_mac_pct']:.2f}% / {ref['paper_param_pct']:.2f}%"
+                 if ref.get("paper_mac_pct") is not None else "")
+        cells = []
+        for lg in ledgers:
+            k = next((k for k in lg["by_kind"] if k["kind"] == kind), None)
+            cells.append(f"{k['time_share']:.1%} ({1000 * k['ms']:.0f} µs)" if k else "-")
+        kinds.add_row(kind, f"{ref.get('mac_share', 0):.1%}" if ref.get("macs") else "",
+                      f"{ref['param_share']:.1%}" if ref.get("param_share") and ref.get("params") else "", paper, *cells)
+    kinds.caption = (f"MACs and params: {names[0] if names else ''}'s graph (a 1x1 conv on a pooled map is SE before the "
+                     f"head, FC after it); paper: {ledgers[0]['paper'] if ledgers else ''}")
+    return tables + [kinds]

@@ -35,7 +35,8 @@ class BenchOptions:
     device (a profile from ``edgekit devices``) and its inputs."""
 
     runtime: str | None = None
-    threads: int | None = None  # None: the device profile's (host 1, rpi4 4)
+    threads: int | tuple[int, ...] | None = None  # None: the device profile's (host 1, rpi4 4); several: each
+    #                                               count is its own entry of the same interleaved run
     warmup: int = 10
     runs: int = 50
     min_time: float = 1.0  # seconds of timed runs per artifact, at least
@@ -161,7 +162,9 @@ def _runtime_options(runtime: str | None, opts: BenchOptions, delegate: str | No
 
 def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]:
     """Benchmark ``paths``; returns (results, errors). A failing artifact never stops the others."""
-    if opts.runs < 1 or opts.warmup < 0 or (opts.threads or 1) < 1 or opts.batch < 1 or opts.rounds < 1:
+    counts = tuple(opts.threads) if isinstance(opts.threads, (list, tuple)) else (opts.threads,)
+    if (opts.runs < 1 or opts.warmup < 0 or any((t or 1) < 1 for t in counts) or opts.batch < 1 or opts.rounds < 1
+            or not counts):
         raise EdgekitError("--runs, --threads, --batch and --rounds must be >= 1 and --warmup >= 0")
     device = get_device(opts.device, host=opts.host)
     if opts.inputs and device.remote:
@@ -169,14 +172,14 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                            f"uses random images (leave --inputs out)")
     device.check()  # unreachable, no edgekit there, no delegate: one line before any work
     delegate = opts.delegate or device.delegate
-    threads = opts.threads or device.profile.threads
+    entries = [(path, count or device.profile.threads) for path in paths for count in dict.fromkeys(counts)]
     rounds = max(1, min(opts.rounds, opts.runs))
     per_round = math.ceil(opts.runs / rounds)
     errors: list[str] = []
     live: dict[int, dict] = {}
     timed: dict[int, _Timed] = {}  # each artifact's timing samples, apart from its result
     workers: dict[int, _Worker] = {}
-    steps = len(paths) * (rounds + 2)
+    steps = len(entries) * (rounds + 2)
     step = 0
     session = uuid.uuid4().hex[:12]  # pairs results timed side by side
 
@@ -187,7 +190,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
             opts.progress(step, steps, description)
 
     try:
-        for i, path in enumerate(paths):
+        for i, (path, threads) in enumerate(entries):
             entry = describe_artifact(path)
             runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
             run_options = _runtime_options(runtime, opts, delegate)
@@ -198,7 +201,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                 errors.append(f"{path.name}: {exc}")
                 step += rounds + 2
                 continue
-            worker = _Worker(device.worker_command(), path.name)
+            worker = _Worker(device.worker_command(), path.name if len(counts) == 1 else f"{path.name} ({threads} thr)")
             try:
                 loaded = worker.ask("load", artifact=staged, runtime=runtime, threads=threads,
                                     batch=opts.batch, options=run_options, inputs=opts.inputs,
@@ -237,7 +240,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
                     live.pop(i)
                     continue
                 timed[i].add_round(got["samples_ms"])
-                tick(f"round {r + 1}/{rounds}: {paths[i].name}")
+                tick(f"round {r + 1}/{rounds}: {entries[i][0].name}")
         results = []
         for i, entry in live.items():
             try:
@@ -245,7 +248,7 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
             except WorkerError as exc:
                 errors.append(str(exc))
                 continue
-            tick(f"finished {paths[i].name}")
+            tick(f"finished {entries[i][0].name}")
             samples, medians, sizes = timed[i].samples, timed[i].round_medians, timed[i].round_sizes
             stats = summarize(samples, opts.batch)
             entry.update(stats)

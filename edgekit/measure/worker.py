@@ -6,7 +6,8 @@ means a native crash on a corrupt model kills the worker, not the CLI. The proto
 pipes, so the same worker runs on a remote device behind ``ssh``.
 
 Commands: ``load`` (artifact, runtime, threads, batch, options, inputs) -> init and first
-inference times; ``time`` (runs, min_seconds, rewarm) -> samples in ms; ``finish`` -> peak RSS.
+inference times; ``time`` (runs, min_seconds, rewarm) -> samples in ms; ``profile`` (artifact, runtime,
+threads, runs, rounds) -> per-op times (``run.op_profile``); ``finish`` -> peak RSS.
 """
 
 from __future__ import annotations
@@ -97,6 +98,24 @@ class Worker:
             samples = time_runs(runtime.invoke, runs, min_seconds,
                                 between=lambda i: runtime.prepare(batches[i % len(batches)]))
         return {"samples_ms": samples}
+
+    def profile(self, artifact: str, runtime: str, threads: int = 1, runs: int = 30, rounds: int = 3,
+                xnnpack: bool = True, optimization: str = "all") -> dict:
+        """Per-op times of ``artifact`` (``run.op_profile``), with the machine's fingerprint."""
+        from edgekit.environment import fingerprint
+        from edgekit.run import op_profile
+
+        if runtime == "litert":
+            from edgekit.run.litert import litert_version
+
+            out = op_profile.litert_ops(artifact, threads=threads, xnnpack=xnnpack, runs=runs, rounds=rounds)
+            version = litert_version()
+        else:
+            import onnxruntime
+
+            out = op_profile.ort_ops(artifact, threads=threads, optimization=optimization, runs=runs, rounds=rounds)
+            version = onnxruntime.__version__
+        return {**out, "runtime": runtime, "runtime_version": version, "environment": fingerprint()}
 
     def finish(self) -> dict:
         """Report the peak RSS and end."""

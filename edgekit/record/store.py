@@ -17,7 +17,8 @@ from pathlib import Path
 from edgekit.errors import EdgekitError
 
 SCHEMA_VERSION = 1
-KINDS = ("bench", "eval", "failure")  # failure: a sweep cell that could not run, with its error
+KINDS = ("bench", "eval", "failure", "profile")  # failure: a sweep cell that could not run, with its error;
+#                                                  profile: a per-op ledger (edgekit profile)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -45,7 +46,7 @@ CREATE INDEX IF NOT EXISTS results_by_model ON results (model, kind);
 """
 
 # The headline number of each kind, stored in ``metric``/``value`` for quick queries.
-HEADLINE = {"bench": "median_ms", "eval": "top1", "failure": None}
+HEADLINE = {"bench": "median_ms", "eval": "top1", "failure": None, "profile": "sum_ms"}
 COLUMNS = ("id", "kind", "created", "artifact", "artifact_sha256", "model", "format", "precision", "runtime",
            "runtime_version", "device", "threads", "batch", "dataset", "metric", "value")
 

@@ -209,3 +209,32 @@ def confusion(result: dict) -> bytes:
                  f"{result['runtime_version']}", fontsize=9)
     fig.tight_layout()
     return png_bytes(fig)
+
+
+def time_vs_macs(ledgers: list[dict]) -> bytes:
+    """Per op kind: each artifact's share of the time beside the share of the MACs (bars)."""
+    import numpy as np
+
+    plt = pyplot()
+    kinds: list[str] = []
+    for lg in ledgers:
+        kinds += [k["kind"] for k in lg["by_kind"] if k["kind"] not in kinds]
+    x = np.arange(len(kinds))
+    width = 0.8 / (len(ledgers) + 1)
+    fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(kinds) + 3), 4.5))
+    macs = {k["kind"]: k["mac_share"] for k in ledgers[0]["by_kind"]}
+    ax.bar(x, [100 * macs.get(k, 0) for k in kinds], width, color="#bbbbbb", label="share of the MACs")
+    for i, lg in enumerate(ledgers, start=1):
+        share = {k["kind"]: k["time_share"] for k in lg["by_kind"]}
+        ax.bar(x + i * width, [100 * share.get(k, 0) for k in kinds], width,
+               label=f"time: {Path(lg['artifact']).parent.name}/{Path(lg['artifact']).name} ({lg['runtime']}, "
+                     f"{lg['whole_ms']:.3f} ms)")
+    ax.set_xticks(x + width * len(ledgers) / 2, kinds, rotation=30, ha="right")
+    ax.set_ylabel("% of the model")
+    env = ledgers[0].get("environment") or {}
+    ax.set_title(f"where the MACs are and where the time goes ({env.get('cpu', '?')}, {ledgers[0]['threads']} thread(s))",
+                 fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -62,5 +62,9 @@ class OnnxRuntime(Runtime):
     def output(self) -> np.ndarray:
         return self._binding.copy_outputs_to_cpu()[0].copy()
 
+    def end_profiling(self) -> str:
+        """Stop ONNX Runtime's profiler (a session made with enable_profiling); returns its JSON trace's path."""
+        return self._session.end_profiling()
+
     def close(self) -> None:
         self._session = None
