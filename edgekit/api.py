@@ -54,6 +54,16 @@ def summary(model: str) -> dict:
     return describe(parse_model(model))
 
 
+def cost(in_shape: str, out_channels: int, kernel: int = 3, *, alpha: float | None = None, rho: float | None = None,
+         stride: int = 1) -> dict:
+    """The v1 paper's cost calculator for one layer (``in_shape`` "HxWxC"): mult-adds and parameters of the
+    standard convolution, the depthwise separable one, and with width multiplier ``alpha`` and resolution
+    multiplier ``rho``; exact (the paper's worked example to the digit), with the ratio formula."""
+    from edgekit.zoo.cost import layer_cost, parse_shape
+
+    return layer_cost(parse_shape(in_shape), out_channels, kernel, alpha=alpha, rho=rho, stride=stride)
+
+
 def classify(model: str, images: Sequence[str | Path], *, weights: str = "imagenet", crop: float = vocab.DEFAULT_CROP,
              top: int = 5, labels: str | Path | None = None) -> list[dict]:
     """Top-``top`` classes of each image by the Keras float model (the reference every export is held to).

@@ -113,7 +113,7 @@ def cli():
 
 
 @cli.command()
-@click.option("--family", type=click.Choice(["v1", "v2", "v3-small", "v3-large"]), help="Only this family.")
+@click.option("--family", type=click.Choice(["v1", "v1-conv", "v2", "v3-small", "v3-large"]), help="Only this family.")
 @click.option("--published", "published_only", is_flag=True, help="Only variants with published numbers.")
 @json_option
 def models(family, published_only, as_json):
@@ -123,7 +123,8 @@ def models(family, published_only, as_json):
         return _emit_json(entries)
     console, present = _console()
     console.print(present.zoo_table(entries))
-    console.print("Names: FAMILY[-ALPHA][-RESOLUTION][-min], e.g. v1-0.25-128, v2-1.4, v3-large-0.75-min. "
+    console.print("Names: FAMILY[-ALPHA][-RESOLUTION][-dDEPTH][-min], e.g. v1-0.25-128, v1-conv-1.0-224 (Conv MobileNet), "
+                  "v2-1.0-224-d4 (EfficientNet's depth scaling), v2-1.4, v3-large-0.75-min. "
                   "Any resolution >= 32 divisible by 8 builds with --weights none or a file.")
 
 
@@ -192,6 +193,23 @@ def user_model_opts(func):
     for option in reversed(user_model_options):
         func = option(func)
     return func
+
+
+@cli.command()
+@click.option("--in", "in_shape", required=True, help="The layer's input, HxWxC (e.g. 14x14x512).")
+@click.option("--out", "out_channels", required=True, type=int, help="Output channels N.")
+@click.option("--kernel", default=3, show_default=True, type=int, help="Kernel size D_K.")
+@click.option("--alpha", type=float, help="Width multiplier (thins M and N).")
+@click.option("--rho", type=float, help="Resolution multiplier (shrinks D_F).")
+@click.option("--stride", default=1, show_default=True, type=int)
+@json_option
+def cost(in_shape, out_channels, kernel, alpha, rho, stride, as_json):
+    """Mult-adds and parameters of one layer: standard vs depthwise separable, alpha and rho (v1 paper, Sec. 3)."""
+    result = _api().cost(in_shape, out_channels, kernel, alpha=alpha, rho=rho, stride=stride)
+    if as_json:
+        return _emit_json(result)
+    console, present = _console()
+    console.print(present.cost_table(result))
 
 
 @cli.command()

@@ -688,3 +688,19 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
     kinds.caption = (f"MACs and params: {names[0] if names else ''}'s graph (a 1x1 conv on a pooled map is SE before the "
                      f"head, FC after it); paper: {ledgers[0]['paper'] if ledgers else ''}")
     return tables + [kinds]
+
+
+def cost_table(result: dict) -> Table:
+    """``edgekit cost``: each way to build the layer with its mult-adds, parameters and ratio to standard."""
+    h, w, m = result["in"]
+    table = Table(title=f"one layer: {h}x{w}x{m} -> {result['out_channels']} channels, {result['kernel']}x"
+                        f"{result['kernel']} kernel, stride {result['stride']} (output {result['out_spatial'][0]}x"
+                        f"{result['out_spatial'][1]})")
+    for col in ("layer", "mult-adds", "params", "vs standard", "formula"):
+        table.add_column(col, justify="right" if col in ("mult-adds", "params", "vs standard") else "left")
+    for row in result["rows"]:
+        macs = f"{row['macs']:,.2f}" if row["macs"] != int(row["macs"]) else f"{int(row['macs']):,}"
+        table.add_row(row["name"], macs, f"{int(row['params']):,}", f"{row['ratio_to_standard']:.4f}", row["formula"])
+    table.caption = (f"separable / standard = {result['ratio']['formula']} = {result['ratio']['exact']} = "
+                     f"{result['ratio']['value']:.4f}; D_F is the output side; {result['source']}")
+    return table

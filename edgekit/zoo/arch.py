@@ -93,13 +93,47 @@ class _Net:
 _V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
 
 
+def scaled_blocks(blocks: list[tuple], depth: float) -> list[tuple]:
+    """EfficientNet's depth scaling: the blocks of each stage (a run of blocks with the same output
+    channels) repeated ceil(depth * n) times; the added blocks repeat the stage's last one (stride 1)."""
+    import math
+
+    if depth == 1.0:
+        return list(blocks)
+    stages: list[list[tuple]] = []
+    for block in blocks:
+        if stages and stages[-1][-1][0] == block[0]:
+            stages[-1].append(block)
+        else:
+            stages.append([block])
+    out: list[tuple] = []
+    for stage in stages:
+        out += stage + [stage[-1]] * (math.ceil(depth * len(stage)) - len(stage))
+    return out
+
+
 def _v1(spec: ModelSpec) -> _Net:
+    a, net = spec.alpha, _Net(spec.resolution)
+    net.conv("conv1", int(32 * a), 3, 2, act="relu6")
+    for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, spec.depth), start=1):
+        net.block = f"block {i}"
+        net.dwconv(f"conv_dw_{i}", 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
+        net.conv(f"conv_pw_{i}", int(filters * a), act="relu6")
+    net.block = "head"
+    net.pool("global_average_pooling2d")
+    net.fc("conv_preds", NUM_CLASSES)
+    net.other("predictions", "softmax")
+    return net
+
+
+def _v1_conv(spec: ModelSpec) -> _Net:
+    """Conv MobileNet (v1 paper, Table 4): each depthwise-separable pair of v1 is one full 3x3 convolution
+    with the pair's stride and output channels; same stem, padding and head."""
     a, net = spec.alpha, _Net(spec.resolution)
     net.conv("conv1", int(32 * a), 3, 2, act="relu6")
     for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
         net.block = f"block {i}"
-        net.dwconv(f"conv_dw_{i}", 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
-        net.conv(f"conv_pw_{i}", int(filters * a), act="relu6")
+        net.conv(f"conv_{i}", int(filters * a), 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
     net.block = "head"
     net.pool("global_average_pooling2d")
     net.fc("conv_preds", NUM_CLASSES)
@@ -118,7 +152,7 @@ _V2_BLOCKS = (
 def _v2(spec: ModelSpec) -> _Net:
     a, net = spec.alpha, _Net(spec.resolution)
     net.conv("Conv1", make_divisible(32 * a), 3, 2, act="relu6")
-    for bid, (filters, stride, expansion) in enumerate(_V2_BLOCKS):
+    for bid, (filters, stride, expansion) in enumerate(scaled_blocks(_V2_BLOCKS, spec.depth)):
         net.block = f"block {bid}"
         in_ch = net.shape[2]
         out_ch = make_divisible(int(filters * a))
@@ -190,7 +224,7 @@ def _v3(spec: ModelSpec) -> _Net:
     return net
 
 
-_BUILDERS = {"v1": _v1, "v2": _v2, "v3-small": _v3, "v3-large": _v3}
+_BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3}
 
 
 def layers(spec: ModelSpec) -> list[Layer]:

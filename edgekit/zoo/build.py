@@ -34,7 +34,10 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     """
     source = weights_mod.resolve(spec, weights)
     keras = _keras()
-    builder = getattr(keras.applications, spec.info.keras_builder)
+    if spec.depth != 1.0:  # EfficientNet's depth scaling: keras.applications has no such knob
+        builder = _deep(spec.family, spec.depth)
+    else:
+        builder = getattr(keras.applications, spec.info.keras_builder) if spec.info.keras_builder else _OWN[spec.family]
     kwargs = dict(
         input_shape=spec.input_shape,
         alpha=spec.alpha,
@@ -56,6 +59,101 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
                 f"cannot load {source.path} into {spec.name}: {first_line(exc)}"
             ) from None
     return model, source
+
+
+def _v1_conv(input_shape, alpha: float = 1.0, weights=None, classifier_activation="softmax", classes: int = 1000):
+    """Conv MobileNet (v1 paper, Table 4) in Keras, written like ``keras.applications.MobileNet`` (layer
+    names, the (0, 1) zero padding before stride-2 convolutions, the 1x1-conv head) with each
+    depthwise-separable pair one 3x3 convolution. Held layer by layer to ``arch`` by the tests."""
+    from edgekit.zoo.arch import _V1_BLOCKS  # noqa: PLC2701 (same package: the one block table)
+
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(input_shape)
+
+    def conv_bn(x, filters, stride, name):
+        if stride == 2:
+            x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad")(x)
+        x = layers.Conv2D(filters, 3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False,
+                          name=name)(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+    x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+    x = layers.ReLU(6.0, name="conv1_relu")(layers.BatchNormalization(name="conv1_bn")(x))
+    for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
+        x = conv_bn(x, int(filters * alpha), stride, f"conv_{i}")
+    x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+    x = layers.Dropout(1e-3, name="dropout")(x)
+    x = layers.Conv2D(classes, 1, padding="same", name="conv_preds")(x)
+    x = layers.Reshape((classes,), name="reshape_2")(x)
+    if classifier_activation:
+        x = layers.Activation(classifier_activation, name="predictions")(x)
+    return keras.Model(inputs, x, name=f"conv_mobilenet_{alpha:g}_{input_shape[0]}")
+
+
+def _deep(family: str, depth: float):
+    """A Keras builder of v1 or v2 with each stage repeated ceil(depth * n) times (EfficientNet, Table 3),
+    written like keras.applications' (layer names, padding, heads) so the tests hold it to ``arch``."""
+    from edgekit.zoo.arch import _V1_BLOCKS, _V2_BLOCKS, make_divisible, scaled_blocks  # noqa: PLC2701
+
+    keras = _keras()
+    layers = keras.layers
+
+    def relu6(x, name):
+        return layers.ReLU(6.0, name=name)(x)
+
+    def v1(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
+        inputs = keras.Input(input_shape)
+        x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+        x = relu6(layers.BatchNormalization(name="conv1_bn")(x), "conv1_relu")
+        for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, depth), start=1):
+            if stride == 2:
+                x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{i}")(x)
+            x = layers.DepthwiseConv2D(3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False,
+                                       name=f"conv_dw_{i}")(x)
+            x = relu6(layers.BatchNormalization(name=f"conv_dw_{i}_bn")(x), f"conv_dw_{i}_relu")
+            x = layers.Conv2D(int(filters * alpha), 1, use_bias=False, name=f"conv_pw_{i}")(x)
+            x = relu6(layers.BatchNormalization(name=f"conv_pw_{i}_bn")(x), f"conv_pw_{i}_relu")
+        x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+        x = layers.Conv2D(classes, 1, name="conv_preds")(layers.Dropout(1e-3, name="dropout")(x))
+        x = layers.Reshape((classes,), name="reshape_2")(x)
+        if classifier_activation:
+            x = layers.Activation(classifier_activation, name="predictions")(x)
+        return keras.Model(inputs, x, name=f"mobilenet_{alpha:g}_{input_shape[0]}_d{depth:g}")
+
+    def v2(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
+        from keras.src.applications.imagenet_utils import correct_pad
+
+        inputs = keras.Input(input_shape)
+        x = layers.Conv2D(make_divisible(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="Conv1")(inputs)
+        x = relu6(layers.BatchNormalization(name="bn_Conv1")(x), "Conv1_relu")
+        for bid, (filters, stride, expansion) in enumerate(scaled_blocks(_V2_BLOCKS, depth)):
+            in_ch, out_ch = x.shape[-1], make_divisible(int(filters * alpha))
+            prefix, block_in = (f"block_{bid}_" if bid else "expanded_conv_"), x
+            if bid:
+                x = layers.Conv2D(expansion * in_ch, 1, use_bias=False, name=f"{prefix}expand")(x)
+                x = relu6(layers.BatchNormalization(name=f"{prefix}expand_BN")(x), f"{prefix}expand_relu")
+            if stride == 2:
+                x = layers.ZeroPadding2D(correct_pad(x, 3), name=f"{prefix}pad")(x)
+            x = layers.DepthwiseConv2D(3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
+                                       name=f"{prefix}depthwise")(x)
+            x = relu6(layers.BatchNormalization(name=f"{prefix}depthwise_BN")(x), f"{prefix}depthwise_relu")
+            x = layers.Conv2D(out_ch, 1, use_bias=False, name=f"{prefix}project")(x)
+            x = layers.BatchNormalization(name=f"{prefix}project_BN")(x)
+            if in_ch == out_ch and stride == 1:
+                x = layers.Add(name=f"{prefix}add")([block_in, x])
+        last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+        x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
+        x = relu6(layers.BatchNormalization(name="Conv_1_bn")(x), "out_relu")
+        x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        return keras.Model(inputs, x, name=f"mobilenetv2_{alpha:g}_{input_shape[0]}_d{depth:g}")
+
+    return {"v1": v1, "v2": v2}[family]
+
+
+_OWN = {"v1-conv": _v1_conv}  # families keras.applications does not have
 
 
 def _build_imagenet(builder, kwargs, spec: ModelSpec):

@@ -70,8 +70,20 @@ def model_entry(spec: ModelSpec) -> dict:
 
 
 def zoo_listing(family: str | None = None, published_only: bool = False) -> list[dict]:
-    """Every paper variant of the zoo (or one family), with counts and published numbers."""
-    entries = [model_entry(spec) for spec in zoo_specs(family)]
+    """Every paper variant of the zoo (or one family), with counts and published numbers; with
+    ``published_only`` also the variants only other papers publish (EfficientNet's scaled MobileNets)."""
+    specs = list(zoo_specs(family))
+    if published_only:
+        from edgekit.zoo.published import all_rows
+        from edgekit.zoo.spec import parse_model
+
+        names = {spec.name for spec in specs}
+        for row in all_rows():
+            spec = parse_model(row.model)
+            if spec.name not in names and (family is None or spec.family == family):
+                names.add(spec.name)
+                specs.append(spec)
+    entries = [model_entry(spec) for spec in specs]
     return [e for e in entries if e["published"]] if published_only else entries
 
 

@@ -70,6 +70,8 @@ class Family:
     imagenet_min_alphas: tuple[float, ...] = ()
     # True when Keras loads the 224 px weights at any input size (fully convolutional head).
     imagenet_any_resolution: bool = False
+    # Width multipliers beyond the paper's, for EfficientNet Table 3's scaled MobileNets (with -dDEPTH).
+    scaling_alphas: tuple[float, ...] = ()
 
 
 _V3_RES = (96, 128, 160, 192, 224, 256)  # v3 paper, Sec. 6.1 / Fig. 7 resolution sweep
@@ -81,13 +83,21 @@ FAMILIES: dict[str, Family] = {
             "v1", "MobileNet", "Howard et al. 2017, arXiv:1704.04861 (Tables 6-7)",
             alphas=(0.25, 0.5, 0.75, 1.0), resolutions=(128, 160, 192, 224),
             imagenet_alphas=(0.25, 0.5, 0.75, 1.0), imagenet_resolutions=(128, 160, 192, 224),
+            preprocessing=MINUS_ONE_TO_ONE, scaling_alphas=(1.2, 2.0),
+        ),
+        Family(
+            # MobileNet v1 with every depthwise-separable pair replaced by one full 3x3 convolution: the
+            # v1 paper's Table 4 comparison. No Keras application and no published weights: our builder.
+            "v1-conv", "", "Howard et al. 2017, arXiv:1704.04861 (Table 4, Conv MobileNet)",
+            alphas=(0.25, 0.5, 0.75, 1.0), resolutions=(128, 160, 192, 224),
+            imagenet_alphas=(), imagenet_resolutions=(),
             preprocessing=MINUS_ONE_TO_ONE,
         ),
         Family(
             "v2", "MobileNetV2", "Sandler et al. 2018, arXiv:1801.04381 (Table 4, Fig. 5)",
             alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), resolutions=(96, 128, 160, 192, 224),
             imagenet_alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), imagenet_resolutions=(96, 128, 160, 192, 224),
-            preprocessing=MINUS_ONE_TO_ONE,
+            preprocessing=MINUS_ONE_TO_ONE, scaling_alphas=(1.2, 2.0),
         ),
         Family(
             "v3-small", "MobileNetV3Small", "Howard et al. 2019, arXiv:1905.02244 (Tables 2-3)",

@@ -42,7 +42,7 @@ def imagenet_available(spec: ModelSpec) -> bool:
     """Whether Keras publishes ImageNet weights for this variant."""
     fam = spec.info
     alphas = fam.imagenet_min_alphas if spec.minimalistic else fam.imagenet_alphas
-    return spec.alpha in alphas and spec.resolution in fam.imagenet_resolutions
+    return spec.alpha in alphas and spec.resolution in fam.imagenet_resolutions and spec.depth == 1.0
 
 
 def resolve(spec: ModelSpec, weights: str | None) -> WeightsSource:
@@ -56,6 +56,12 @@ def resolve(spec: ModelSpec, weights: str | None) -> WeightsSource:
             raise WeightsError(f"random weights take a whole-number seed: {choice} (e.g. none:7)")
         return WeightsSource("none", seed=int(seed))
     if choice.lower() == "imagenet":
+        if spec.depth != 1.0:
+            raise WeightsError(f"no published ImageNet weights exist for {spec.name} (a depth-scaled network of "
+                               f"EfficientNet's Table 3): use --weights none or a .h5 file of your own")
+        if not imagenet_available(spec) and not spec.info.imagenet_alphas:
+            raise WeightsError(f"no published ImageNet weights exist for {spec.family} ({spec.info.paper}); use "
+                               f"--weights none (seeded random) or a .h5 file of your own")
         if not imagenet_available(spec):
             fam = spec.info
             alphas = fam.imagenet_min_alphas if spec.minimalistic else fam.imagenet_alphas

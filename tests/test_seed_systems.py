@@ -1,0 +1,93 @@
+"""The seeds' other systems: the v1 paper's worked layer costs (edgekit cost) and Conv MobileNet (Table 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_clean_error, run_edgekit
+
+
+def test_cost_reproduces_the_papers_worked_example_exactly():
+    out = run_edgekit("cost", "--in", "14x14x512", "--out", "512", "--kernel", "3", "--alpha", "0.75",
+                      "--rho", "0.714", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    assert [r["macs_exact"] for r in rows[:3]] == ["462422016", "52283392", "29578752"]
+    assert f"{rows[3]['macs']:.2f}" == "15079129.45"
+    assert [int(r["params"]) for r in rows[:2]] == [3 * 3 * 512 * 512, 3 * 3 * 512 + 512 * 512]
+    ratio = json.loads(out.stdout)["ratio"]
+    assert ratio["value"] == pytest.approx((9 + 512) / (9 * 512)) == pytest.approx(rows[1]["ratio_to_standard"])
+    text = run_edgekit("cost", "--in", "14x14x512", "--out", "512", "--alpha", "0.75", "--rho", "0.714",
+                       env={"COLUMNS": "140"})
+    assert "462,422,016" in text.stdout and "15,079,129.45" in text.stdout and "(9 + 512) / (9 * 512)" in text.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--in", "14x14", "--out", "5"), "HxWxC"),
+    (("--in", "14x14x0", "--out", "5"), "at least 1"),
+    (("--in", "14x14x8", "--out", "0"), "at least 1"),
+    (("--in", "3x3x8", "--out", "8", "--kernel", "5"), "larger than"),
+    (("--in", "14x14x8", "--out", "8", "--alpha", "0"), "--alpha"),
+    (("--in", "14x14x8", "--out", "8", "--rho", "-1"), "--rho"),
+])
+def test_cost_refuses_impossible_layers(args, fragment):
+    assert_clean_error(run_edgekit("cost", *args), fragment)
+
+
+def test_conv_mobilenet_counts_beside_table_4():
+    from edgekit.zoo.count import count
+    from edgekit.zoo.describe import model_entry
+    from edgekit.zoo.spec import parse_model
+
+    conv, separable = count(parse_model("v1-conv-1.0-224")), count(parse_model("v1-1.0-224"))
+    assert abs(conv.macs / 1e6 - 4866) / 4866 < 0.01 and abs(conv.params_folded / 1e6 - 29.3) / 29.3 < 0.01
+    assert 8.4 < conv.macs / separable.macs < 8.8  # the paper: 4866 / 569 = 8.55
+    (row,) = [p for p in model_entry(parse_model("v1-conv-1.0-224"))["published"] if p.get("macs_m")]
+    assert row["source"] == "v1-paper"
+
+
+def test_conv_mobilenet_converts_with_parity(calib_dir, tmp_path):
+    from edgekit.export.convert import ConvertOptions, convert
+
+    sidecars = convert(ConvertOptions(model="v1-conv-0.25-128", precisions=("float", "int8"), formats=("tflite", "onnx"),
+                                      calib=str(calib_dir), calib_count=16, check_count=8, out=str(tmp_path)))
+    assert {(s["format"], s["precision"]) for s in sidecars} == {(f, p) for f in ("tflite", "onnx")
+                                                                 for p in ("float", "int8")}
+    for s in sidecars:
+        assert s["parity"]["passed"], s["parity"]
+        assert s["model"]["family"] == "v1-conv"
+
+
+def test_conv_mobilenet_bad_input():
+    assert_clean_error(run_edgekit("summary", "v1-conv-0.3-128"), "no width multiplier 0.3")
+    assert_clean_error(run_edgekit("convert", "--model", "v1-conv-0.25-128", "--weights", "imagenet"),
+                       "no published ImageNet weights exist for v1-conv")
+
+
+TABLE3 = ["v1-1.0-224", "v1-2.0-224", "v1-1.0-448", "v1-1.2-288-d1.4",
+          "v2-1.0-224", "v2-1.0-224-d4", "v2-2.0-224", "v2-1.0-448", "v2-1.2-288-d1.4"]
+
+
+def test_efficientnet_table3_scaled_mobilenets_each_with_our_deviation():
+    """All nine rows of EfficientNet's Table 3: within 1%, or carrying the note that explains the gap."""
+    from edgekit.zoo.describe import model_entry
+    from edgekit.zoo.spec import parse_model
+
+    for name in TABLE3:
+        (row,) = [p for p in model_entry(parse_model(name))["published"] or [] if p["source"] == "efficientnet-paper"]
+        assert abs(row["macs_delta"]) <= 0.01 or row.get("note"), (name, row)
+        assert abs(row["macs_delta"]) < 0.06, (name, row)  # the table rounds to 0.1 B
+
+
+def test_depth_multiplier_grammar_and_bad_input():
+    from edgekit.zoo.spec import parse_model
+
+    assert parse_model("v2-1.0-224-d4").name == "v2-1.0-224-d4" and parse_model("v2-1.0-224-d4").depth == 4
+    assert parse_model("v1-1.0-224-d1").name == "v1-1.0-224"
+    assert_clean_error(run_edgekit("summary", "v3-small-1.0-224-d2"), "has no depth multiplier")
+    assert_clean_error(run_edgekit("summary", "v2-1.0-224-d0"), "impossible")
+    assert_clean_error(run_edgekit("summary", "v2-1.7-224"), "no width multiplier 1.7")
+    assert_clean_error(run_edgekit("convert", "--model", "v2-1.0-224-d4", "--weights", "imagenet"),
+                       "no published ImageNet weights")
