@@ -15,6 +15,7 @@ import sys
 import click
 
 from edgekit import vocab
+from edgekit.zoo.families import FAMILIES
 from edgekit.version import __version__
 from edgekit.errors import EdgekitError, describe_failure
 
@@ -113,7 +114,7 @@ def cli():
 
 
 @cli.command()
-@click.option("--family", type=click.Choice(["v1", "v1-conv", "v2", "v3-small", "v3-large"]), help="Only this family.")
+@click.option("--family", type=click.Choice(list(FAMILIES)), help="Only this family.")
 @click.option("--published", "published_only", is_flag=True, help="Only variants with published numbers.")
 @json_option
 def models(family, published_only, as_json):

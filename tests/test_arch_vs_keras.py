@@ -11,6 +11,7 @@ SMALL = [
     "v1-0.25-128", "v1-0.5-136",  # 136: odd feature maps exercise v1's (0,1) padding
     "v1-conv-0.25-128", "v1-conv-0.5-136",  # Conv MobileNet: our own Keras builder
     "v1-0.25-128-d1.4", "v2-0.35-96-d2", "v2-2.0-96",  # EfficientNet Table 3 scaling: depth (own builder), width 2
+    "efficientnet-b0-1.0-96", "efficientnet-lite0-1.0-96", "mnasnet-a1-0.35-96", "mnasnet-a1-1.4-128",
     "v2-0.35-96", "v2-1.3-160", "v2-0.5-104",
     "v3-small-0.75-128", "v3-small-1.0-96-min", "v3-large-0.75-160-min", "v3-large-1.0-120",
 ]

@@ -91,3 +91,29 @@ def test_depth_multiplier_grammar_and_bad_input():
     assert_clean_error(run_edgekit("summary", "v2-1.7-224"), "no width multiplier 1.7")
     assert_clean_error(run_edgekit("convert", "--model", "v2-1.0-224-d4", "--weights", "imagenet"),
                        "no published ImageNet weights")
+
+
+def test_mnasnet_efficientnet_counts_beside_their_papers():
+    from edgekit.zoo.count import count
+    from edgekit.zoo.describe import model_entry
+    from edgekit.zoo.spec import parse_model
+
+    expected = {"mnasnet-a1-1.0-224": (312, 3.9), "efficientnet-b0-1.0-224": (390, 5.3)}
+    for name, (macs, params) in expected.items():
+        counted = count(parse_model(name))
+        assert abs(counted.macs / 1e6 - macs) / macs < 0.015 and abs(counted.params_folded / 1e6 - params) / params < 0.015
+    assert count(parse_model("efficientnet-b0-1.0-224")).params == 5_330_571  # Keras's own count of B0
+    (lite,) = [p for p in model_entry(parse_model("efficientnet-lite0-1.0-224"))["published"] if p.get("macs_m")]
+    assert lite["note"] and abs(lite["macs_delta"]) > 0.01  # 407 M published, 385 M counted: explained, not hidden
+
+
+def test_mnasnet_converts_with_parity_and_maps_to_the_edge_tpu(calib_dir, tmp_path):
+    from edgekit.edgetpu.check import predict
+    from edgekit.export.convert import ConvertOptions, convert
+
+    sidecars = convert(ConvertOptions(model="mnasnet-a1-0.35-96", precisions=("float", "int8"), calib=str(calib_dir),
+                                      calib_count=16, check_count=8, out=str(tmp_path)))
+    assert all(s["parity"]["passed"] for s in sidecars)
+    (int8,) = [s for s in sidecars if s["precision"] == "int8"]
+    mapping = predict(int8["path"])
+    assert mapping["first_unsupported"] is None and mapping["ops_on_cpu"] <= 2  # float I/O: quantize, dequantize

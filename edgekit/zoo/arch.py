@@ -224,7 +224,69 @@ def _v3(spec: ModelSpec) -> _Net:
     return net
 
 
-_BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3}
+# MBConv networks: (kernel, repeats, filters_in, filters_out, expansion, stride, se_ratio, skip) per stage.
+EFFICIENTNET_B0 = [(3, 1, 32, 16, 1, 1, 0.25, True), (3, 2, 16, 24, 6, 2, 0.25, True), (5, 2, 24, 40, 6, 2, 0.25, True),
+                   (3, 3, 40, 80, 6, 2, 0.25, True), (5, 3, 80, 112, 6, 1, 0.25, True),
+                   (5, 4, 112, 192, 6, 2, 0.25, True), (3, 1, 192, 320, 6, 1, 0.25, True)]
+# MnasNet-A1 (Tan et al. 2019, Fig. 7; TF's mnasnet_models.py "mnasnet-a1"): ReLU, SE on the 5x5 stages.
+MNASNET_A1 = [(3, 1, 32, 16, 1, 1, 0, False), (3, 2, 16, 24, 6, 2, 0, True), (5, 3, 24, 40, 3, 2, 0.25, True),
+              (3, 4, 40, 80, 6, 2, 0, True), (3, 2, 80, 112, 6, 1, 0.25, True), (5, 3, 112, 160, 6, 2, 0.25, True),
+              (3, 1, 160, 320, 6, 1, 0, True)]
+MBCONV = {
+    # family: (stages, activation, stem/head scale with width, SE, padding of strided convs, head channels)
+    "efficientnet-b0": (EFFICIENTNET_B0, "swish", True, True, "correct", 1280),
+    "efficientnet-lite0": (EFFICIENTNET_B0, "relu6", False, False, "correct", 1280),
+    "mnasnet-a1": (MNASNET_A1, "relu", True, True, "same", 1280),
+}
+
+
+def _mbconv(spec: ModelSpec) -> _Net:
+    """EfficientNet-B0 (as keras.applications builds it), EfficientNet-Lite0 (no SE, ReLU6, fixed stem and
+    head: built for int8 and the Edge TPU) and MnasNet-A1 (ReLU, SE on some stages), from their stage
+    tables. Channels scale with the width multiplier, rounded to multiples of 8."""
+    stages, act, scale_ends, use_se, padding, head = MBCONV[spec.family]
+    a, net = spec.alpha, _Net(spec.resolution)
+
+    def width(filters: int) -> int:
+        return make_divisible(filters * a)
+
+    if spec.family.startswith("efficientnet"):
+        net.other("rescaling", "rescale")
+        if spec.family == "efficientnet-b0":
+            net.other("normalization", "normalize")
+    net.conv("stem_conv", width(32) if scale_ends else 32, 3, 2, act=act, padding=padding)
+    for i, (kernel, repeats, f_in, f_out, expansion, stride, se_ratio, skip) in enumerate(stages, start=1):
+        f_in, f_out = width(f_in), width(f_out)
+        if i == 1 and not scale_ends:
+            f_in = 32
+        for j in range(repeats):
+            net.block = f"block{i}{chr(97 + j)}"
+            prefix = f"block{i}{chr(97 + j)}_"
+            block_in = f_in if j == 0 else f_out
+            s = stride if j == 0 else 1
+            mid = block_in * expansion
+            if expansion != 1:
+                net.conv(f"{prefix}expand_conv", mid, act=act)
+            net.dwconv(f"{prefix}dwconv", kernel, s, act=act, padding="same" if s == 1 else padding)
+            if use_se and se_ratio:
+                spatial = net.shape
+                net.pool(f"{prefix}se_squeeze")
+                net.fc(f"{prefix}se_reduce", max(1, int(block_in * se_ratio)), act=act)
+                net.fc(f"{prefix}se_expand", mid, act="sigmoid")
+                net.shape = spatial
+                net.other(f"{prefix}se_excite", "mul")
+            net.conv(f"{prefix}project_conv", f_out)
+            if skip and s == 1 and block_in == f_out:
+                net.other(f"{prefix}add", "add")
+    net.block = "head"
+    net.conv("top_conv", width(head) if scale_ends else head, act=act)
+    net.pool("avg_pool")
+    net.fc("predictions", NUM_CLASSES, act="softmax")
+    return net
+
+
+_BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3,
+             "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv}
 
 
 def layers(spec: ModelSpec) -> list[Layer]:

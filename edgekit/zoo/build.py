@@ -37,13 +37,15 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     if spec.depth != 1.0:  # EfficientNet's depth scaling: keras.applications has no such knob
         builder = _deep(spec.family, spec.depth)
     else:
-        builder = getattr(keras.applications, spec.info.keras_builder) if spec.info.keras_builder else _OWN[spec.family]
+        builder = getattr(keras.applications, spec.info.keras_builder) if spec.info.keras_builder else _OWN[spec.family]()
     kwargs = dict(
         input_shape=spec.input_shape,
         alpha=spec.alpha,
         weights=None,
         classifier_activation=None if logits else "softmax",
     )
+    if spec.family == "efficientnet-b0":
+        kwargs.pop("alpha")  # B0 is one width
     if spec.family.startswith("v3"):
         kwargs["minimalistic"] = spec.minimalistic
     if source.kind == "imagenet":
@@ -153,7 +155,71 @@ def _deep(family: str, depth: float):
     return {"v1": v1, "v2": v2}[family]
 
 
-_OWN = {"v1-conv": _v1_conv}  # families keras.applications does not have
+def _mbconv_builder(family: str):
+    """EfficientNet-Lite0 and MnasNet-A1 in Keras from their stage tables (``arch.MBCONV``), named and padded
+    like keras.applications' EfficientNet, so the tests hold them to ``arch`` layer by layer."""
+    from edgekit.zoo.arch import MBCONV, make_divisible
+
+    stages, act, scale_ends, use_se, padding, head = MBCONV[family]
+    keras = _keras()
+    layers = keras.layers
+
+    def activation(x, name):
+        return layers.ReLU(6.0, name=name)(x) if act == "relu6" else layers.Activation(act, name=name)(x)
+
+    def strided(x, kernel, stride, name):
+        """Padding before a stride-2 op: correct_pad + valid (EfficientNet), or "same" (MnasNet)."""
+        if stride == 2 and padding == "correct":
+            from keras.src.applications.imagenet_utils import correct_pad
+
+            return layers.ZeroPadding2D(correct_pad(x, kernel), name=f"{name}_pad")(x), "valid"
+        return x, "same"
+
+    def build(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
+        def width(filters):
+            return make_divisible(filters * alpha)
+
+        inputs = keras.Input(input_shape)
+        x = layers.Rescaling(1.0, name="rescaling")(inputs) if family.startswith("efficientnet") else inputs
+        x, pad = strided(x, 3, 2, "stem_conv")
+        x = layers.Conv2D(width(32) if scale_ends else 32, 3, strides=2, padding=pad, use_bias=False, name="stem_conv")(x)
+        x = activation(layers.BatchNormalization(name="stem_bn")(x), "stem_activation")
+        for i, (kernel, repeats, f_in, f_out, expansion, stride, se_ratio, skip) in enumerate(stages, start=1):
+            f_in, f_out = width(f_in), width(f_out)
+            if i == 1 and not scale_ends:
+                f_in = 32
+            for j in range(repeats):
+                prefix = f"block{i}{chr(97 + j)}_"
+                block_in, s = (f_in, stride) if j == 0 else (f_out, 1)
+                inputs_of_block, mid = x, block_in * expansion
+                if expansion != 1:
+                    x = layers.Conv2D(mid, 1, use_bias=False, name=f"{prefix}expand_conv")(x)
+                    x = activation(layers.BatchNormalization(name=f"{prefix}expand_bn")(x), f"{prefix}expand_activation")
+                x, pad = strided(x, kernel, s, f"{prefix}dwconv")
+                x = layers.DepthwiseConv2D(kernel, strides=s, padding=pad, use_bias=False, name=f"{prefix}dwconv")(x)
+                x = activation(layers.BatchNormalization(name=f"{prefix}bn")(x), f"{prefix}activation")
+                if use_se and se_ratio:
+                    se = layers.GlobalAveragePooling2D(keepdims=True, name=f"{prefix}se_squeeze")(x)
+                    se = layers.Conv2D(max(1, int(block_in * se_ratio)), 1, activation=act if act != "relu6" else "relu6",
+                                       name=f"{prefix}se_reduce")(se)
+                    se = layers.Conv2D(mid, 1, activation="sigmoid", name=f"{prefix}se_expand")(se)
+                    x = layers.multiply([x, se], name=f"{prefix}se_excite")
+                x = layers.Conv2D(f_out, 1, use_bias=False, name=f"{prefix}project_conv")(x)
+                x = layers.BatchNormalization(name=f"{prefix}project_bn")(x)
+                if skip and s == 1 and block_in == f_out:
+                    x = layers.add([x, inputs_of_block], name=f"{prefix}add")
+        x = layers.Conv2D(width(head) if scale_ends else head, 1, use_bias=False, name="top_conv")(x)
+        x = activation(layers.BatchNormalization(name="top_bn")(x), "top_activation")
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        return keras.Model(inputs, x, name=f"{family}_{alpha:g}_{input_shape[0]}")
+
+    return build
+
+
+# Families keras.applications does not have: builder factories (called only when building).
+_OWN = {"v1-conv": lambda: _v1_conv, "efficientnet-lite0": lambda: _mbconv_builder("efficientnet-lite0"),
+        "mnasnet-a1": lambda: _mbconv_builder("mnasnet-a1")}
 
 
 def _build_imagenet(builder, kwargs, spec: ModelSpec):

@@ -41,9 +41,13 @@ def count_layer(layer: arch.Layer) -> LayerCount:
         macs = weights
     elif layer.op in ("add", "mul"):
         elementwise = h * w * cout
+    elif layer.op == "normalize":  # Keras's Normalization layer: mean and variance per channel, and a count
+        weights = 2 * cout + 1
     bias = cout if layer.bias else 0
     bn = 4 * cout if layer.bn else 0
     folded_bias = cout if (layer.bias or layer.bn) else 0
+    if layer.op == "normalize":  # folds into the first convolution when deployed
+        return LayerCount(layer, 0, weights, 0, 0)
     return LayerCount(layer, macs, weights + bias + bn, weights + folded_bias, elementwise)
 
 

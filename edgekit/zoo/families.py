@@ -113,5 +113,23 @@ FAMILIES: dict[str, Family] = {
             preprocessing=RAW_PIXELS, has_minimalistic=True, imagenet_min_alphas=(1.0,),
             imagenet_any_resolution=True,
         ),
+        Family(
+            "efficientnet-b0", "EfficientNetB0", "Tan & Le 2019, EfficientNet, arXiv:1905.11946 (Table 1, Table 2)",
+            alphas=(1.0,), resolutions=(224,), imagenet_alphas=(1.0,), imagenet_resolutions=(224,),
+            preprocessing=RAW_PIXELS, imagenet_any_resolution=True,
+        ),
+        Family(
+            # No SE, ReLU6, fixed stem and head: the int8 / Edge TPU sibling. No Keras application: ours.
+            "efficientnet-lite0", "", "Google's EfficientNet-Lite (tensorflow/tpu models/official/efficientnet/lite)",
+            alphas=(1.0,), resolutions=(224,), imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
+            # The paper's channel "depth multipliers" and the input sizes of its scaling figure.
+            "mnasnet-a1", "", "Tan et al. 2019, MnasNet, arXiv:1807.11626 (Table 1, Fig. 7)",
+            alphas=(0.35, 0.5, 0.75, 1.0, 1.4), resolutions=(96, 128, 160, 192, 224),
+            imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
     )
 }

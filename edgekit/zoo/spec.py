@@ -22,7 +22,7 @@ from edgekit.zoo.families import FAMILIES, Family, Preprocessing
 DEFAULT_ALPHA = 1.0
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
-_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large)((?:-[^-]+)*)$")
+_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1)((?:-[^-]+)*)$")
 
 
 def format_alpha(alpha: float) -> str:
