@@ -109,6 +109,15 @@ demo: setup
 		--confusion $(DEMO_OUT)/report --db $(DEMO_DB)
 	$(EDGEKIT) bench $(DEMO_OUT)/animals4/*.tflite $(DEMO_OUT)/animals4/*.onnx --threads 1 --db $(DEMO_DB)
 	$(EDGEKIT) compare animals4 --db $(DEMO_DB)
+	@echo "== 14. The seeds' other systems: the v1 paper's worked layer cost, exactly, and the models the papers compare against =="
+	$(EDGEKIT) cost --in 14x14x512 --out 512 --kernel 3 --alpha 0.75 --rho 0.714
+	$(EDGEKIT) models --published --family v1-conv
+	$(EDGEKIT) models --published --family mnasnet-a1
+	$(EDGEKIT) models --published --family efficientnet-b0
+	$(EDGEKIT) models --published --family efficientnet-lite0
+	$(EDGEKIT) models --published --family v2
+	@echo "== 14b. Their latency side by side (recorded by 'make bench': benchmarks/seed_systems.py; remeasure there) =="
+	$(PY) benchmarks/seed_systems.py --show benchmarks/results/seed_systems.json
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py
@@ -119,6 +128,7 @@ bench: setup
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
 	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8
 	$(PY) benchmarks/op_ledger.py --data $(DATA) --out $(DEMO_OUT)/op-ledger --json benchmarks/results/op_ledger.json
+	$(PY) benchmarks/seed_systems.py --data $(DATA) --out $(DEMO_OUT)/seed-systems --json benchmarks/results/seed_systems.json
 
 # The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression or on creep past
 # the oldest (or $(BENCH_CI)/release.json) baseline, and exit 3 when the budget could not decide.

@@ -29,7 +29,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekit.environment import cpu_features, cpu_model, git_revision, int8_dot_product  # noqa: E402
+from edgekit.environment import conditions  # noqa: E402
 
 EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
 MODELS = ["v1-0.25-128", "v1-1.0-224", "v2-1.0-224", "v3-small", "v3-large"]
@@ -70,9 +70,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    features = cpu_features()
-    result = {"cpu": cpu_model(), "cpu_features": features, "int8_dot_product": int8_dot_product(features),
-              "cores": len(os.sched_getaffinity(0)), "git": git_revision(), "command": " ".join(sys.argv)}
+    result = conditions(sys.argv)
     artifacts = [f for model in MODELS for f in convert(args.out, args.data, model)]
     google = [args.data / "coral" / name for name in GOOGLE.values()]
     db = args.out / "ledger.db"

@@ -43,7 +43,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgekit.environment import cpu_features, cpu_model, git_revision, int8_dot_product  # noqa: E402
+from edgekit.environment import conditions  # noqa: E402
 
 EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
 MODELS = {"a": "v1-1.0-224", "b": "v1-1.0-240"}
@@ -186,9 +186,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("models/regress-study"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    features = cpu_features()
-    result = {"cpu": cpu_model(), "cpu_features": features, "int8_dot_product": int8_dot_product(features),
-              "cores": len(os.sched_getaffinity(0)), "git": git_revision(), "command": " ".join(sys.argv)}
+    result = conditions(sys.argv)
     if args.creep:
         result["creep"] = creep_study(args.out, args.creep_step)
     else:

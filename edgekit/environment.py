@@ -104,6 +104,16 @@ def _machine() -> dict:
     }
 
 
+def conditions(argv: list[str]) -> dict:
+    """What a benchmark script records beside its figures: the CPU and its features, the int8 dot-product
+    instructions, usable cores, edgekit's git revision and the command that made them."""
+    import os
+
+    features = cpu_features()
+    return {"cpu": cpu_model(), "cpu_features": features, "int8_dot_product": int8_dot_product(features),
+            "cores": len(os.sched_getaffinity(0)), "git": git_revision(), "command": " ".join(argv)}
+
+
 def fingerprint() -> dict:
     """This machine and software, as stored beside each result.
 

@@ -117,3 +117,16 @@ def test_mnasnet_converts_with_parity_and_maps_to_the_edge_tpu(calib_dir, tmp_pa
     (int8,) = [s for s in sidecars if s["precision"] == "int8"]
     mapping = predict(int8["path"])
     assert mapping["first_unsupported"] is None and mapping["ops_on_cpu"] <= 2  # float I/O: quantize, dequantize
+
+
+def test_the_seeds_sweep_file_is_valid(data_dir, monkeypatch):
+    from pathlib import Path
+
+    from edgekit.sweep.plan import load_sweep
+
+    monkeypatch.setenv("EDGEKIT_DATA", str(data_dir))
+    sweep = load_sweep(Path(__file__).resolve().parents[1] / "benchmarks" / "sweep-seeds.toml", known_devices={"host"})
+    families = {a.path.parts[-3].rsplit("-", 2)[0] for a in sweep.artifacts}
+    assert families == {"v1", "v1-conv", "v2", "v3-small", "v3-large", "mnasnet-a1", "efficientnet-b0",
+                        "efficientnet-lite0"}
+    assert len(sweep.cells) == 8 * 2 * 2
