@@ -1,7 +1,7 @@
 """edgekit: MobileNet-class classifiers from the papers to the device.
 
 The Python API (``edgekit.api``, re-exported here): ``convert``, ``quant_report``, ``bench``,
-``evaluate``, ``regress``, ``compare``, ``report``, ``sweep``, ``results``, the studies, and
+``profile``, ``evaluate``, ``regress``, ``compare``, ``report``, ``sweep``, ``results``, ``cost``, the studies, and
 ``Store`` for the results database. Each returns typed, frozen records (``Artifact``,
 ``BenchResult``, ``EvalResult``, ...) and raises ``EdgekitError`` for bad input.
 
@@ -17,8 +17,8 @@ from edgekit.zoo.spec import ModelSpec, parse_model
 
 _API = (
     "Artifact", "BenchResult", "BenchRun", "EvalResult", "EvalRun", "QuantReport", "RegressReport", "Store", "SweepSummary",
-    "bench", "classify", "compare", "convert", "devices", "edgetpu_check", "evaluate", "models", "quant_report",
-    "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
+    "bench", "classify", "compare", "convert", "cost", "devices", "edgetpu_check", "evaluate", "models", "profile",
+    "quant_report", "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
 )
 
 __all__ = ["EdgekitError", "ModelSpec", "parse_model", "__version__", *_API]

@@ -30,8 +30,8 @@ from edgekit.record.store import ResultsStore as Store
 
 __all__ = [
     "Artifact", "BenchResult", "BenchRun", "EvalResult", "EvalRun", "QuantReport", "RegressReport", "Store", "SweepSummary",
-    "bench", "classify", "compare", "convert", "devices", "edgetpu_check", "evaluate", "models", "quant_report",
-    "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
+    "bench", "classify", "compare", "convert", "cost", "devices", "edgetpu_check", "evaluate", "models", "profile",
+    "quant_report", "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
 ]
 
 Warn = Callable[[str], None]
