@@ -192,13 +192,16 @@ def _csv_dataset(folder: Path, labels: Path, class_names) -> Dataset:
     return Dataset(pairs, tuple(names), "labels.csv")
 
 
-def is_imagenet(folder: str | Path) -> bool:
-    """Whether a folder is labelled the ImageNet way (WordNet-id folders, or a labels.csv with class_index
-    and wnid): then 1000/1001-class models evaluate on it as before."""
+def is_imagenet(folder: str | Path, strict: bool = False) -> bool:
+    """Whether a folder is labelled the ImageNet way (WordNet-id folders, or a labels.csv with class_index):
+    then 1000/1001-class models evaluate on it as before. ``strict``: only when nothing else is possible
+    (a wnid column, or WordNet-id folders), not a plain integer class_index."""
     folder = Path(folder)
     labels = _labels_csv(folder)
     if labels:
         with open(labels, newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle), [])
+        if strict:
+            return "wnid" in header
         return "class_index" in header and ("wnid" in header or "class" not in header)
     return any(p.is_dir() and p.name.startswith("n") and p.name[1:].isdigit() for p in folder.iterdir())

@@ -49,8 +49,13 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
         if len(rt.outputs[0].shape) != 2 or classes < 2:
             raise ModelFileError(f"{path.name}: output shape {tuple(rt.outputs[0].shape)} is not a class vector")
         dataset = None
-        if classes in CLASSES and is_imagenet(data):
+        imagenet_labels = is_imagenet(data)
+        if classes in CLASSES and imagenet_labels:
             pairs = labelled_images(data)
+        elif is_imagenet(data, strict=True) and class_names is None and not _sidecar_names(path):
+            raise ModelFileError(f"{path.name} outputs {classes} scores: not an ImageNet classifier (1000 or 1001), and "
+                                 f"{data} is labelled with ImageNet class indices; for a model of your own classes use "
+                                 f"class folders or a labels.csv naming them (see --labels)")
         else:
             dataset = _dataset(path, data, classes, class_names)
             pairs = dataset.pairs
@@ -78,12 +83,16 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
     return result
 
 
-def _dataset(path: Path, data, classes: int, class_names):
-    """An N-class model's labelled data, its classes named by ``class_names``, the sidecar or the folders."""
+def _sidecar_names(path: Path):
     from edgekit.export.artifact import read_sidecar
 
+    return ((read_sidecar(path) or {}).get("model") or {}).get("class_names")
+
+
+def _dataset(path: Path, data, classes: int, class_names):
+    """An N-class model's labelled data, its classes named by ``class_names``, the sidecar or the folders."""
     if class_names is None:
-        class_names = ((read_sidecar(path) or {}).get("model") or {}).get("class_names")
+        class_names = _sidecar_names(path)
     if class_names is not None and len(class_names) != classes:
         raise EdgekitError(f"--labels names {len(class_names)} classes, but {path.name} outputs {classes} scores")
     dataset = class_dataset(data, class_names)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,10 +115,20 @@ def _strings(data: dict, key: str, default: list[str], known: tuple[str, ...] | 
 
 
 def expand_models(patterns: list[str]) -> list[str]:
-    """Names and fnmatch patterns -> zoo names, in order, without repeats."""
-    every = [spec.name for spec in zoo_specs()]
-    out: list[str] = []
+    """Names and fnmatch patterns -> zoo names, in order, without repeats. A pattern stays in the family its
+    literal start names: ``v1-*`` is MobileNet v1's variants, not ``v1-conv-*`` too."""
+    from edgekit.zoo.families import FAMILIES
     from edgekit.zoo.user import is_model_path
+
+    specs = list(zoo_specs())
+    out: list[str] = []
+
+    def matching(pattern: str) -> list[str]:
+        literal = re.split(r"[*?\[]", pattern.lower(), maxsplit=1)[0]
+        named = [f for f in FAMILIES if literal.startswith(f + "-") or literal == f]
+        family = max(named, key=len) if named else None
+        return [s.name for s in specs if fnmatch.fnmatchcase(s.name, pattern.lower())
+                and (family is None or s.family == family)]
 
     for pattern in patterns:
         if is_model_path(pattern):  # the user's own model file
@@ -126,7 +137,7 @@ def expand_models(patterns: list[str]) -> list[str]:
                 raise SweepError(f"sweep: model file {source} does not exist")
             hits = [str(source)]
         elif any(ch in pattern for ch in "*?["):
-            hits = [name for name in every if fnmatch.fnmatchcase(name, pattern.lower())]
+            hits = matching(pattern)
             if not hits:
                 raise SweepError(f"sweep: model pattern {pattern!r} matches no zoo variant (see 'edgekit models')")
         else:
