@@ -4,8 +4,6 @@ here the ledgers are checked for what must hold on any machine."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from conftest import assert_clean_error, run_edgekit
@@ -74,14 +72,15 @@ def test_profile_cli_shows_the_ledger_and_bad_input_is_one_line(ours, coral, tmp
 
 def test_bench_thread_list_measures_each_count_in_one_run(ours):
     _, paths = ours
+    from edgekit.measure.bench import BenchOptions, bench
+
     out = run_edgekit("bench", str(paths[("tflite", "float")]), "--threads", "1,2", "--runs", "5", "--rounds", "2",
                       "--min-time", "0", "--warmup", "2", "--no-record", env={"COLUMNS": "150"})
     assert out.returncode == 0, out.stderr
     assert "thread scaling" in out.stdout and "per thread" in out.stdout
-    data = run_edgekit("bench", str(paths[("tflite", "float")]), "--threads", "1,2", "--runs", "3", "--rounds", "1",
-                       "--min-time", "0", "--warmup", "1", "--no-record", "--json")
-    results = json.loads(data.stdout)["results"]
-    assert sorted(r["threads"] for r in results) == [1, 2] and len({r["session"] for r in results}) == 1
+    results, errors = bench([paths[("tflite", "float")]], BenchOptions(threads=(1, 2), runs=3, rounds=1, min_time=0,
+                                                                      warmup=1))
+    assert not errors and sorted(r["threads"] for r in results) == [1, 2] and len({r["session"] for r in results}) == 1
     assert_clean_error(run_edgekit("bench", str(paths[("tflite", "float")]), "--threads", "1,0"), "thread counts >= 1")
 
 
