@@ -56,13 +56,14 @@ def test_sidecar_records_everything(v1_real, v1_weights):
     assert not [p for p in (out / "v1-0.25-128").iterdir() if p.name.startswith(".")]
 
 
-# v3-large shares v3-small's builder, rewrite and export path: float and int8 are enough for it (the suite's
-# time budget); every precision is exercised on the other three families.
+# Every precision on v2 and v3-small (random weights). v1 is covered elsewhere with its real weights (the
+# session's `ours` exports, float and int8 in both formats; fp16, dynamic and int16x8 in test_user_output), and
+# v3-large shares v3-small's builder, hard-swish rewrite and export path (its build is held to the architecture
+# in test_arch_vs_keras; benchmarks/op_ledger.py and seed_systems.py convert it at 224 px): the suite's budget.
 EVERY = ("float", "fp16", "dynamic", "int8", "int16x8")
 
 
-@pytest.mark.parametrize("model, precisions", [("v1-0.25-128", EVERY), ("v2-0.35-96", EVERY), ("v3-small-0.75-96", EVERY),
-                                               pytest.param("v3-large-0.75-96", ("float", "int8"), marks=pytest.mark.slow)])
+@pytest.mark.parametrize("model, precisions", [("v2-0.35-96", EVERY), ("v3-small-0.75-96", EVERY)])
 def test_every_family_converts_to_every_precision(model, precisions, tmp_path, calib_dir):
     sidecars = convert(ConvertOptions(model=model, weights="none", precisions=precisions,
                                       formats=("tflite", "onnx"), calib=str(calib_dir), calib_count=24, check_count=8,
