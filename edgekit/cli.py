@@ -163,13 +163,18 @@ def classify(model, images, weights, labels, crop, top, as_json):
         click.echo(line)
 
 
+def _number_list(value: str, kind) -> tuple:
+    """``"1,2"`` -> (1, 2) in ``kind``; () when a part is not a number (the caller says what it wanted)."""
+    try:
+        return tuple(kind(v) for v in value.split(","))
+    except ValueError:
+        return ()
+
+
 def _triple(ctx, param, value):
     if value is None:
         return None
-    try:
-        numbers = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        numbers = ()
+    numbers = _number_list(value, float)
     if len(numbers) != 3:
         raise EdgekitError(f"--{param.name} takes three comma-separated numbers (R,G,B), got {value!r}")
     return numbers
@@ -291,10 +296,7 @@ def convert(model, weights, preprocess, mean, std, input_size, class_labels, tru
 def _thread_counts(ctx, param, value):
     if value is None:
         return None
-    try:
-        counts = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        counts = ()
+    counts = _number_list(value, int)
     if not counts or any(c < 1 for c in counts):
         raise EdgekitError(f"--threads takes thread counts >= 1, one or a comma-separated list (1,2), got {value!r}")
     return counts[0] if len(counts) == 1 else counts

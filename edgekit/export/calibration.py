@@ -91,27 +91,17 @@ def synthetic(size: int, count: int, seed: int = 0) -> ImageSet:
     return ImageSet(SYNTHETIC, pixels, crop=1.0, sha256=hashlib.sha256(pixels.tobytes()).hexdigest())
 
 
-def labels(images: ImageSet) -> np.ndarray | None:
-    """The class index of every image of ``images`` when its folder is labelled (labels.csv or class
-    folders), else None (a flat folder, synthetic images, or files the labels do not name)."""
+def labels(images: ImageSet, class_names=None) -> np.ndarray | None:
+    """The class index of every image of ``images`` when its folder is labelled, else None (a flat folder,
+    synthetic images, or files the labels do not name). Without ``class_names``: ImageNet labels (labels.csv
+    with class_index, or WordNet-id folders); with them, a user model's classes (class folders or a labels.csv
+    naming them)."""
     if images.synthetic:
         return None
     try:
-        known = {path.resolve(): label for path, label in labelled_images(images.source)}
+        pairs = class_dataset(images.source, class_names).pairs if class_names else labelled_images(images.source)
     except DataError:
         return None
-    found = [known.get((Path(images.source) / f).resolve()) for f in images.files]
-    return None if not found or any(label is None for label in found) else np.array(found)
-
-
-def class_labels(images: ImageSet, class_names) -> np.ndarray | None:
-    """The class index of every image of ``images`` in a user model's classes (class folders or a
-    labels.csv naming them), else None."""
-    if images.synthetic:
-        return None
-    try:
-        known = {path.resolve(): label for path, label in class_dataset(images.source, class_names).pairs}
-    except DataError:
-        return None
+    known = {path.resolve(): label for path, label in pairs}
     found = [known.get((Path(images.source) / f).resolve()) for f in images.files]
     return None if not found or any(label is None for label in found) else np.array(found)

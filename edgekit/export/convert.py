@@ -268,7 +268,7 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
         names = user_class_names(spec, opts.calib, opts.check)
         spec = dataclasses.replace(spec, class_names=names)
         if names:
-            labels = cal.class_labels(check, names)
+            labels = cal.labels(check, names)
         elif spec.classes in (1000, 1001):  # an ImageNet classifier of the user's: ImageNet-labelled images
             labels = cal.labels(check)
             labels = labels + 1 if labels is not None and spec.classes == 1001 else labels
@@ -593,16 +593,9 @@ class _Graphs:
         else:
             data = onnx_export.quantize_int8(self._onnx_float(source), self.calib_x, opts.onnx_calibration,
                                              opts.onnx_activations)
-            extra["quantization"] = {
-                "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
-                "per_channel": True, "weights": "int8", "activations": opts.onnx_activations,
-                "calibration_method": opts.onnx_calibration,
-                "why": "uint8 activations + int8 weights is the fast pairing of ORT's x86 kernels",
-            }
-        ops = onnx_export.count_ops(data)
-        extra["onnx"] = {"opset": opts.onnx_opset, "transpose_nodes": ops.get("Transpose", 0),
-                         "nodes": sum(ops.values())}
-        return data, extra
+            extra["quantization"] = {**_onnx_quant(opts),
+                                     "why": "uint8 activations + int8 weights is the fast pairing of ORT's x86 kernels"}
+        return data, {**extra, "onnx": _onnx_graph(data, opts.onnx_opset)}
 
 
 class _OnnxGraphs:
@@ -627,8 +620,7 @@ class _OnnxGraphs:
             from edgekit.export import onnx_tflite
 
             data, how = onnx_tflite.convert(self.float_onnx(), precision, self.calib_nhwc, self.scratch)
-            return data, {"quantization": _tflite_quant(precision, "float") if precision != "float" else None,
-                          "converter": how}
+            return data, {"quantization": _tflite_quant(precision, "float"), "converter": how}
         if precision not in ("float", "int8"):
             raise EdgekitError(f"onnx has no {precision} export")
         extra: dict = {}
@@ -638,14 +630,20 @@ class _OnnxGraphs:
             data = onnx_export.quantize_int8(self.float_onnx(), self.calib_x, self.opts.onnx_calibration,
                                              self.opts.onnx_activations,
                                              input_name=onnx_export.input_name(self.float_onnx()))
-            extra["quantization"] = {
-                "scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)",
-                "per_channel": True, "weights": "int8", "activations": self.opts.onnx_activations,
-                "calibration_method": self.opts.onnx_calibration, "weight_rounding": "ONNX Runtime (round to nearest)"}
-        ops = onnx_export.count_ops(data)
-        extra["onnx"] = {"opset": onnx_export.opset_of(data), "transpose_nodes": ops.get("Transpose", 0),
-                         "nodes": sum(ops.values())}
-        return data, extra
+            extra["quantization"] = {**_onnx_quant(self.opts), "weight_rounding": "ONNX Runtime (round to nearest)"}
+        return data, {**extra, "onnx": _onnx_graph(data, onnx_export.opset_of(data))}
+
+
+def _onnx_quant(opts: ConvertOptions) -> dict:
+    """The sidecar's description of ONNX Runtime's static int8 quantization as ``opts`` ran it."""
+    return {"scheme": "static int8, QDQ (ONNX Runtime quant_pre_process + quantize_static)", "per_channel": True,
+            "weights": "int8", "activations": opts.onnx_activations, "calibration_method": opts.onnx_calibration}
+
+
+def _onnx_graph(data: bytes, opset: int | None) -> dict:
+    """Opset and node counts of an ONNX artifact (Transposes: the layout conversions left in the graph)."""
+    ops = onnx_export.count_ops(data)
+    return {"opset": opset, "transpose_nodes": ops.get("Transpose", 0), "nodes": sum(ops.values())}
 
 
 def _tflite_quant(precision: str, io: str) -> dict | None:

@@ -49,10 +49,8 @@ class ProfileOptions:
 
 def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
     """One ledger per artifact (each profiled in its own worker)."""
-    import json
-    import subprocess
-
     from edgekit.devices import get_device
+    from edgekit.measure.bench import _Worker  # noqa: PLC2701 (same package)
     from edgekit.run.tflite_graph import looks_edgetpu_compiled
 
     if (opts.threads is not None and opts.threads < 1) or opts.runs < 1 or opts.rounds < 1:
@@ -75,18 +73,12 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
         staged = device.stage(path)
         if opts.progress:
             opts.progress(f"profiling {path.name}")
-        proc = subprocess.run(device.worker_command(), input=json.dumps({
-            "cmd": "profile", "artifact": staged, "runtime": runtime, "threads": threads, "runs": opts.runs,
-            "rounds": opts.rounds, "xnnpack": opts.xnnpack, "optimization": opts.optimization}) + "\n"
-            + json.dumps({"cmd": "finish"}) + "\n", capture_output=True, text=True, timeout=3600)
-        lines = [line for line in proc.stdout.splitlines() if line.strip()]
-        if not lines:
-            last = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-            raise EdgekitError(f"{path.name}: the profiling worker died ({last[0][:200]})")
-        answer = json.loads(lines[0])
-        if not answer.pop("ok"):
-            raise EdgekitError(answer["error"] if answer["error"].startswith(path.name)
-                               else f"{path.name}: {answer['error']}")
+        worker = _Worker(device.worker_command(), path.name)  # bench's worker and protocol, one command more
+        try:
+            answer = worker.ask("profile", artifact=staged, runtime=runtime, threads=threads, runs=opts.runs,
+                                rounds=opts.rounds, xnnpack=opts.xnnpack, optimization=opts.optimization)
+        finally:
+            worker.close()
         ledgers.append(ledger(path, answer, threads, device))
     _align_int8_onnx(ledgers)
     return ledgers

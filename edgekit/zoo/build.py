@@ -63,66 +63,56 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     return model, source
 
 
-def _v1_conv(input_shape, alpha: float = 1.0, weights=None, classifier_activation="softmax", classes: int = 1000):
-    """Conv MobileNet (v1 paper, Table 4) in Keras, written like ``keras.applications.MobileNet`` (layer
-    names, the (0, 1) zero padding before stride-2 convolutions, the 1x1-conv head) with each
-    depthwise-separable pair one 3x3 convolution. Held layer by layer to ``arch`` by the tests."""
-    from edgekit.zoo.arch import _V1_BLOCKS  # noqa: PLC2701 (same package: the one block table)
+def _v1_like(separable: bool, depth: float = 1.0):
+    """A Keras builder of MobileNet v1's shape, written like ``keras.applications.MobileNet`` (layer names, the
+    (0, 1) zero padding before stride-2 convolutions, the 1x1-conv head): depthwise-separable blocks with each
+    stage repeated ceil(depth * n) times (EfficientNet, Table 3), or, ``separable=False``, Conv MobileNet (v1
+    paper, Table 4: each pair one full 3x3 convolution). Held layer by layer to ``arch`` by the tests."""
+    from edgekit.zoo.arch import _V1_BLOCKS, scaled_blocks  # noqa: PLC2701 (same package: the one block table)
 
     keras = _keras()
     layers = keras.layers
-    inputs = keras.Input(input_shape)
 
-    def conv_bn(x, filters, stride, name):
-        if stride == 2:
-            x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pad")(x)
-        x = layers.Conv2D(filters, 3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False,
-                          name=name)(x)
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-        return layers.ReLU(6.0, name=f"{name}_relu")(x)
+    def conv_bn(x, conv, name):
+        x = conv(name)(x)
+        return layers.ReLU(6.0, name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_bn")(x))
 
-    x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
-    x = layers.ReLU(6.0, name="conv1_relu")(layers.BatchNormalization(name="conv1_bn")(x))
-    for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
-        x = conv_bn(x, int(filters * alpha), stride, f"conv_{i}")
-    x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
-    x = layers.Dropout(1e-3, name="dropout")(x)
-    x = layers.Conv2D(classes, 1, padding="same", name="conv_preds")(x)
-    x = layers.Reshape((classes,), name="reshape_2")(x)
-    if classifier_activation:
-        x = layers.Activation(classifier_activation, name="predictions")(x)
-    return keras.Model(inputs, x, name=f"conv_mobilenet_{alpha:g}_{input_shape[0]}")
+    def build(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
+        inputs = keras.Input(input_shape)
+        x = conv_bn(inputs, lambda n: layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False,
+                                                    name=n), "conv1")
+        for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, depth), start=1):
+            pad = "same" if stride == 1 else "valid"
+            if stride == 2:
+                x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{i}")(x)
+            if separable:
+                x = conv_bn(x, lambda n: layers.DepthwiseConv2D(3, strides=stride, padding=pad, use_bias=False, name=n),
+                            f"conv_dw_{i}")
+                x = conv_bn(x, lambda n: layers.Conv2D(int(filters * alpha), 1, use_bias=False, name=n), f"conv_pw_{i}")
+            else:
+                x = conv_bn(x, lambda n: layers.Conv2D(int(filters * alpha), 3, strides=stride, padding=pad,
+                                                       use_bias=False, name=n), f"conv_{i}")
+        x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+        x = layers.Conv2D(classes, 1, name="conv_preds")(layers.Dropout(1e-3, name="dropout")(x))
+        x = layers.Reshape((classes,), name="reshape_2")(x)
+        if classifier_activation:
+            x = layers.Activation(classifier_activation, name="predictions")(x)
+        kind = f"mobilenet_{alpha:g}_{input_shape[0]}" if separable else f"conv_mobilenet_{alpha:g}_{input_shape[0]}"
+        return keras.Model(inputs, x, name=kind + (f"_d{depth:g}" if depth != 1.0 else ""))
+
+    return build
 
 
 def _deep(family: str, depth: float):
     """A Keras builder of v1 or v2 with each stage repeated ceil(depth * n) times (EfficientNet, Table 3),
     written like keras.applications' (layer names, padding, heads) so the tests hold it to ``arch``."""
-    from edgekit.zoo.arch import _V1_BLOCKS, _V2_BLOCKS, make_divisible, scaled_blocks  # noqa: PLC2701
+    from edgekit.zoo.arch import _V2_BLOCKS, make_divisible, scaled_blocks  # noqa: PLC2701
 
     keras = _keras()
     layers = keras.layers
 
     def relu6(x, name):
         return layers.ReLU(6.0, name=name)(x)
-
-    def v1(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
-        inputs = keras.Input(input_shape)
-        x = layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
-        x = relu6(layers.BatchNormalization(name="conv1_bn")(x), "conv1_relu")
-        for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, depth), start=1):
-            if stride == 2:
-                x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"conv_pad_{i}")(x)
-            x = layers.DepthwiseConv2D(3, strides=stride, padding="same" if stride == 1 else "valid", use_bias=False,
-                                       name=f"conv_dw_{i}")(x)
-            x = relu6(layers.BatchNormalization(name=f"conv_dw_{i}_bn")(x), f"conv_dw_{i}_relu")
-            x = layers.Conv2D(int(filters * alpha), 1, use_bias=False, name=f"conv_pw_{i}")(x)
-            x = relu6(layers.BatchNormalization(name=f"conv_pw_{i}_bn")(x), f"conv_pw_{i}_relu")
-        x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
-        x = layers.Conv2D(classes, 1, name="conv_preds")(layers.Dropout(1e-3, name="dropout")(x))
-        x = layers.Reshape((classes,), name="reshape_2")(x)
-        if classifier_activation:
-            x = layers.Activation(classifier_activation, name="predictions")(x)
-        return keras.Model(inputs, x, name=f"mobilenet_{alpha:g}_{input_shape[0]}_d{depth:g}")
 
     def v2(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
         from keras.src.applications.imagenet_utils import correct_pad
@@ -152,7 +142,7 @@ def _deep(family: str, depth: float):
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
         return keras.Model(inputs, x, name=f"mobilenetv2_{alpha:g}_{input_shape[0]}_d{depth:g}")
 
-    return {"v1": v1, "v2": v2}[family]
+    return _v1_like(True, depth) if family == "v1" else v2
 
 
 def _mbconv_builder(family: str):
@@ -218,7 +208,7 @@ def _mbconv_builder(family: str):
 
 
 # Families keras.applications does not have: builder factories (called only when building).
-_OWN = {"v1-conv": lambda: _v1_conv, "efficientnet-lite0": lambda: _mbconv_builder("efficientnet-lite0"),
+_OWN = {"v1-conv": lambda: _v1_like(separable=False), "efficientnet-lite0": lambda: _mbconv_builder("efficientnet-lite0"),
         "mnasnet-a1": lambda: _mbconv_builder("mnasnet-a1")}
 
 
