@@ -25,7 +25,8 @@ step in time: XNNPACK's latency moves in chunks (measured in one interleaved run
 of 25, 26, 27 and 28 identical MobileNet blocks after a small stem (3x3 depthwise + 1x1 pointwise + ReLU6 at 28x28x128,
 seeded weights, float TFLite): +4.0%, +3.8%, +3.7% a step, +12% in all.
 
-Run: .venv/bin/python benchmarks/regress_study.py [--reps 20] [--busy] [--creep [--creep-step 1]] [--out models/regress-study]
+Run: .venv/bin/python benchmarks/regress_study.py [--reps 20] [--busy]
+     [--creep [--creep-step 1] [--pinned-sessions 40] [--creep-max-sessions 48]] [--out models/regress-study]
      [--json benchmarks/results/regress_study.json]
 """
 
@@ -149,8 +150,14 @@ def detection_study(out: Path, reps: int, busy: bool) -> dict:
     }
 
 
-def creep_study(out: Path, step: int) -> dict:
-    """25 -> 25 + step -> ... (three steps), each a rolling baseline; the oldest one must catch the sum."""
+def creep_study(out: Path, step: int, pinned_sessions: int, max_sessions: int) -> dict:
+    """25 -> 25 + step -> ... (three steps), each a rolling baseline; the pinned one must catch the sum.
+
+    The pinned (release) baseline is taken once, so it can afford more sessions than a rolling one
+    (``--pinned-sessions``); each regress may spend ``--creep-max-sessions``: a step of ~4% against a 5%
+    threshold never decides, so every step spends them all, and the drift from the pinned baseline gets
+    the narrower interval they buy.
+    """
     CREEP = [CREEP_START + i * step for i in range(4)]
     paths = [block_stack(out, n) for n in CREEP]
     work = out / f"creep-{step}"
@@ -158,23 +165,29 @@ def creep_study(out: Path, step: int) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     entry = work / "model.tflite"
     shutil.copyfile(paths[0], entry)
-    base = work / "base-0.json"
-    code, _, _ = edgekit("bench", str(entry), "--save-baseline", str(base), "--no-record")
+    pinned = work / "pinned.json"
+    code, _, _ = edgekit("bench", str(entry), "--save-baseline", str(pinned), "--sessions", str(pinned_sessions),
+                         "--no-record")
     assert code == 0
+    base = pinned
     steps = []
     for i, path in enumerate(paths[1:], start=1):
         shutil.copyfile(path, entry)
         nxt = work / f"base-{i}.json"
-        code, seconds, report = edgekit("regress", "--baseline", str(base), "--save-candidate", str(nxt))
+        code, seconds, report = edgekit("regress", "--baseline", str(base), "--pinned", str(pinned),
+                                        "--max-sessions", str(max_sessions), "--save-candidate", str(nxt))
         r = report["rows"][0]
         steps.append({"step": i, "model": f"{CREEP[i]} blocks", "exit": code, "verdict": r["verdict"], "ratio": r["ratio"],
-                      "interval": [r["low"], r["high"]], "creep": r.get("creep"), "seconds": round(seconds, 1)})
-        print(f"creep step {i} ({CREEP[i]} blocks): vs previous {r['ratio']:.3f} {r['verdict']}; vs oldest "
-              f"{(r.get('creep') or {}).get('ratio', float('nan')):.3f} {(r.get('creep') or {}).get('verdict')}; "
-              f"exit {code}", flush=True)
+                      "interval": [r["low"], r["high"]], "creep": r.get("creep"), "seconds": round(seconds, 1),
+                      "sessions": r["sessions"]})
+        print(f"creep step {i} ({CREEP[i]} blocks): vs previous {r['ratio']:.3f} [{r['low']:.3f}, {r['high']:.3f}] "
+              f"{r['verdict']}; vs pinned {(r.get('creep') or {}).get('ratio', float('nan')):.3f} "
+              f"[{(r.get('creep') or {}).get('low', float('nan')):.3f}, "
+              f"{(r.get('creep') or {}).get('high', float('nan')):.3f}] {(r.get('creep') or {}).get('verdict')}; "
+              f"exit {code}, {r['sessions']['candidate']} sessions, {seconds:.0f} s", flush=True)
         base = nxt
     return {"models": [f"{n} identical MobileNet blocks, 28x28x128, float TFLite" for n in CREEP],
-            "steps": steps}
+            "pinned_sessions": pinned_sessions, "max_sessions": max_sessions, "steps": steps}
 
 
 def main() -> None:
@@ -183,12 +196,14 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="with a CPU-bound neighbour on the other core")
     parser.add_argument("--creep", action="store_true", help="the 3 x 4%% creep against the oldest baseline")
     parser.add_argument("--creep-step", type=int, default=1, help="blocks added per creep step (1: ~4%%)")
+    parser.add_argument("--pinned-sessions", type=int, default=40, help="sessions of the pinned creep baseline")
+    parser.add_argument("--creep-max-sessions", type=int, default=48, help="--max-sessions of each creep regress")
     parser.add_argument("--out", type=Path, default=Path("models/regress-study"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     result = conditions(sys.argv)
     if args.creep:
-        result["creep"] = creep_study(args.out, args.creep_step)
+        result["creep"] = creep_study(args.out, args.creep_step, args.pinned_sessions, args.creep_max_sessions)
     else:
         result["detection"] = detection_study(args.out, args.reps, args.busy)
         summary = {k: v for k, v in result["detection"].items() if k != "runs"}

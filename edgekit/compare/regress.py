@@ -1,8 +1,8 @@
 """``edgekit regress``: did anything get slower than its baseline, beyond noise and the threshold?
 
 Entry by entry, the rounds' medians (normalised by the reference workload of the same rounds when
-both sides have one, with the same file) are compared with a bootstrap interval of the ratio of
-medians (``compare.stats``). Mismatched entries, another machine or a changed reference are
+both sides have one, with the same file) are compared with an interval of the ratio over sessions
+(two-level bootstrap united with Yuen's t-interval, ``compare.stats``). Mismatched entries, another machine or a changed reference are
 refused with one line: such a comparison would measure the wrong thing.
 """
 
@@ -105,7 +105,8 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
             "statistic": "candidate / baseline of the trimmed mean over sessions of each session's median "
                          "round latency" + ("; each round normalised by the reference workload timed in the same "
                                             "round" if any(r["normalised_by"] for r in rows) else "")
-                         + f"; two-level bootstrap (sessions, then rounds); each kind of error at most "
+                         + f"; interval: two-level bootstrap (sessions, then rounds) united with Yuen's trimmed-mean t-interval over "
+                           f"sessions; each kind of error at most "
                            f"{1 - confidence:.0%} for the run ({per_entry:.2%} intervals: {comparisons} = entries"
                          + (" x 2 (rolling and oldest baseline)" if origin else "") + f" x {looks} look"
                          + ("s" if looks > 1 else "") + ")"}
