@@ -11,10 +11,11 @@ apart: it is neither. Every run is timed and its sessions counted.
 starts and stops it), the condition under which a fixed number of sessions slept through the same
 slowdown on a noisy machine.
 
-``--creep`` checks the rolling baseline: three successive slowdowns of ~4% each, every one compared
-with the previous (rolling) baseline and, through it, with the oldest one. None can fail the 5%
-threshold on its own (a 4% step is within the intervals' width of it: such a step ends inconclusive,
-or within the threshold), the cumulative ~13% must fail the 5% creep threshold.
+``--creep`` checks creep: three successive slowdowns of ~4% each, every one compared with the previous
+(rolling) baseline and with a pinned release baseline (``--pinned``, taken once with
+``--pinned-sessions``). None can fail the 5% threshold on its own (a 4% step is within the intervals'
+width of it: such a step ends inconclusive, or within the threshold); the drift from the pinned
+baseline must fail the 5% creep threshold once it passes it clearly (after two steps).
 
 A = float v1-1.0-224, B = float v1-1.0-240 (1.148x the MACs), TFLite with random weights (latency
 does not depend on the weight values), 1 thread.
@@ -26,7 +27,7 @@ of 25, 26, 27 and 28 identical MobileNet blocks after a small stem (3x3 depthwis
 seeded weights, float TFLite): +4.0%, +3.8%, +3.7% a step, +12% in all.
 
 Run: .venv/bin/python benchmarks/regress_study.py [--reps 20] [--busy]
-     [--creep [--creep-step 1] [--pinned-sessions 40] [--creep-max-sessions 48]] [--out models/regress-study]
+     [--creep [--creep-step 1] [--pinned-sessions 20] [--creep-max-sessions 16]] [--out models/regress-study]
      [--json benchmarks/results/regress_study.json]
 """
 
@@ -196,8 +197,8 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="with a CPU-bound neighbour on the other core")
     parser.add_argument("--creep", action="store_true", help="the 3 x 4%% creep against the oldest baseline")
     parser.add_argument("--creep-step", type=int, default=1, help="blocks added per creep step (1: ~4%%)")
-    parser.add_argument("--pinned-sessions", type=int, default=40, help="sessions of the pinned creep baseline")
-    parser.add_argument("--creep-max-sessions", type=int, default=48, help="--max-sessions of each creep regress")
+    parser.add_argument("--pinned-sessions", type=int, default=20, help="sessions of the pinned creep baseline")
+    parser.add_argument("--creep-max-sessions", type=int, default=16, help="--max-sessions of each creep regress")
     parser.add_argument("--out", type=Path, default=Path("models/regress-study"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -210,7 +211,9 @@ def main() -> None:
         print(json.dumps(summary, indent=1))
     if args.json:
         old = json.loads(args.json.read_text()) if args.json.is_file() else {}
-        key = (f"creep-{args.creep_step}" if args.creep else ("busy" if args.busy else "quiet"))
+        budget = ("" if (args.pinned_sessions, args.creep_max_sessions) == (20, 16)
+                  else f"-pinned{args.pinned_sessions}-max{args.creep_max_sessions}")
+        key = (f"creep-{args.creep_step}{budget}" if args.creep else ("busy" if args.busy else "quiet"))
         old[key] = {**{k: v for k, v in result.items() if k not in ("detection", "creep")},
                     **(result.get("detection") or result.get("creep"))}
         args.json.write_text(json.dumps(old, indent=1) + "\n")
