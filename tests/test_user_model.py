@@ -80,6 +80,14 @@ def test_float_exports_match_keras_and_int8_keeps_accuracy(exported, user):
         assert model["class_names"] == list(HERE_CLASSES)  # from the calibration class folders
         assert artifacts[(fmt, "int8")]["weights"]["kind"] == "user"
     assert any("head" in w and "converter rounds it" in w for w in warnings), warnings  # the dense head, named
+    # the leading Rescaling stays float in ORT int8 (its QLinearMul/QLinearAdd are slower than float), named
+    kept = artifacts[("onnx", "int8")]["quantization"]["kept_float"]
+    assert kept and len(kept["ops"]) == 2 and all("rescale" in op for op in kept["ops"]), kept
+    import onnx
+
+    graph = onnx.load(artifacts[("onnx", "int8")]["path"]).graph
+    first = [n for n in graph.node if graph.input[0].name in n.input]
+    assert [n.op_type for n in first] == ["Mul"]  # float pixels straight into the float Rescaling, no QDQ pair
     top1 = {}
     for key, sidecar in artifacts.items():
         result = evaluate(sidecar["path"], user / "test")

@@ -72,13 +72,44 @@ class CalibrationReader:
         return iter(self.get_next, None)
 
 
+NORMALISING_OPS = ("Mul", "Add", "Sub", "Div")
+
+
+def input_normalisation(model_bytes: bytes, input_name: str = INPUT_NAME) -> list[str]:
+    """Names of the element-wise ops with constant operands that open the graph at its input: a Keras
+    ``Rescaling``/``Normalization`` layer (EfficientNet-B0 and MobileNetV3 carry one, and so do most
+    fine-tuned models), in order."""
+    import onnx
+
+    graph = onnx.load_from_string(model_bytes).graph
+    constants = {t.name for t in graph.initializer} | {o for n in graph.node if n.op_type == "Constant"
+                                                        for o in n.output}
+    names: list[str] = []
+    tensor = input_name
+    while True:
+        users = [n for n in graph.node if tensor in n.input]
+        if len(users) != 1 or users[0].op_type not in NORMALISING_OPS or not users[0].name:
+            return names
+        node = users[0]
+        others = [i for i in node.input if i != tensor]
+        if not others or not all(i in constants for i in others):
+            return names
+        names.append(node.name)
+        tensor = node.output[0]
+
+
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
                   activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True,
-                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME) -> bytes:
+                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME,
+                  keep_input_float: bool = True) -> bytes:
     """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
 
     ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
     Relu/Clip producer takes the op feeding it along, since ORT fuses the two when it quantizes.
+    ``keep_input_float``: the input's normalisation (``input_normalisation``) stays float, quantized
+    after it. Measured on EfficientNet-B0 (``edgekit profile``, 1 thread, AMD EPYC): its Rescaling and
+    Normalization as QLinearMul/QLinearAdd over a 3-channel innermost broadcast took 2.4 ms, a quarter
+    of the int8 model's time and 2.8x their float cost; kept float, int8 B0 ran 7.44 ms instead of 8.93.
     """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static
@@ -95,6 +126,8 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         Path(src).write_bytes(float_model)
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         excluded = producers(Path(pre).read_bytes(), exclude_tensors) if exclude_tensors else []
+        if keep_input_float:
+            excluded += [n for n in input_normalisation(Path(pre).read_bytes(), input_name) if n not in excluded]
         extra = {"CalibTensorRangeSymmetric": False}
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
