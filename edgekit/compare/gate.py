@@ -2,10 +2,11 @@
 
 A fixed number of sessions decides on a quiet machine and sleeps through a slowdown on a noisy one.
 So the candidate is timed in *looks*: ``FIRST`` sessions per entry, then twice as many at each further
-look (4, 8, 16), up to ``max_sessions``. After every look each open entry's interval (two-level bootstrap, ``compare.stats``)
-is checked against 1 + threshold: entirely above is ``regressed``, entirely below is decided
-not-regressed (``unchanged``, ``slower``/``faster`` within the threshold, ``improved``), and an
-interval that straddles it needs more sessions; decided entries are not timed again. When the
+look (4, 8, 16), up to ``max_sessions``. After every look each open entry's interval (two-level
+bootstrap united with Yuen's t-interval, ``compare.stats``) is checked against 1 + threshold:
+entirely above is ``regressed``, entirely below is decided not-regressed (``unchanged``,
+``slower``/``faster`` within the threshold, ``improved``), and an interval that straddles it needs
+more sessions; decided entries are not timed again. When the
 sessions or the time budget run out, what is still open is ``inconclusive``: its own verdict and exit
 code (3), never silently ``unchanged``.
 
@@ -13,7 +14,7 @@ Error rates: each decision uses one tail of an interval, and the error probabili
 is spent evenly over every tail the gate may look at (entries x comparisons x looks, Bonferroni), so
 whatever look a decision is taken at, the chance of a false ``regressed`` (true slowdown within the
 threshold) is at most ``1 - confidence`` for the run, and so is that of a false pass (true slowdown
-beyond it), as far as the bootstrap interval has its nominal coverage. The price is wider intervals
+beyond it), as far as the interval has its nominal coverage. The price is wider intervals
 per look, which is why looks are few (sessions double between them). ``benchmarks/regress_study.py`` measures
 the rates it gives.
 """

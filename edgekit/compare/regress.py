@@ -2,8 +2,9 @@
 
 Entry by entry, the rounds' medians (normalised by the reference workload of the same rounds when
 both sides have one, with the same file) are compared with an interval of the ratio over sessions
-(two-level bootstrap united with Yuen's t-interval, ``compare.stats``). Mismatched entries, another machine or a changed reference are
-refused with one line: such a comparison would measure the wrong thing.
+(two-level bootstrap united with Yuen's t-interval, ``compare.stats``). Mismatched entries, another
+machine or a changed reference are refused with one line: such a comparison would measure the wrong
+thing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _series(entry: dict, use_reference: bool) -> list[np.ndarray]:
 def regress(baseline: dict, candidate: dict, threshold: float, confidence: float = 0.95,
             allow_env_change: bool = False, use_reference: bool = True, looks: int = 1,
             origin: dict | None = None, creep: float | None = None) -> dict:
-    """Compare a candidate run with its baseline entry by entry: bootstrap interval of the latency ratio,
+    """Compare a candidate run with its baseline entry by entry: an interval of the latency ratio,
     verdict per entry, machine and version changes.
 
     ``looks``: how many times a sequential gate may look at the data (``compare.gate``); the error rate is
