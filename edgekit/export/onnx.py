@@ -73,28 +73,45 @@ class CalibrationReader:
 
 
 NORMALISING_OPS = ("Mul", "Add", "Sub", "Div")
+PASS_THROUGH_OPS = ("Transpose", "Pad")
 
 
-def input_normalisation(model_bytes: bytes, input_name: str = INPUT_NAME) -> list[str]:
-    """Names of the element-wise ops with constant operands that open the graph at its input: a Keras
-    ``Rescaling``/``Normalization`` layer (EfficientNet-B0 and MobileNetV3 carry one, and so do most
-    fine-tuned models), in order."""
+def input_float_ops(model_bytes: bytes, input_name: str = INPUT_NAME) -> dict[str, list[str]]:
+    """The ops at the graph's input that ONNX int8 keeps float: ``normalisation``, the element-wise ops
+    with constant operands that open the graph (a Keras ``Rescaling``/``Normalization`` layer:
+    EfficientNet-B0 and MobileNetV3 carry one, and so do most fine-tuned models), and ``stem``, the first
+    convolution when it reads the 3 colour channels.
+
+    Measured with ``edgekit profile`` (1 thread): ORT's int8 kernels lose to float on exactly these. B0's
+    normalisation as QLinearMul/QLinearAdd over a 3-channel innermost broadcast took 2.4 ms, a quarter of
+    the int8 model and 2.8x its float cost; a 3-channel QLinearConv ran 3-4x slower than the float Conv
+    on both AMD EPYC hosts we had (v3-small 226 against 71 us, v1-0.25-128 232 against 62 us).
+    """
     import onnx
 
     graph = onnx.load_from_string(model_bytes).graph
-    constants = {t.name for t in graph.initializer} | {o for n in graph.node if n.op_type == "Constant"
-                                                        for o in n.output}
-    names: list[str] = []
+    constants = {t.name: t for t in graph.initializer}
+    constants.update({o: n.attribute[0].t for n in graph.node if n.op_type == "Constant" for o in n.output})
+    out: dict[str, list[str]] = {"normalisation": [], "stem": []}
     tensor = input_name
     while True:
         users = [n for n in graph.node if tensor in n.input]
-        if len(users) != 1 or users[0].op_type not in NORMALISING_OPS or not users[0].name:
-            return names
+        if len(users) != 1 or not users[0].name:
+            return out
         node = users[0]
-        others = [i for i in node.input if i != tensor]
-        if not others or not all(i in constants for i in others):
-            return names
-        names.append(node.name)
+        if node.op_type in NORMALISING_OPS:
+            others = [i for i in node.input if i != tensor]
+            if not others or not all(i in constants for i in others):
+                return out
+            out["normalisation"].append(node.name)
+        elif node.op_type == "Conv":
+            weight = constants.get(node.input[1]) if len(node.input) > 1 else None
+            group = next((a.i for a in node.attribute if a.name == "group"), 1)
+            if weight is not None and len(weight.dims) == 4 and weight.dims[1] == 3 and group == 1:
+                out["stem"].append(node.name)
+            return out
+        elif node.op_type not in PASS_THROUGH_OPS:
+            return out
         tensor = node.output[0]
 
 
@@ -106,10 +123,10 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
 
     ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
     Relu/Clip producer takes the op feeding it along, since ORT fuses the two when it quantizes.
-    ``keep_input_float``: the input's normalisation (``input_normalisation``) stays float, quantized
-    after it. Measured on EfficientNet-B0 (``edgekit profile``, 1 thread, AMD EPYC): its Rescaling and
-    Normalization as QLinearMul/QLinearAdd over a 3-channel innermost broadcast took 2.4 ms, a quarter
-    of the int8 model's time and 2.8x their float cost; kept float, int8 B0 ran 7.44 ms instead of 8.93.
+    ``keep_input_float``: the input's normalisation and the 3-channel stem convolution
+    (``input_float_ops``) stay float and the graph is quantized after them: ORT's int8 kernels are
+    slower than float there (EfficientNet-B0 int8 went from 1.13x to 0.93x float, v3-small from 0.96x
+    to 0.86x, one interleaved run each, 1 thread).
     """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static
@@ -127,7 +144,8 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         excluded = producers(Path(pre).read_bytes(), exclude_tensors) if exclude_tensors else []
         if keep_input_float:
-            excluded += [n for n in input_normalisation(Path(pre).read_bytes(), input_name) if n not in excluded]
+            kept = input_float_ops(Path(pre).read_bytes(), input_name)
+            excluded += [n for n in kept["normalisation"] + kept["stem"] if n not in excluded]
         extra = {"CalibTensorRangeSymmetric": False}
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
