@@ -223,7 +223,7 @@ def accuracy_control_lines(name: str, log: dict) -> list[str]:
              + (f" ({log['note']})" if log.get("note") else ""),
              f"  plain int8: agreement {plain['top1_agreement']:.1%}, SQNR {plain['sqnr_db']:.1f} dB"
              + (f", drop {plain['drop_pts']:+.1f} pts" if plain.get("drop_pts") is not None else "")
-             + (f", {latency['median_ms'][0]:.3f} ms" if latency else "")]
+             + (f"; the same path with no layer float {latency['median_ms'][0]:.3f} ms" if latency else "")]
     for step in log["steps"]:
         lines.append(f"  + {step['layer']:<24s} agreement {step['top1_agreement']:.1%}, SQNR {step['sqnr_db']:.1f} dB"
                      + (f", drop {step['drop_pts']:+.1f} pts" if step.get("drop_pts") is not None else "")

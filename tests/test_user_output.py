@@ -124,13 +124,12 @@ def test_max_drop_keeps_the_fewest_layers_float_and_prices_each(tmp_path, v1_wei
     for step in log["steps"]:  # every kept layer has its measured cost
         assert step["layer"] and "latency_delta_ms" in step and "size_delta_bytes" in step
     assert len(log["latency"]["median_ms"]) >= len(log["steps"]) + 1 and "litert" in log["latency"]["runtime"]
-    assert sidecar["size_bytes"] > plain_size(tmp_path)  # float layers cost bytes
+    # float layers cost bytes, priced against the same conversion path with none kept float (the debugger's
+    # path alone can differ from the plain int8 file by a few hundred bytes either way)
+    assert all(step["size_delta_bytes"] > 0 for step in log["steps"]), log["steps"]
     assert "target top-1 drop <= 5 pts" in flat(out.stdout) and f"+ {log['steps'][0]['layer']}" in flat(out.stdout)
     assert "latency: litert" in flat(out.stdout)
 
-
-def plain_size(tmp_path: Path) -> int:
-    return (tmp_path / "v1-0.25-128" / "tflite-int8.tflite").stat().st_size
 
 
 def test_bench_table(coral):
