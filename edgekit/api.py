@@ -138,9 +138,6 @@ def _record(kind: str, results: list[dict], db: str | Path | None) -> str:
         return str(store.path)
 
 
-MIN_BASELINE_SESSIONS = 4  # below it Yuen's interval rests on 1-2 degrees of freedom (compare.stats)
-
-
 def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = None, reference: str | Path | None = None,
           save_baseline: str | Path | None = None, sessions: int | None = None, no_reference: bool = False,
           models_dir: str | Path = "models", record: bool = True, db: str | Path | None = None,
@@ -173,7 +170,7 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
         from edgekit.compare.runs import describe_run, measure
 
         builtin = folder_for(save_baseline) if save_baseline and not no_reference else None
-        if save_baseline and sessions is not None and sessions < MIN_BASELINE_SESSIONS and warn:
+        if save_baseline and sessions is not None and sessions < vocab.MIN_BASELINE_SESSIONS and warn:
             warn(f"a baseline of {sessions} session{'s' if sessions != 1 else ''} leaves the spread between worker "
                  f"processes almost unestimated: regress will mostly answer inconclusive (the default is "
                  f"{vocab.REGRESS_SESSIONS})")

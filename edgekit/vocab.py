@@ -82,5 +82,6 @@ BENCH_DEFAULTS = {"warmup": 10, "runs": 50, "min_time": 1.0, "rounds": 3}
 # a session is short (4 rounds of at least 0.4 s) and there are many of them.
 REGRESS_DEFAULTS = {"runs": 20, "min_time": 0.4, "rounds": 4, "warmup": 10}
 REGRESS_SESSIONS = 20  # sessions of a baseline (timed once; the candidate adds sessions until it decides)
+MIN_BASELINE_SESSIONS = 4  # fewer is warned: Yuen's interval then rests on 1-2 degrees of freedom
 REGRESS_THRESHOLD = 0.05  # the smallest slowdown that fails the gate
 CREEP_THRESHOLD = 0.05  # the drift from the oldest kept (or a pinned) baseline that fails it: no looser than one step

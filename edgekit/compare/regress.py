@@ -106,8 +106,8 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
             "statistic": "candidate / baseline of the trimmed mean over sessions of each session's median "
                          "round latency" + ("; each round normalised by the reference workload timed in the same "
                                             "round" if any(r["normalised_by"] for r in rows) else "")
-                         + f"; interval: two-level bootstrap (sessions, then rounds) united with Yuen's trimmed-mean t-interval over "
-                           f"sessions; each kind of error at most "
+                         + "; interval: two-level bootstrap (sessions, then rounds) united with Yuen's trimmed-mean "
+                           f"t-interval over sessions; each kind of error at most "
                            f"{1 - confidence:.0%} for the run ({per_entry:.2%} intervals: {comparisons} = entries"
                          + (" x 2 (rolling and oldest baseline)" if origin else "") + f" x {looks} look"
                          + ("s" if looks > 1 else "") + ")"}

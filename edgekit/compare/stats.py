@@ -89,9 +89,14 @@ def _trimmed(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(values, range(cut, n - cut), axis=axis).mean(axis=axis)
 
 
+def _session_logs(groups: list[np.ndarray]) -> np.ndarray:
+    """Each session's median round latency, in logs."""
+    return np.array([np.log(np.median(g)) for g in groups])
+
+
 def _level(groups: list[np.ndarray]) -> float:
     """log of the trimmed mean over sessions of each session's median round latency (in logs)."""
-    return float(_trimmed(np.array([np.log(np.median(g)) for g in groups])))
+    return float(_trimmed(_session_logs(groups)))
 
 
 def _boot_levels(groups: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -131,19 +136,19 @@ def _yuen_part(levels: np.ndarray) -> tuple[float, float | None, int]:
     n = len(levels)
     g = int(TRIM * n)
     h = n - 2 * g
-    x = np.sort(levels)
+    mean = float(_trimmed(levels))
     if h < 2:
-        return float(x.mean()), None, h
+        return mean, None, h
+    x = np.sort(levels)
     w = np.clip(x, x[g], x[n - g - 1])  # winsorized
-    return float(x[g:n - g].mean()), float((n - 1) * w.var(ddof=1) / (h * (h - 1))), h
+    return mean, float((n - 1) * w.var(ddof=1) / (h * (h - 1))), h
 
 
 def yuen_interval(baseline: list[np.ndarray], candidate: list[np.ndarray],
                   confidence: float) -> tuple[float, float] | None:
     """Yuen's interval of the log ratio of trimmed means over sessions (each session: its median round),
     as a ratio interval; a single-session side borrows the other's spread; None with one session each."""
-    parts = [_yuen_part(np.array([np.log(np.median(g)) for g in side])) for side in (baseline, candidate)]
-    (mb, db, hb), (mc, dc, hc) = parts
+    (mb, db, hb), (mc, dc, hc) = (_yuen_part(_session_logs(side)) for side in (baseline, candidate))
     if db is None and dc is None:
         return None
     if db is None:  # one baseline session: its process sits somewhere in the candidate's spread

@@ -355,7 +355,7 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
             graphs = _Graphs(model, spec.resolution, opts, calib_x, scratch)
             graphs.user = is_user
         graphs.check_x = spec.preprocessing.apply(check.pixels)
-        plain: dict[str, tuple[bytes, art.Artifact]] = {}
+        plain: dict[str, art.Artifact] = {}
         for fmt, precision in pairs:
             start = time.perf_counter()
             with quiet():
@@ -367,15 +367,15 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
             label = "int8-mixed" if (opts.keep_float and fmt == "tflite" and precision == "int8") else precision
             made = emit(fmt, precision, label, data, extra, seconds)
             if made is not None and precision == "int8":
-                plain[fmt] = (data, made)
+                plain[fmt] = made
         if target != mixed.Target():
-            for fmt, (data, made) in plain.items():
+            for fmt, made in plain.items():
                 start = time.perf_counter()
                 with quiet(), mixed.scratch_dir() as where:
                     chosen, log = mixed.search(
                         fmt, graphs.ranking(fmt), lambda tensors, fmt=fmt: graphs.mixed_bytes(fmt, tensors),
                         lambda path, fmt=fmt: _check(path, fmt, spec, check, reference, "int8", labels),
-                        data, made["parity"], target, where)
+                        made["parity"], target, where)
                 if chosen is None:
                     opts.warn(f"{fmt} int8: {log['note']} ({target})")
                     continue

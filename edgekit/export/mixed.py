@@ -9,8 +9,8 @@ first, until the target is met on the check images. TFLite keeps them float thro
 QuantizationDebugger's ``denylisted_nodes``, ONNX through ``quantize_static``'s
 ``nodes_to_exclude``. Each kept layer's cost is measured: bytes, and latency in the format's own
 runtime (LiteRT or ONNX Runtime), against the same conversion path with no layer kept float, that
-model and every step timed in one interleaved run in this process. If the target cannot be met within ``MAX_KEPT`` layers, the best step reached is
-kept and the sidecar says so.
+model and every step timed in one interleaved run in this process. If the target cannot be met
+within ``MAX_KEPT`` layers, the best step reached is kept and the sidecar says so.
 
 NNCF's accuracy-controlled quantization (``max_drop``) answers the same question for OpenVINO; what
 this adds is the latency of each float layer beside its accuracy.
@@ -70,7 +70,7 @@ def _metrics(parity: dict) -> dict:
 
 
 def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list[str]], bytes],
-           check: Callable[[Path], dict], plain: bytes, plain_parity: dict, target: Target, scratch: str,
+           check: Callable[[Path], dict], plain_parity: dict, target: Target, scratch: str,
            threads: int = 1) -> tuple[bytes | None, dict]:
     """Keep layers float, worst first, until ``target`` is met; returns (the chosen model's bytes, the log).
 
@@ -85,8 +85,8 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
         return None, log
     suffix = ".tflite" if fmt == "tflite" else ".onnx"
     # Costs are measured against the same conversion path with no layer kept float: the mixed models come
-    # from the converter's debugger (TFLite), not the plain int8 path, and on one host that path alone
-    # came out 152 bytes smaller than the plain model, so a delta against ``plain`` priced the path, not the layer.
+    # from the converter's debugger (TFLite), not the plain int8 path, and on one host that path alone came
+    # out 152 bytes smaller than the plain model, so a delta against the plain model priced the path.
     models: list[bytes] = [build([])]
     paths = [Path(scratch) / f"keep-0{suffix}"]
     paths[0].write_bytes(models[0])

@@ -117,16 +117,15 @@ def input_float_ops(model_bytes: bytes, input_name: str = INPUT_NAME) -> dict[st
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
                   activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True,
-                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME,
-                  keep_input_float: bool = True) -> bytes:
+                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME) -> bytes:
     """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
 
     ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
     Relu/Clip producer takes the op feeding it along, since ORT fuses the two when it quantizes.
-    ``keep_input_float``: the input's normalisation and the 3-channel stem convolution
-    (``input_float_ops``) stay float and the graph is quantized after them: ORT's int8 kernels are
-    slower than float there (EfficientNet-B0 int8 went from 1.13x to 0.93x float, v3-small from 0.96x
-    to 0.86x, one interleaved run each, 1 thread).
+    The input's normalisation and the 3-channel stem convolution (``input_float_ops``) always stay
+    float and the graph is quantized after them: ORT's int8 kernels are slower than float there
+    (EfficientNet-B0 int8 went from 1.13x to 0.93x float, v3-small from 0.88x to 0.82x, one
+    interleaved run each, 1 thread).
     """
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
     from onnxruntime.quantization import quantize_static
@@ -143,9 +142,8 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
         Path(src).write_bytes(float_model)
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         excluded = producers(Path(pre).read_bytes(), exclude_tensors) if exclude_tensors else []
-        if keep_input_float:
-            kept = input_float_ops(Path(pre).read_bytes(), input_name)
-            excluded += [n for n in kept["normalisation"] + kept["stem"] if n not in excluded]
+        kept = input_float_ops(Path(pre).read_bytes(), input_name)
+        excluded += [n for n in kept["normalisation"] + kept["stem"] if n not in excluded]
         extra = {"CalibTensorRangeSymmetric": False}
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
