@@ -101,7 +101,7 @@ def main() -> None:
         bare, ours = [], []
         for _ in range(args.rounds):
             bare.append(bare_median(path, args.threads, args.warmup, args.runs))
-            results, errors = bench([path], BenchOptions(threads=args.threads, warmup=args.warmup, runs=args.runs,
+            results, errors = bench([path], BenchOptions.build(threads=args.threads, warmup=args.warmup, runs=args.runs,
                                                          min_time=0, rounds=1))
             if errors:
                 raise SystemExit(errors[0])

@@ -36,7 +36,7 @@ def ensure_exports(data: Path, out: Path) -> dict[tuple[str, str, str], Path]:
         wanted = {(f, p): out / model / f"{f}-{p}.{'tflite' if f == 'tflite' else 'onnx'}" for f, p in KINDS}
         if not all(p.is_file() for p in wanted.values()):
             print(f"converting {model} (float + int8, TFLite + ONNX, calib100) ...", flush=True)
-            convert(ConvertOptions(model=model, weights=str(data / weights) if weights else "none", precisions=("float", "int8"),
+            convert(ConvertOptions.build(model, weights=str(data / weights) if weights else "none", precisions=("float", "int8"),
                                    formats=("tflite", "onnx"), calib=str(data / "imagenet-val" / "calib100"),
                                    check=str(data / "imagenet-val" / "fullres20"), out=str(out)))
         for (f, p), path in wanted.items():
@@ -58,7 +58,7 @@ def main() -> None:
     files = [*google.values(), *ours.values()]
     rows, raw = [], []
     for threads in args.threads:
-        results, errors = bench(files, BenchOptions(threads=threads, warmup=20, runs=100, min_time=args.min_time,
+        results, errors = bench(files, BenchOptions.build(threads=threads, warmup=20, runs=100, min_time=args.min_time,
                                                     rounds=args.rounds))
         if errors:
             raise SystemExit("; ".join(errors))

@@ -56,7 +56,7 @@ def export(model: str, weights: str, data: Path, out: Path) -> dict[str, Path]:
         folder = out / label
         target = folder / parse_model(model).name
         if not (target / "tflite-int8.tflite").is_file():
-            convert(ConvertOptions(model=model, weights=weights, precisions=precisions, formats=("tflite",), calib=calib, check=check,
+            convert(ConvertOptions.build(model, weights=weights, precisions=precisions, formats=("tflite",), calib=calib, check=check,
                                    out=str(folder), hswish=hswish))
         for p in precisions:
             paths[f"{p}" if p == "float" else f"int8-{label}"] = target / f"tflite-{p}.tflite"
@@ -153,7 +153,7 @@ def main() -> None:
         for label, path in paths.items():
             with open_runtime(path) as rt:
                 parts[label] = rt.delegation()["delegate_partitions"]
-        results, errors = bench(list(paths.values()), BenchOptions(threads=1, runs=100, min_time=3, rounds=6))
+        results, errors = bench(list(paths.values()), BenchOptions.build(threads=1, runs=100, min_time=3, rounds=6))
         assert not errors, errors
         ms = {label: next(r["median_ms"] for r in results if r["artifact"] == str(p)) for label, p in paths.items()}
         report[model] = {

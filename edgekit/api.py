@@ -92,35 +92,28 @@ def convert(model: str, **options) -> list[Artifact]:
     """Export ``model`` (a zoo name, or the user's .keras/.h5/SavedModel/.onnx file) to TFLite and/or ONNX at
     one or more precisions.
 
-    ``options`` are the fields of ``edgekit.export.convert.ConvertOptions`` (``weights``,
-    ``precisions``, ``formats``, ``calib``, ``check``, ``ptq``, ``out``; for a model file ``preprocess``,
-    ``labels``, ``input_size``, ...). Every artifact is checked for parity against the source model on images
-    held apart from calibration; the typed sidecars of the artifacts written are returned (a failed float
-    parity check raises ``ParityError``).
+    ``options`` are the fields of the option groups in ``edgekit.export.options`` (source: ``weights``,
+    ``preprocess``, ``labels``, ``input_size``, ...; calibration: ``calib``, ``check``, counts, ``crop``;
+    quantization: ``ptq``, ``keep_float``, ``io``, ``edgetpu``, ...; gate: ``require``, ``max_drop``, ...;
+    output: ``precisions``, ``formats``, ``out``, ...), plus ``warn`` and ``progress``. Every artifact is
+    checked for parity against the source model on images held apart from calibration; the typed sidecars
+    of the artifacts written are returned (a failed float parity check raises ``ParityError``).
     With ``edgetpu=True`` the result is a full-integer TFLite file with uint8 I/O (Coral's convention).
     """
     from edgekit.export.convert import ConvertOptions, convert as run
 
-    precisions = tuple(options.pop("precisions", ()) or ())
-    if options.get("edgetpu"):
-        if tuple(options.get("formats", ("tflite",))) != ("tflite",):
-            raise EdgekitError("--edgetpu makes a TFLite file (the Edge TPU compiler reads only TFLite): drop --format")
-        precisions = precisions if "int8" in precisions else (*precisions, "int8")
-        if options.get("io", "float") == "float":
-            options["io"] = "uint8"  # what Coral's own models and examples use
-    return run(ConvertOptions(model=model, precisions=precisions or ("float",), **options))
+    return run(ConvertOptions.build(model, **options))
 
 
 def quant_report(model_or_artifact: str, *, calib: str | Path, weights: str | None = None, fmt: str = "tflite",
                  threshold: float = 0.7, warn: Warn | None = None, **options) -> QuantReport:
     """Per-layer int8 error of a zoo model, the user's Keras model file or one of our exports, worst first
-    (TFLite's QuantizationDebugger or ONNX Runtime's qdq_loss_debug). ``options``: calibration fields of
-    ``ConvertOptions`` (``calib_count``, ``check``, ``check_count``, ``ptq``; ``preprocess`` for a model file)."""
-    from edgekit.export.convert import ConvertOptions
+    (TFLite's QuantizationDebugger or ONNX Runtime's qdq_loss_debug). ``options``: calibration and source fields of
+    ``export.options`` (``calib_count``, ``check``, ``check_count``, ``ptq``; ``preprocess`` for a model file)."""
+    from edgekit.export.options import ConvertOptions
     from edgekit.studies.quant_report import quant_report as run
 
-    opts = ConvertOptions(model=model_or_artifact, weights=weights, calib=str(calib),
-                          **({"warn": warn} if warn else {}), **options)
+    opts = ConvertOptions.build(model_or_artifact, weights=weights, calib=str(calib), warn=warn, **options)
     return QuantReport.from_dict(run(model_or_artifact, opts, fmt, threshold))
 
 
@@ -145,8 +138,9 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
     """Latency and memory of ``artifacts`` (files, or zoo names meaning their exports), each in its own
     worker process, timed runs interleaved in rounds.
 
-    ``options`` are the fields of ``edgekit.measure.bench.BenchOptions`` (``threads``, ``device``,
-    ``runtime``, ``warmup``, ``runs``, ``min_time``, ``rounds``, ...). With ``suite``, ``reference`` or
+    ``options`` are the fields of ``edgekit.measure.options`` (timing: ``warmup``, ``runs``, ``min_time``,
+    ``rounds``, ``batch``; execution: ``runtime``, ``threads``, ``xnnpack``, ``optimization``, ``delegate``;
+    where: ``device``, ``host``, ``inputs``, ``preprocess``); None means the default. With ``suite``, ``reference`` or
     ``save_baseline`` each artifact is timed with its reference in several sessions of fresh workers
     (timing defaults then ``vocab.REGRESS_DEFAULTS``) and ``save_baseline`` writes the samples for
     ``regress``. Without a suite or ``reference`` a baseline gets edgekit's built-in reference workloads
@@ -156,15 +150,12 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
     from edgekit.measure.bench import BenchOptions, bench as run, resolve_artifacts
 
     paired = bool(suite or reference or save_baseline)
-    timing = vocab.REGRESS_DEFAULTS if paired else vocab.BENCH_DEFAULTS
-    options = {**{k: v for k, v in timing.items() if options.get(k) is None},
-               **{k: v for k, v in options.items() if v is not None or k not in timing}}
-    opts = BenchOptions(**options, progress=progress)
-    if paired and isinstance(opts.threads, (list, tuple)):
-        if len(opts.threads) > 1:
+    opts = BenchOptions.build(paired=paired, progress=progress, **options)
+    if paired and isinstance(opts.execution.threads, (list, tuple)):
+        if len(opts.execution.threads) > 1:
             raise EdgekitError("a list of thread counts is for plain bench; a baseline or suite times one count "
                                "(a suite file lists its own threads)")
-        opts.threads = opts.threads[0]
+        opts = opts.replace(threads=opts.execution.threads[0])
     if paired:
         from edgekit.compare.reference import folder_for
         from edgekit.compare.runs import describe_run, measure

@@ -43,6 +43,34 @@ class _Group(click.Group):
             ctx.exit(EXIT_BUG)
 
 
+class Sectioned(click.Command):
+    """A command whose ``--help`` lists its options in sections, as a user thinks of them (``sections``:
+    title -> parameter names, in order); options in no section come last under "Other"."""
+
+    def __init__(self, *args, sections: dict[str, tuple[str, ...]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = sections or {}
+
+    def format_options(self, ctx, formatter) -> None:
+        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed: set[str] = set()
+        for title, names in self.sections.items():
+            rows = [records[n] for n in names if records.get(n)]
+            placed.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [record for name, record in records.items() if record and name not in placed]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)
+
+
+def _defaults(key: str, unit: str = "") -> str:
+    """``[default: 50; paired: 20]``: a timing default of plain and paired (baseline) runs, from vocab."""
+    return f"[default: {vocab.BENCH_DEFAULTS[key]}{unit}; paired: {vocab.REGRESS_DEFAULTS[key]}{unit}]"
+
+
 def _what(ctx) -> str:
     return "edgekit " + " ".join(sys.argv[1:2]) if len(sys.argv) > 1 else "edgekit"
 
@@ -218,7 +246,18 @@ def cost(in_shape, out_channels, kernel, alpha, rho, stride, as_json):
     console.print(present.cost_table(result))
 
 
-@cli.command()
+CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command line spells them
+    "Source (which model)": ("model", "weights", "preprocess", "mean", "std", "input_size", "class_labels",
+                             "trust_model_code"),
+    "Output (precisions, formats, where)": ("p_float", "p_fp16", "p_dynamic", "p_int8", "p_int16x8", "fmt", "out",
+                                            "opset"),
+    "Calibration and check images": ("calib", "calib_count", "check", "check_count", "crop"),
+    "Quantization (what int8 means)": ("ptq", "keep_float", "hswish", "io", "edgetpu", "onnx_calibration"),
+    "Quality gate": ("require", "max_drop", "min_agreement", "min_sqnr"),
+}
+
+
+@cli.command(cls=Sectioned, sections=CONVERT_SECTIONS)
 @click.option("--model", "-m", required=True, help="Zoo name (v1-0.25-128, v3-small) or your model file: .keras, "
               ".h5, a SavedModel folder or a float .onnx.")
 @click.option("--weights", help="Zoo models: none, imagenet, or a .h5 file [default: none]. A model file has its own.")
@@ -240,7 +279,7 @@ def cost(in_shape, out_channels, kernel, alpha, rho, stride, as_json):
 @ptq_option
 @click.option("--keep-float", help="With --int8 (TFLite): leave these layers float, LAYER[,LAYER...] or "
               "auto[:N] for the N worst by RMSE/scale; writes tflite-int8-mixed.tflite.")
-@click.option("--hswish", type=click.Choice(vocab.HSWISH_MODES), default="split", show_default=True,
+@click.option("--hswish", type=click.Choice(vocab.HSWISH_MODES), default=vocab.DEFAULT_HSWISH, show_default=True,
               help="MobileNetV3 int8 TFLite: split hard-swish into ops XNNPACK delegates, or keep the stock graph.")
 @click.option("--edgetpu", is_flag=True, help="For the Edge TPU: full-integer int8 TFLite, uint8 I/O, batch 1; "
               "predicts the op mapping into the sidecar and compiles it if edgetpu_compiler is on PATH.")
@@ -302,15 +341,31 @@ def _thread_counts(ctx, param, value):
     return counts[0] if len(counts) == 1 else counts
 
 
-@cli.command()
+BENCH_SECTIONS = {  # the groups of edgekit.measure.options, then the paired (baseline) runs and the output
+    "Timing": ("warmup", "runs", "min_time", "rounds", "batch"),
+    "Execution": ("runtime", "threads", "no_xnnpack", "optimization", "delegate"),
+    "Device and inputs": ("device", "ssh_host", "inputs", "preprocess"),
+    "Paired runs and baselines (for regress)": ("suite", "reference", "save_baseline", "sessions", "no_reference"),
+}
+BENCH_HELP = f"""Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
+
+    With --suite, --reference or --save-baseline ("paired") each artifact is timed with its reference
+    in the same rounds, in several sessions of fresh worker processes (defaults then:
+    {vocab.REGRESS_SESSIONS} sessions of {vocab.REGRESS_DEFAULTS['runs']} runs, {vocab.REGRESS_DEFAULTS['min_time']} s,
+    {vocab.REGRESS_DEFAULTS['rounds']} rounds, unless given). A baseline without --suite or --reference gets
+    edgekit's built-in reference workloads, one per kind of artifact, made beside it.
+    """
+
+
+@cli.command(cls=Sectioned, sections=BENCH_SECTIONS, help=BENCH_HELP)
 @click.argument("artifacts", nargs=-1)
 @runtime_option
 @click.option("--threads", callback=_thread_counts, help="Threads, or a list (1,2,4): each count timed in the same "
               "interleaved run, with the speed-up per thread [default: the device profile's: host 1, rpi4 4].")
-@click.option("--warmup", type=int, help="Untimed runs before timing [default: 10].")
-@click.option("--runs", type=int, help="Timed runs, at least [default: 50; paired: 40].")
-@click.option("--min-time", type=float, help="Seconds of timed runs per artifact, at least [default: 1.0; paired: 0.8].")
-@click.option("--rounds", type=int, help="Interleaved rounds the timed runs are split into [default: 3; paired: 8].")
+@click.option("--warmup", type=int, help=f"Untimed runs before timing {_defaults('warmup')}.")
+@click.option("--runs", type=int, help=f"Timed runs, at least {_defaults('runs')}.")
+@click.option("--min-time", type=float, help=f"Seconds of timed runs per artifact, at least {_defaults('min_time', ' s')}.")
+@click.option("--rounds", type=int, help=f"Interleaved rounds the timed runs are split into {_defaults('rounds')}.")
 @click.option("--batch", default=1, show_default=True)
 @click.option("--device", default="host", show_default=True, help="A device profile (see 'edgekit devices').")
 @click.option("--host", "ssh_host", help="user@host[:port] of an SSH device, instead of its profile's.")
@@ -327,8 +382,8 @@ def _thread_counts(ctx, param, value):
               "by default edgekit makes its own beside the baseline (<baseline>.refs/).")
 @preprocess_option
 @click.option("--no-xnnpack", is_flag=True, help="LiteRT: built-in kernels only.")
-@click.option("--optimization", type=click.Choice(vocab.ORT_OPTIMIZATION), default="all", show_default=True,
-              help="ONNX Runtime graph optimization level.")
+@click.option("--optimization", type=click.Choice(vocab.ORT_OPTIMIZATION), default=vocab.DEFAULT_ORT_OPTIMIZATION,
+              show_default=True, help="ONNX Runtime graph optimization level.")
 @click.option("--delegate", help="LiteRT delegate library to load (e.g. libedgetpu.so.1).")
 @models_dir_option
 @db_option
@@ -336,13 +391,6 @@ def _thread_counts(ctx, param, value):
 @json_option
 def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, ssh_host, inputs, suite, reference,
           save_baseline, sessions, no_reference, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
-    """Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
-
-    With --suite, --reference or --save-baseline ("paired") each artifact is timed with its reference
-    in the same rounds, in several sessions of fresh worker processes (defaults then: 10 sessions of
-    40 runs, 0.8 s, 8 rounds, unless given). A baseline without --suite or --reference gets edgekit's
-    built-in reference workloads, one per kind of artifact, made beside it.
-    """
     bar, progress = _bar(_show(as_json))
     with bar:
         run = _api().bench(
@@ -418,8 +466,8 @@ def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_cs
 @click.option("--confidence", default=0.95, show_default=True,
               help="Interval level for the run as a whole (Bonferroni over entries, comparisons and looks).")
 @click.option("--max-sessions", type=int, help="Sessions per entry the gate may spend before an open entry is "
-              "inconclusive [default: 16].")
-@click.option("--time-budget", type=float, help="Seconds the gate may spend [default: 900].")
+              f"inconclusive [default: {vocab.REGRESS_MAX_SESSIONS}].")
+@click.option("--time-budget", type=float, help=f"Seconds the gate may spend [default: {vocab.REGRESS_TIME_BUDGET:g}].")
 @click.option("--allow-env-change", is_flag=True, help="Compare even if the baseline comes from another machine.")
 @click.option("--no-reference", is_flag=True, help="Do not normalise by the reference workload.")
 @click.option("--save-candidate", type=click.Path(), help="Also write the candidate run as the next (rolling) "

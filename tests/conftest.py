@@ -66,7 +66,7 @@ def ours(tmp_path_factory, v1_weights, calib_dir):
     from edgekit.export.convert import ConvertOptions, convert
 
     out = tmp_path_factory.mktemp("ours")
-    sidecars = convert(ConvertOptions(model="v1-0.25-128", weights=str(v1_weights), precisions=("float", "int8"), formats=("tflite", "onnx"),
+    sidecars = convert(ConvertOptions.build("v1-0.25-128", weights=str(v1_weights), precisions=("float", "int8"), formats=("tflite", "onnx"),
                                       calib=str(calib_dir), calib_count=50, out=str(out)))
     return out, {(s["format"], s["precision"]): Path(s["path"]) for s in sidecars}
 
@@ -79,7 +79,7 @@ def v3_for_edgetpu(tmp_path_factory, calib_dir):
     out = {}
     for mode in ("split", "stock"):
         folder = tmp_path_factory.mktemp(f"etpu-{mode}")
-        (sidecar,) = convert(ConvertOptions(model="v3-small-0.75-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
+        (sidecar,) = convert(ConvertOptions.build("v3-small-0.75-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
                                             calib_count=16, check_count=4, io="uint8", out=str(folder),
                                             hswish=mode, edgetpu=True))
         out[mode] = sidecar

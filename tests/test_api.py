@@ -77,14 +77,23 @@ def test_the_package_face_is_documented_and_light():
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-def test_options_are_keyword_only():
-    from edgekit.export.convert import ConvertOptions
+def test_options_are_keyword_only_small_records():
+    from edgekit.export.options import FIELDS, ConvertOptions, SourceOptions
     from edgekit.measure.bench import BenchOptions
 
     with pytest.raises(TypeError):
-        ConvertOptions("v1-0.25-128")
+        SourceOptions("v1-0.25-128")
     with pytest.raises(TypeError):
         BenchOptions("litert")
+    from edgekit.errors import EdgekitError
     from edgekit.vocab import DEFAULT_PTQ
 
-    assert ConvertOptions(model="v1-0.25-128").ptq == DEFAULT_PTQ
+    opts = ConvertOptions.build("v1-0.25-128", calib="c", ptq="minmax", max_drop=1.0, formats=("onnx",))
+    assert ConvertOptions.build("v1-0.25-128").quantization.ptq == DEFAULT_PTQ
+    assert (opts.source.model, opts.calibration.calib, opts.quantization.ptq, opts.gate.max_drop,
+            opts.output.formats) == ("v1-0.25-128", "c", "minmax", 1.0, ("onnx",))
+    assert opts.replace(ptq="gptq").quantization.ptq == "gptq" and opts.quantization.ptq == "minmax"
+    # every field belongs to exactly one of the five groups a user thinks in
+    assert set(FIELDS.values()) == {"source", "calibration", "quantization", "gate", "output"}
+    with pytest.raises(EdgekitError, match="unknown convert option"):
+        ConvertOptions.build("v1-0.25-128", calibrate="c")

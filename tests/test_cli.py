@@ -93,3 +93,56 @@ def test_unreadable_image_via_cli(v1_weights, tmp_path):
     bad.write_bytes(b"garbage")
     proc = run_edgekit("classify", "v1-0.25-128", str(bad), "--weights", str(v1_weights))
     assert_clean_error(proc, "cannot decode image")
+
+
+def _help(*args: str) -> str:
+    result = CliRunner().invoke(cli, [*args, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_every_default_the_help_states_is_the_default_it_names():
+    """Numbers typed into help texts drift from the code (bench --help once said paired runs default to
+    "10 sessions of 40 runs, 0.8 s, 8 rounds" while vocab had 20, 20, 0.4 and 4): each stated default is
+    checked against the value the code uses, and every "[default: N]" in any command's help is accounted for."""
+    import re
+
+    from edgekit import vocab
+    from edgekit.measure.options import Timing
+
+    bench = _help("bench")
+    for key, flag, unit in (("warmup", "--warmup", ""), ("runs", "--runs", ""), ("min_time", "--min-time", " s"),
+                            ("rounds", "--rounds", "")):
+        stated = re.search(re.escape(flag) + r" \S+ [^[]*\[default: ([\d.]+)" + re.escape(unit) +
+                           r"; paired: ([\d.]+)" + re.escape(unit) + r"\]", bench)
+        assert stated, (flag, bench)
+        plain, paired = (float(v) for v in stated.groups())
+        assert plain == vocab.BENCH_DEFAULTS[key] == getattr(Timing(), key), flag
+        assert paired == vocab.REGRESS_DEFAULTS[key], flag
+    sessions = re.search(r"defaults then: (\d+) sessions of (\d+) runs, ([\d.]+) s, (\d+) rounds", bench)
+    assert sessions and [float(v) for v in sessions.groups()] == [
+        vocab.REGRESS_SESSIONS, vocab.REGRESS_DEFAULTS["runs"], vocab.REGRESS_DEFAULTS["min_time"],
+        vocab.REGRESS_DEFAULTS["rounds"]]
+    regress = _help("regress")
+    assert f"inconclusive [default: {vocab.REGRESS_MAX_SESSIONS}]" in regress
+    assert f"may spend [default: {vocab.REGRESS_TIME_BUDGET:g}]" in regress
+    assert f"per artifact [default: {vocab.REGRESS_SESSIONS}]" in bench
+    # every other "[default: N]" comes from click's show_default, i.e. from the option's real default
+    for name, command in cli.commands.items():
+        for param in getattr(command, "params", []):
+            text = param.help or "" if hasattr(param, "help") else ""
+            for number in re.findall(r"\[default: (\d[\d.]*)", text):
+                assert param.name in ("warmup", "runs", "min_time", "rounds", "max_sessions", "time_budget", "sessions"), \
+                    f"{name} --{param.name} types a default ({number}) into its help: take it from vocab"
+
+
+def test_convert_and_bench_help_come_in_the_sections_a_user_thinks_in():
+    convert = CliRunner().invoke(cli, ["convert", "--help"]).output
+    sections = [line.rstrip(":") for line in convert.splitlines() if line and not line.startswith(" ") and
+                line.endswith(":")]
+    assert sections == ["Source (which model)", "Output (precisions, formats, where)", "Calibration and check images",
+                        "Quantization (what int8 means)", "Quality gate", "Other options"], sections
+    assert convert.index("  --calib PATH") > convert.index("Calibration and check images")
+    assert convert.index("--max-drop") > convert.index("Quality gate")
+    bench = CliRunner().invoke(cli, ["bench", "--help"]).output
+    assert bench.index("Timing:") < bench.index("--runs") < bench.index("Execution:") < bench.index("--threads")

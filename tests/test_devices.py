@@ -81,7 +81,7 @@ def test_no_pi_is_a_clear_error_not_host_numbers(coral, tmp_path):
 
 def test_remote_bench_copies_runs_and_records_the_devices_fingerprint(server, pi, coral, tmp_path):
     model = coral / "mobilenet_v1_0.25_128_quant.tflite"
-    results, errors = bench([model], BenchOptions(device="testpi", **QUICK))
+    results, errors = bench([model], BenchOptions.build(device="testpi", **QUICK))
     assert not errors, errors
     (r,) = results
     assert r["device"] == "testpi" and r["device_reach"].startswith("ssh ") and r["staging"] == "copied"
@@ -91,7 +91,7 @@ def test_remote_bench_copies_runs_and_records_the_devices_fingerprint(server, pi
     assert [p.name for p in cached] == [f"{r['artifact_sha256']}.tflite"]
     assert cached[0].read_bytes() == model.read_bytes()
     mtime = cached[0].stat().st_mtime_ns
-    again, errors = bench([model], BenchOptions(device="testpi", **QUICK))
+    again, errors = bench([model], BenchOptions.build(device="testpi", **QUICK))
     assert not errors and again[0]["staging"] == "cached"  # same bytes: not copied again
     assert cached[0].stat().st_mtime_ns == mtime
 
@@ -173,7 +173,7 @@ def test_remote_with_an_old_edgekit(server, tmp_path):
 def test_remote_error_comes_back_as_one_line(server, pi, coral, tmp_path):
     broken = tmp_path / "broken.tflite"
     broken.write_bytes((coral / "mobilenet_v1_0.25_128_quant.tflite").read_bytes()[:5000])
-    results, errors = bench([broken], BenchOptions(device="testpi", **QUICK))
+    results, errors = bench([broken], BenchOptions.build(device="testpi", **QUICK))
     assert results == [] and len(errors) == 1
     assert errors[0].startswith("broken.tflite:") and "LiteRT cannot load" in errors[0]
 
@@ -201,4 +201,4 @@ def test_device_side_refuses_a_damaged_copy_and_leaves_nothing(tmp_path):
 
 def test_inputs_folder_is_refused_for_a_remote_device(server, pi, coral, eval_dir):
     with pytest.raises(Exception, match="--inputs names a folder on this machine"):
-        bench([coral / "mobilenet_v1_0.25_128_quant.tflite"], BenchOptions(device="testpi", inputs=str(eval_dir)))
+        bench([coral / "mobilenet_v1_0.25_128_quant.tflite"], BenchOptions.build(device="testpi", inputs=str(eval_dir)))

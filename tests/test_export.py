@@ -9,7 +9,8 @@ from PIL import Image
 
 from edgekit.export import artifact as art
 from edgekit.files import sha256_bytes
-from edgekit.export import convert as convert_mod
+from edgekit.export import check as check_mod
+from edgekit.export import forms as forms_mod
 from edgekit.export import parity
 from edgekit.export.convert import ConvertOptions, convert
 
@@ -20,7 +21,7 @@ from conftest import assert_clean_error, run_edgekit
 def v1_real(tmp_path_factory, v1_weights, calib_dir):
     """The real v1-0.25-128 weights, float/fp16/dynamic TFLite and float ONNX."""
     out = tmp_path_factory.mktemp("v1")
-    sidecars = convert(ConvertOptions(model="v1-0.25-128", weights=str(v1_weights), precisions=("float", "fp16", "dynamic"),
+    sidecars = convert(ConvertOptions.build("v1-0.25-128", weights=str(v1_weights), precisions=("float", "fp16", "dynamic"),
                                       formats=("tflite", "onnx"), calib=str(calib_dir), calib_count=40, out=str(out),
                                       skip_unsupported=True))
     return out, {(s["format"], s["precision"]): s for s in sidecars}
@@ -65,7 +66,7 @@ EVERY = ("float", "fp16", "dynamic", "int8", "int16x8")
 
 @pytest.mark.parametrize("model, precisions", [("v2-0.35-96", EVERY), ("v3-small-0.75-96", EVERY)])
 def test_every_family_converts_to_every_precision(model, precisions, tmp_path, calib_dir):
-    sidecars = convert(ConvertOptions(model=model, weights="none", precisions=precisions,
+    sidecars = convert(ConvertOptions.build(model, weights="none", precisions=precisions,
                                       formats=("tflite", "onnx"), calib=str(calib_dir), calib_count=24, check_count=8,
                                       out=str(tmp_path), skip_unsupported=True))
     got = {(s["format"], s["precision"]) for s in sidecars}
@@ -88,13 +89,13 @@ def test_int8_of_real_weights_beats_the_converters_own_rounding(tmp_path, v1_wei
     """The default weight rounding (sequential GPTQ) must stay well above plain min/max int8 (14.9 dB
     here), and above plain GPTQ on the same held-out parity images (21.5 vs 20.6 dB on eval300; the
     parity set is 32 other calib100 images)."""
-    sidecars = convert(ConvertOptions(model="v1-0.25-128", weights=str(v1_weights), precisions=("int8",), formats=("tflite", "onnx"),
+    sidecars = convert(ConvertOptions.build("v1-0.25-128", weights=str(v1_weights), precisions=("int8",), formats=("tflite", "onnx"),
                                       calib=str(calib_dir), out=str(tmp_path)))
     for s in sidecars:
         assert s["calibration"]["weight_rounding"] == "gptq-seq"
         assert s["parity"]["sqnr_db"] > 17, s["parity"]
         assert s["parity"]["top1_agreement"] >= 0.7
-    plain = convert(ConvertOptions(model="v1-0.25-128", weights=str(v1_weights), precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
+    plain = convert(ConvertOptions.build("v1-0.25-128", weights=str(v1_weights), precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
                                    ptq="gptq", out=str(tmp_path / "gptq")))[0]
     assert plain["calibration"]["weight_rounding"] == "gptq"
     ours = next(s for s in sidecars if s["format"] == "tflite")
@@ -125,7 +126,7 @@ def test_v3_onnx_graph_has_no_stray_transposes(tmp_path, calib_dir):
     ("v3-small-0.75-96", 1.0, 0),    # Keras v3 calibrates on raw pixels: input range [0, 255]
 ])
 def test_calibration_uses_each_familys_preprocessing(model, scale, zero_point, tmp_path, calib_dir):
-    sidecars = convert(ConvertOptions(model=model, weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir), calib_count=16,
+    sidecars = convert(ConvertOptions.build(model, weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir), calib_count=16,
                                       check_count=8, io="uint8", out=str(tmp_path)))
     inp = sidecars[0]["io"]["inputs"][0]
     assert inp["dtype"] == "uint8"
@@ -136,21 +137,21 @@ def test_calibration_uses_each_familys_preprocessing(model, scale, zero_point, t
 
 def test_int8_io_variants(tmp_path, calib_dir):
     for io, dtype in (("int8", "int8"), ("float", "float32")):
-        s = convert(ConvertOptions(model="v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
+        s = convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
                                    calib_count=16, check_count=8, io=io, out=str(tmp_path / io)))[0]
         assert s["io"]["inputs"][0]["dtype"] == dtype and s["io"]["outputs"][0]["dtype"] == dtype
 
 
 def test_synthetic_calibration_is_loud_and_recorded(tmp_path):
     warnings = []
-    s = convert(ConvertOptions(model="v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), out=str(tmp_path),
+    s = convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), out=str(tmp_path),
                                warn=warnings.append))[0]
     assert s["calibration"]["source"] == "synthetic"
     assert any("SYNTHETIC" in w for w in warnings)
 
 
 def test_a_broken_conversion_fails_parity_and_writes_nothing(tmp_path, calib_dir, monkeypatch):
-    real_save = convert_mod.tflite_export.save_model
+    real_save = forms_mod.tflite_export.save_model
 
     def broken_save(model, folder, batch=1):
         import keras
@@ -158,9 +159,9 @@ def test_a_broken_conversion_fails_parity_and_writes_nothing(tmp_path, calib_dir
         other = keras.models.clone_model(model)  # same architecture, re-initialised weights
         return real_save(other, folder, batch)
 
-    monkeypatch.setattr(convert_mod.tflite_export, "save_model", broken_save)
+    monkeypatch.setattr(forms_mod.tflite_export, "save_model", broken_save)
     with pytest.raises(parity.ParityError, match="parity check failed"):
-        convert(ConvertOptions(model="v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
+        convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
                                calib_count=16, check_count=8, out=str(tmp_path)))
     folder = tmp_path / "v2-0.35-96"
     assert not list(folder.iterdir())  # neither the artifact, its sidecar nor a temp file
@@ -170,9 +171,9 @@ def test_interrupted_conversion_leaves_no_file(tmp_path, calib_dir, monkeypatch)
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(convert_mod, "_check", interrupted)
+    monkeypatch.setattr(check_mod, "run_check", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        convert(ConvertOptions(model="v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
+        convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
                                calib_count=16, check_count=8, out=str(tmp_path)))
     assert not list((tmp_path / "v2-0.35-96").iterdir())
 
@@ -202,7 +203,7 @@ def test_odd_images_are_converted_not_fatal(tmp_path):
     check = tmp_path / "check"
     check.mkdir()
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(check / "x.png")
-    s = convert(ConvertOptions(model="v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(folder), check=str(check),
+    s = convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(folder), check=str(check),
                                out=str(tmp_path / "out")))[0]
     assert s["calibration"]["count"] == 3 and s["calibration"]["skipped"] == 1
 

@@ -59,7 +59,7 @@ def test_our_sidecar_preprocessing_is_used(ours):
 def test_bench_reports_every_statistic(ours, coral):
     _, paths = ours
     files = [paths[("tflite", "int8")], paths[("onnx", "int8")], coral / GOOGLE["v1-0.25-128"]]
-    results, errors = bench(files, BenchOptions(runs=30, warmup=3, min_time=0, rounds=3, threads=1))
+    results, errors = bench(files, BenchOptions.build(runs=30, warmup=3, min_time=0, rounds=3, threads=1))
     assert errors == []
     assert [r["artifact"] for r in results] == [str(p) for p in files]
     for r in results:
@@ -85,7 +85,7 @@ def test_peak_memory_is_the_workers_own(coral):
     """A big parent must not leak into the worker's figure (Linux carries ru_maxrss over exec)."""
     ballast = np.ones(600_000_000 // 8)  # 600 MB resident in this process
     ballast[::512] = 2.0
-    results, errors = bench([coral / GOOGLE["v1-0.25-128"]], BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
+    results, errors = bench([coral / GOOGLE["v1-0.25-128"]], BenchOptions.build(runs=5, warmup=1, min_time=0, rounds=1))
     assert errors == [] and ballast.sum() > 0
     assert 10 < results[0]["baseline_rss_mb"] <= results[0]["peak_rss_mb"] < 300, results[0]
 
@@ -93,12 +93,12 @@ def test_peak_memory_is_the_workers_own(coral):
 def test_bench_inputs_from_a_folder_and_options(ours, eval_dir):
     _, paths = ours
     results, errors = bench([paths[("tflite", "float")]],
-                            BenchOptions(runs=10, warmup=1, min_time=0, rounds=1, inputs=str(eval_dir), xnnpack=False))
+                            BenchOptions.build(runs=10, warmup=1, min_time=0, rounds=1, inputs=str(eval_dir), xnnpack=False))
     assert errors == [] and "images from" in results[0]["inputs"]
     assert results[0]["options"] == {"xnnpack": False}
     # without XNNPACK nothing is delegated; with it the float v1 graph is one partition, and the table says so
     assert results[0]["io"]["delegate_partitions"] == 0
-    fast, _ = bench([paths[("tflite", "float")]], BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
+    fast, _ = bench([paths[("tflite", "float")]], BenchOptions.build(runs=5, warmup=1, min_time=0, rounds=1))
     assert fast[0]["io"]["delegate_partitions"] == 1
     from edgekit.present import _runtime_cell
 
@@ -121,7 +121,7 @@ def test_a_crashing_worker_does_not_take_the_parent_down(ours, coral, tmp_path, 
     monkeypatch.setattr(bench_mod, "get_device", lambda name, host=None: _Wrapped(wrapper))
     _, paths = ours
     results, errors = bench([paths[("onnx", "int8")], coral / GOOGLE["v1-0.25-128"]],
-                            BenchOptions(runs=5, warmup=1, min_time=0, rounds=1))
+                            BenchOptions.build(runs=5, warmup=1, min_time=0, rounds=1))
     assert len(results) == 1 and results[0]["artifact"].endswith("quant.tflite")
     assert len(errors) == 1 and "onnx-int8.onnx" in errors[0] and "SIGSEGV" in errors[0]
 

@@ -78,7 +78,7 @@ def test_bench_thread_list_measures_each_count_in_one_run(ours):
                       "--min-time", "0", "--warmup", "2", "--no-record", env={"COLUMNS": "150"})
     assert out.returncode == 0, out.stderr
     assert "thread scaling" in out.stdout and "per thread" in out.stdout
-    results, errors = bench([paths[("tflite", "float")]], BenchOptions(threads=(1, 2), runs=3, rounds=1, min_time=0,
+    results, errors = bench([paths[("tflite", "float")]], BenchOptions.build(threads=(1, 2), runs=3, rounds=1, min_time=0,
                                                                       warmup=1))
     assert not errors and sorted(r["threads"] for r in results) == [1, 2] and len({r["session"] for r in results}) == 1
     assert_clean_error(run_edgekit("bench", str(paths[("tflite", "float")]), "--threads", "1,0"), "thread counts >= 1")

@@ -111,7 +111,7 @@ def test_mnasnet_converts_with_parity_and_maps_to_the_edge_tpu(calib_dir, tmp_pa
     from edgekit.edgetpu.check import predict
     from edgekit.export.convert import ConvertOptions, convert
 
-    sidecars = convert(ConvertOptions(model="mnasnet-a1-0.35-96", precisions=("int8",), calib=str(calib_dir),
+    sidecars = convert(ConvertOptions.build("mnasnet-a1-0.35-96", precisions=("int8",), calib=str(calib_dir),
                                       calib_count=16, check_count=8, out=str(tmp_path)))
     assert all(s["parity"]["passed"] for s in sidecars)
     (int8,) = [s for s in sidecars if s["precision"] == "int8"]

@@ -43,7 +43,7 @@ def exported(user, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("user-out")
     warnings: list[str] = []
-    sidecars = convert(ConvertOptions(model=str(user / "animals4.keras"), precisions=("float", "int8"),
+    sidecars = convert(ConvertOptions.build(str(user / "animals4.keras"), precisions=("float", "int8"),
                                       formats=("tflite", "onnx"), calib=str(user / "train"), check=str(user / "test"),
                                       check_count=32, out=str(out), warn=warnings.append))
     return {(s["format"], s["precision"]): s for s in sidecars}, warnings
@@ -160,7 +160,7 @@ def test_bench_reaches_a_device_over_ssh_with_the_users_export(exported, tmp_pat
         devices.write_text(server.profile("testpi", cache=str(tmp_path / "cache")))
         monkeypatch.setenv("EDGEKIT_DEVICES", str(devices))
         results, errors = bench([Path(artifacts[("tflite", "int8")]["path"])],
-                                BenchOptions(device="testpi", warmup=1, runs=3, min_time=0.0, rounds=1))
+                                BenchOptions.build(device="testpi", warmup=1, runs=3, min_time=0.0, rounds=1))
         assert not errors, errors
         (r,) = results
         assert r["device"] == "testpi" and r["staging"] == "copied" and r["model"] == "animals4"
@@ -190,7 +190,7 @@ def test_foreign_onnx_int8_qdq_and_tflite_through_onnx2tf(foreign_onnx, calib_di
     from edgekit.export.convert import ConvertOptions, convert
 
     require("onnx2tf", "make setup (pip install 'edgekit[onnx-tflite]' && pip install --no-deps onnx2tf)")
-    sidecars = convert(ConvertOptions(model=str(foreign_onnx), preprocess="minus-one-to-one",
+    sidecars = convert(ConvertOptions.build(str(foreign_onnx), preprocess="minus-one-to-one",
                                       precisions=("float", "int8"), formats=("tflite", "onnx"), calib=str(calib_dir),
                                       calib_count=24, check=str(eval_dir), check_count=24, out=str(tmp_path)))
     got = {(s["format"], s["precision"]): s for s in sidecars}

@@ -27,10 +27,11 @@ from edgekit.compare import regress as regress_mod
 from edgekit.compare.baseline import entry_key
 from edgekit.compare.runs import Sessions
 from edgekit.errors import EdgekitError
+from edgekit.vocab import REGRESS_MAX_SESSIONS, REGRESS_TIME_BUDGET
 
 FIRST = 4  # sessions per entry at the first look; each further look doubles them (fewer looks: narrower
-MAX_SESSIONS = 16  # intervals for the same error rate) up to the maximum
-TIME_BUDGET = 900.0  # seconds for the whole candidate run
+MAX_SESSIONS = REGRESS_MAX_SESSIONS  # intervals for the same error rate) up to the maximum
+TIME_BUDGET = REGRESS_TIME_BUDGET  # seconds for the whole candidate run
 
 
 def schedule(max_sessions: int) -> list[int]:

@@ -54,7 +54,7 @@ def build(folder: str | Path, kinds) -> dict[str, dict]:
                              "pip install 'edgekit[convert]' (or pass --reference FILE, or --no-reference)") from None
     formats = tuple(sorted({k.split("-")[0] for k in kinds}))
     precisions = tuple(sorted({k.split("-")[1] for k in kinds}))
-    artifacts = convert(ConvertOptions(model=MODEL, weights=WEIGHTS, precisions=precisions, formats=formats,
+    artifacts = convert(ConvertOptions.build(MODEL, weights=WEIGHTS, precisions=precisions, formats=formats,
                                        calib_count=16, check_count=4, require="none", ptq="minmax", out=str(folder),
                                        skip_unsupported=True, warn=lambda msg: None))
     made = {f"{a['format']}-{a['precision']}": a for a in artifacts}

@@ -36,24 +36,9 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
     ``origin`` (the oldest kept baseline, or a pinned release one) is compared too, against ``creep``: a
     series of slowdowns each under the threshold adds up there.
     """
-    if not 0 < threshold < 1:
-        raise BaselineError(f"--threshold must be between 0% and 100%, got {threshold:.0%}")
-    if not 0.5 <= confidence < 1:
-        raise BaselineError(f"--confidence must be in [0.5, 1), got {confidence}")
-    moved = machine_changes(baseline.get("environment", {}), candidate.get("environment", {}))
-    if moved and not allow_env_change:
-        raise BaselineError("the baseline was taken on another machine (" + "; ".join(moved) +
-                            "): timings are not comparable; pass --allow-env-change to compare anyway")
+    moved = _comparable(baseline, candidate, threshold, confidence, allow_env_change, origin)
     base = {e["key"]: e for e in baseline["entries"]}
     cand = {e["key"]: e for e in candidate["entries"]}
-    if not cand:
-        raise BaselineError("the candidate run has no entries")
-    missing, extra = sorted(set(base) - set(cand)), sorted(set(cand) - set(base))
-    if missing or extra:
-        what = "; ".join(filter(None, [f"only in baseline: {', '.join(missing)}" if missing else "",
-                                       f"only in candidate: {', '.join(extra)}" if extra else ""]))
-        raise BaselineError(f"baseline and candidate entries do not match ({what}): same suite and settings?")
-    rows = []
     # The interval of each entry is widened so that --confidence holds for the whole suite (Bonferroni):
     # ten entries at 95% each would cry wolf in about one run in five.
     # Each decision uses one tail of an interval (regressed: the low end above 1 + threshold; passed: the high
@@ -62,38 +47,13 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
     comparisons = len(base) * (2 if origin else 1) * looks
     per_entry = 1 - 2 * (1 - confidence) / comparisons
     first = {e["key"]: e for e in origin["entries"]} if origin else {}
-    if origin:
-        moved_origin = machine_changes(origin.get("environment", {}), candidate.get("environment", {}))
-        if moved_origin and not allow_env_change:
-            raise BaselineError("the oldest kept (or pinned) baseline was taken on another machine ("
-                                + "; ".join(moved_origin) + "): pass --allow-env-change, or pin a baseline from this one")
+    rows = []
     for key, b in base.items():
         c = cand[key]
         normalise = use_reference and bool(b.get("reference")) and bool(c.get("reference"))
-        if normalise and b["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
-            raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the baseline: "
-                                f"keep reference files pinned, or pass --no-reference")
-        est = stats.ratio_estimate(_series(b, normalise), _series(c, normalise), per_entry)
-        rows.append({
-            "key": key, "artifact": b["result"]["artifact"],
-            "name": b["result"].get("model") or Path(b["result"]["artifact"]).name,
-            "format": b["result"].get("format"), "precision": b["result"].get("precision"),
-            "runtime": b["result"]["runtime"], "threads": b["result"]["threads"], "device": b["result"]["device"],
-            "baseline_ms": b["result"]["median_ms"], "candidate_ms": c["result"]["median_ms"],
-            **est.to_dict(), "verdict": stats.verdict(est, threshold),
-            "normalised_by": Path(b["reference"]["artifact"]).name if normalise else None,
-            "file_changed": b["result"]["artifact_sha256"] != c["result"]["artifact_sha256"],
-            "sessions": {"baseline": len(stats.sessions(b["result"])), "candidate": len(stats.sessions(c["result"]))},
-        })
-        o = first.get(key)
-        if origin and o is not None:
-            norm = normalise and bool(o.get("reference"))
-            if norm and o["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
-                raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the oldest "
-                                    f"kept baseline: creep cannot be measured across it; pin a new baseline")
-            drift = stats.ratio_estimate(_series(o, norm), _series(c, norm), per_entry)
-            rows[-1]["creep"] = {**drift.to_dict(), "verdict": stats.creep_verdict(drift, creep),
-                                 "since": origin.get("created")}
+        rows.append(_row(key, b, c, normalise, per_entry, threshold))
+        if origin and first.get(key) is not None:
+            rows[-1]["creep"] = _creep(first[key], c, normalise, per_entry, creep, origin.get("created"))
     return {"threshold": threshold, "confidence": confidence, "rows": rows,
             "warnings": busy_warnings(baseline, candidate),
             "regressed": sum(r["verdict"] == "regressed" for r in rows),
@@ -111,6 +71,63 @@ def regress(baseline: dict, candidate: dict, threshold: float, confidence: float
                            f"{1 - confidence:.0%} for the run ({per_entry:.2%} intervals: {comparisons} = entries"
                          + (" x 2 (rolling and oldest baseline)" if origin else "") + f" x {looks} look"
                          + ("s" if looks > 1 else "") + ")"}
+
+
+def _comparable(baseline: dict, candidate: dict, threshold: float, confidence: float, allow_env_change: bool,
+                origin: dict | None) -> list[str]:
+    """Refuse (one line) what cannot be compared; returns the machine changes that were allowed."""
+    if not 0 < threshold < 1:
+        raise BaselineError(f"--threshold must be between 0% and 100%, got {threshold:.0%}")
+    if not 0.5 <= confidence < 1:
+        raise BaselineError(f"--confidence must be in [0.5, 1), got {confidence}")
+    moved = machine_changes(baseline.get("environment", {}), candidate.get("environment", {}))
+    if moved and not allow_env_change:
+        raise BaselineError("the baseline was taken on another machine (" + "; ".join(moved) +
+                            "): timings are not comparable; pass --allow-env-change to compare anyway")
+    base = {e["key"] for e in baseline["entries"]}
+    cand = {e["key"] for e in candidate["entries"]}
+    if not cand:
+        raise BaselineError("the candidate run has no entries")
+    missing, extra = sorted(base - cand), sorted(cand - base)
+    if missing or extra:
+        what = "; ".join(filter(None, [f"only in baseline: {', '.join(missing)}" if missing else "",
+                                       f"only in candidate: {', '.join(extra)}" if extra else ""]))
+        raise BaselineError(f"baseline and candidate entries do not match ({what}): same suite and settings?")
+    if origin:
+        moved_origin = machine_changes(origin.get("environment", {}), candidate.get("environment", {}))
+        if moved_origin and not allow_env_change:
+            raise BaselineError("the oldest kept (or pinned) baseline was taken on another machine ("
+                                + "; ".join(moved_origin) + "): pass --allow-env-change, or pin a baseline from this one")
+    return moved
+
+
+def _row(key: str, b: dict, c: dict, normalise: bool, per_entry: float, threshold: float) -> dict:
+    """One entry's ratio interval and verdict against its baseline."""
+    if normalise and b["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
+        raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the baseline: "
+                            f"keep reference files pinned, or pass --no-reference")
+    est = stats.ratio_estimate(_series(b, normalise), _series(c, normalise), per_entry)
+    return {
+        "key": key, "artifact": b["result"]["artifact"],
+        "name": b["result"].get("model") or Path(b["result"]["artifact"]).name,
+        "format": b["result"].get("format"), "precision": b["result"].get("precision"),
+        "runtime": b["result"]["runtime"], "threads": b["result"]["threads"], "device": b["result"]["device"],
+        "baseline_ms": b["result"]["median_ms"], "candidate_ms": c["result"]["median_ms"],
+        **est.to_dict(), "verdict": stats.verdict(est, threshold),
+        "normalised_by": Path(b["reference"]["artifact"]).name if normalise else None,
+        "file_changed": b["result"]["artifact_sha256"] != c["result"]["artifact_sha256"],
+        "sessions": {"baseline": len(stats.sessions(b["result"])), "candidate": len(stats.sessions(c["result"]))},
+    }
+
+
+def _creep(o: dict, c: dict, normalise: bool, per_entry: float, creep: float | None, since) -> dict:
+    """The drift of one entry from the oldest kept (or pinned) baseline."""
+    norm = normalise and bool(o.get("reference"))
+    if norm and o["reference"]["artifact_sha256"] != c["reference"]["artifact_sha256"]:
+        raise BaselineError(f"the reference {Path(c['reference']['artifact']).name} changed since the oldest "
+                            f"kept baseline: creep cannot be measured across it; pin a new baseline")
+    drift = stats.ratio_estimate(_series(o, norm), _series(c, norm), per_entry)
+    return {**drift.to_dict(), "verdict": stats.creep_verdict(drift, creep), "since": since}
 
 
 def busy_warnings(baseline: dict, candidate: dict) -> list[str]:

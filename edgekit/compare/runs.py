@@ -9,7 +9,6 @@ runs it (converting a suite's missing artifacts first) for a fixed number of ses
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, fields
 from pathlib import Path
 
 from edgekit.compare import reference as refs
@@ -20,7 +19,6 @@ from edgekit.measure.bench import BenchOptions, bench, resolve_artifacts
 from edgekit.measure.identity import describe_artifact
 from edgekit.vocab import REGRESS_SESSIONS
 
-_OPTION_NAMES = {f.name for f in fields(BenchOptions)} - {"progress"}
 
 
 def describe_run(artifacts: list[str], suite: str | None, reference: str | None, opts: BenchOptions,
@@ -32,7 +30,7 @@ def describe_run(artifacts: list[str], suite: str | None, reference: str | None,
     ``builtin_references``: a folder; without a suite or an explicit ``reference``, edgekit's own reference
     workloads (``compare.reference``) are made there, one per kind of artifact timed.
     """
-    options = {k: v for k, v in asdict(opts).items() if k in _OPTION_NAMES}
+    options = opts.flat()
     references = None
     if suite:
         loaded = load_suite(suite)
@@ -50,7 +48,7 @@ def describe_run(artifacts: list[str], suite: str | None, reference: str | None,
     if not suite and not reference and builtin_references:
         references = refs.build(builtin_references, {refs.kind_of(_identity(a)) for a in artifacts})
     return {"suite": str(suite) if suite else None, "artifacts": None if suite else artifacts,
-            "reference": reference, "references": references, "threads": threads or [opts.threads or 1],
+            "reference": reference, "references": references, "threads": threads or [opts.execution.threads or 1],
             "sessions": sessions, "options": options}
 
 
@@ -109,7 +107,7 @@ class Sessions:
     def add(self, slot: tuple[int, int], sessions: int) -> bool:
         """Time ``sessions`` more sessions of one entry; False when it failed (its error is kept)."""
         artifact, reference = self.pairs[slot[0]]
-        opts = BenchOptions(**{**self.how["options"], "threads": slot[1]}, progress=self.progress)
+        opts = BenchOptions.build(**{**self.how["options"], "threads": slot[1]}, progress=self.progress)
         mine, ref_runs = self.runs.setdefault(slot, ([], []))
         for _ in range(sessions):
             results, errs = bench([artifact] + ([reference] if reference else []), opts)

@@ -138,12 +138,9 @@ def ensure_artifacts(suite: Suite, warn=None) -> list[Path]:
     for model, entries in missing.items():
         user = entries[0].source is not None  # a model file: its own weights; zoo models know their preprocessing
         settings = {k: v for k, v in suite.convert.items() if k not in (("weights",) if user else ("preprocess",))}
-        opts = ConvertOptions(model=model, precisions=tuple(dict.fromkeys(e.precision for e in entries)),
-                              formats=tuple(dict.fromkeys(e.format for e in entries)), out=str(suite.out),
-                              skip_unsupported=True, **settings)
-        if warn:
-            opts.warn = warn
-        convert(opts)
+        convert(ConvertOptions.build(model, precisions=tuple(dict.fromkeys(e.precision for e in entries)),
+                                     formats=tuple(dict.fromkeys(e.format for e in entries)), out=str(suite.out),
+                                     skip_unsupported=True, warn=warn, **settings))
         built.extend(e.artifact for e in entries)
     still = [str(e.artifact) for e in suite.entries if not e.artifact.is_file()]
     if still:

@@ -58,6 +58,11 @@ def _why_not(op: Op, graph: Graph) -> str | None:
             return f"tensor '{t.name}' has a dynamic shape"
         if not t.constant and sum(1 for d in t.shape if d > 1) > req["max_dims_above_one"]:
             return f"tensor '{t.name}' {list(t.shape)} has more than 3 dimensions above 1"
+    if "max_scale" in spec:
+        scale = _upscale(op, graph)
+        if scale > spec["max_scale"]:
+            return (f"{op.name} upsamples {scale:.1f}x (more than {spec['max_scale']:g}x stays on the CPU; "
+                    f"{spec['max_scale_source']})")
     if spec.get("no_fused_activation") and op.fused_activation not in (None, "NONE"):
         return f"{op.name} with a fused {op.fused_activation} (not supported: no fused activation)"
     if "axes" in spec:
@@ -67,6 +72,14 @@ def _why_not(op: Op, graph: Graph) -> str | None:
         if axes is None or not set(a % 4 for a in axes) <= set(spec["axes"]):
             return f"{op.name} along axes {list(axes) if axes is not None else '?'} (only x and/or y are supported)"
     return None
+
+
+def _upscale(op: Op, graph: Graph) -> float:
+    """The largest per-side upsampling factor of a resize (output size over input size, NHWC)."""
+    before, after = graph.tensors[op.inputs[0]].shape, graph.tensors[op.outputs[0]].shape
+    if len(before) != 4 or len(after) != 4:
+        return 1.0
+    return max(after[1] / max(1, before[1]), after[2] / max(1, before[2]))
 
 
 def _edge_conversion(op: Op, graph: Graph) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import DataError
-from edgekit.data.dataset import class_dataset, labelled_images, list_images, spread
+from edgekit.data.dataset import list_images, spread
 from edgekit.data.images import load_image
 from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_CROP
 
@@ -91,17 +91,42 @@ def synthetic(size: int, count: int, seed: int = 0) -> ImageSet:
     return ImageSet(SYNTHETIC, pixels, crop=1.0, sha256=hashlib.sha256(pixels.tobytes()).hexdigest())
 
 
-def labels(images: ImageSet, class_names=None) -> np.ndarray | None:
-    """The class index of every image of ``images`` when its folder is labelled, else None (a flat folder,
-    synthetic images, or files the labels do not name). Without ``class_names``: ImageNet labels (labels.csv
-    with class_index, or WordNet-id folders); with them, a user model's classes (class folders or a labels.csv
-    naming them)."""
-    if images.synthetic:
-        return None
+MIN_HELD_APART = 8  # parity images to hold apart from the calibration folder at least
+
+
+def image_sets(opts, size: int, need_calibration: bool, warn, progress=None) -> tuple[ImageSet | None, ImageSet]:
+    """Stage 3: calibration images, and parity images held apart from them. ``opts``: a
+    ``CalibrationOptions`` (folders, counts, crop)."""
+    calib = check = None
+    if opts.calib:
+        calib = load_folder(opts.calib, size, opts.calib_count, crop=opts.crop, progress=progress)
+        if "eval" in Path(opts.calib).name.lower():
+            warn(f"calibrating on '{opts.calib}': never calibrate on the data you evaluate on")
+    elif need_calibration:
+        warn("no --calib folder: using SYNTHETIC images for calibration (and, with random weights, for "
+             "batch-norm statistics). Ranges will be wrong for real data; do not trust this artifact's "
+             "accuracy (recorded as source: synthetic)")
+        calib = synthetic(size, min(opts.calib_count, 64))
+    if opts.check:
+        check = load_folder(opts.check, size, opts.check_count, crop=opts.crop)
+    elif opts.calib:
+        calib, check = _held_apart(opts, calib, size)
+    else:
+        check = synthetic(size, min(opts.check_count, 16), seed=1)
+    return calib, check
+
+
+def _held_apart(opts, calib: ImageSet, size: int) -> tuple[ImageSet, ImageSet]:
+    """Check images from the calibration folder that calibration did not use; when it used them all, the
+    last fifth of the calibration images is held apart instead."""
+    used = {(Path(calib.source) / f).resolve() for f in calib.files}
     try:
-        pairs = class_dataset(images.source, class_names).pairs if class_names else labelled_images(images.source)
+        check = load_folder(opts.calib, size, opts.check_count, crop=opts.crop, exclude=used)
     except DataError:
-        return None
-    known = {path.resolve(): label for path, label in pairs}
-    found = [known.get((Path(images.source) / f).resolve()) for f in images.files]
-    return None if not found or any(label is None for label in found) else np.array(found)
+        check = None
+    if check is None or len(check.pixels) < MIN_HELD_APART:
+        if len(calib.pixels) < 2:
+            raise DataError(f"{opts.calib} has one usable image: too few to calibrate and check; pass --check DIR")
+        keep = max(1, len(calib.pixels) - max(MIN_HELD_APART, len(calib.pixels) // 5))
+        calib, check = split(calib, keep)
+    return calib, check

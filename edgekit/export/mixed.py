@@ -25,7 +25,6 @@ from typing import Callable
 
 import numpy as np
 
-from edgekit.vocab import FORMAT_RUNTIME
 
 MAX_KEPT = 12  # layers tried at most (each step is one conversion)
 TIMING = {"rounds": 5, "runs": 20, "warmup": 5}  # per model, interleaved
@@ -69,13 +68,14 @@ def _metrics(parity: dict) -> dict:
     return {k: parity[k] for k in keep if k in parity}
 
 
-def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list[str]], bytes],
+def search(exporter, ranking: list[tuple[str, list[str]]], build: Callable[[list[str]], bytes],
            check: Callable[[Path], dict], plain_parity: dict, target: Target, scratch: str,
            threads: int = 1) -> tuple[bytes | None, dict]:
     """Keep layers float, worst first, until ``target`` is met; returns (the chosen model's bytes, the log).
 
-    ``ranking``: (layer, its tensors) worst first; ``build(tensors)``: the mixed model keeping those
-    float; ``check(path)``: parity of a model file against Keras on the check images.
+    ``exporter``: the format's (``export.exporters``: its file extension and runtime); ``ranking``: (layer,
+    its tensors) worst first; ``build(tensors)``: the mixed model keeping those float; ``check(path)``: parity
+    of a model file against the source model on the check images.
     """
     log: dict = {"target": str(target), "ranking": "RMSE/scale of each layer's int8 output on calibration "
                  "images (the converter's debugger); judged on the check images", "plain": _metrics(plain_parity),
@@ -83,7 +83,7 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
     if log["met"]:
         log["note"] = "the plain int8 model already meets the target: no layer kept float"
         return None, log
-    suffix = ".tflite" if fmt == "tflite" else ".onnx"
+    suffix = exporter.extension
     # Costs are measured against the same conversion path with no layer kept float: the mixed models come
     # from the converter's debugger (TFLite), not the plain int8 path, and on one host that path alone came
     # out 152 bytes smaller than the plain model, so a delta against the plain model priced the path.
@@ -112,7 +112,7 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
     if not log["met"]:
         log["note"] = (f"not met with up to {len(log['steps'])} layers kept float; kept the best step "
                        f"({best} layer{'s' if best != 1 else ''})")
-    log["latency"] = _costs(paths, fmt, threads)
+    log["latency"] = _costs(paths, exporter.runtime, threads)
     for step, ms in zip(log["steps"], log["latency"]["median_ms"][1:]):
         step["median_ms"] = ms
     for i, step in enumerate(log["steps"]):
@@ -121,12 +121,12 @@ def search(fmt: str, ranking: list[tuple[str, list[str]]], build: Callable[[list
     return models[best], log
 
 
-def _costs(paths: list[Path], fmt: str, threads: int) -> dict:
+def _costs(paths: list[Path], runtime: str, threads: int) -> dict:
     """Median latency of every model file (none kept float first), timed in interleaved rounds in this process."""
     from edgekit.run.runtime import open_runtime
     from edgekit.run.timing import time_runs
 
-    runtimes = [open_runtime(p, runtime=FORMAT_RUNTIME[fmt], threads=threads) for p in paths]
+    runtimes = [open_runtime(p, runtime=runtime, threads=threads) for p in paths]
     try:
         for rt in runtimes:
             info = rt.inputs[0]

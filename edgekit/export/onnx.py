@@ -17,12 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import EdgekitError
-from edgekit.vocab import DEFAULT_OPSET, ONNX_CALIBRATION
+from edgekit.vocab import DEFAULT_ONNX_ACTIVATIONS, DEFAULT_OPSET, ONNX_CALIBRATION
 
 INPUT_NAME = "input"
-# uint8 activations with pre-processing ran ~1.8x faster than ORT's default int8 activations on
-# v2 here (the x86 kernels pair u8 activations with s8 weights): our default, recorded per artifact.
-DEFAULT_ACTIVATION_TYPE = "uint8"
 
 
 def convert_float(model, resolution: int, opset: int = DEFAULT_OPSET, batch: int | None = 1) -> bytes:
@@ -116,7 +113,7 @@ def input_float_ops(model_bytes: bytes, input_name: str = INPUT_NAME) -> dict[st
 
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
-                  activation_type: str = DEFAULT_ACTIVATION_TYPE, per_channel: bool = True,
+                  activation_type: str = DEFAULT_ONNX_ACTIVATIONS, per_channel: bool = True,
                   exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME) -> bytes:
     """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
 

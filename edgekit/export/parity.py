@@ -20,44 +20,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from edgekit.errors import EdgekitError
-
-# Absolute logit tolerance by precision: float conversions are exact up to reassociation.
-TOLERANCE = {"float": 1e-4, "fp16": 0.5}
-EXACT = ("float", "fp16")
+from edgekit.tasks.base import EXACT, Metric, Task, sqnr_db  # noqa: F401  (EXACT, sqnr_db: what export, studies and benchmarks import)
+from edgekit.tasks.classification import Classification
 
 
 class ParityError(EdgekitError):
     """A conversion that changed the function it was supposed to preserve."""
 
 
-# metric name in --require -> (key in the parity result, direction, unit for messages)
-METRICS = {
-    "agreement": ("top1_agreement", ">=", ""),
-    "sqnr": ("sqnr_db", ">=", " dB"),
-    "drop": ("drop_pts", "<=", " pts"),
-}
-
-
 @dataclass(frozen=True)
 class Requirement:
-    """One floor (or ceiling) on a parity metric: ``sqnr>=15``, ``agreement>=0.9``, ``drop<=1.0``."""
+    """One floor (or ceiling) on a task's parity metric: ``sqnr>=15``, ``agreement>=0.9``, ``drop<=1.0``."""
 
-    metric: str
+    metric: Metric
     value: float
 
     @property
     def key(self) -> str:
-        return METRICS[self.metric][0]
+        return self.metric.key
 
     @property
     def op(self) -> str:
-        return METRICS[self.metric][1]
+        return self.metric.op
 
     def __str__(self) -> str:
-        return f"{self.metric}{self.op}{self.value:g}"
+        return f"{self.metric.name}{self.op}{self.value:g}"
 
     def miss(self, result: dict) -> str | None:
         """Why ``result`` misses this requirement (None when it meets it)."""
@@ -65,39 +53,48 @@ class Requirement:
         if got is None:
             return None
         ok = got >= self.value if self.op == ">=" else got <= self.value
-        unit = METRICS[self.metric][2]
-        shown = f"{got:.1%}" if self.metric == "agreement" else f"{got:.2f}{unit}"
-        want = f"{self.value:.0%}" if self.metric == "agreement" else f"{self.value:g}{unit}"
-        return None if ok else f"{self.metric} {shown} {'<' if self.op == '>=' else '>'} {want}"
+        unit = self.metric.unit
+        shown = f"{got:.1%}" if self.metric.fraction else f"{got:.2f}{unit}"
+        want = f"{self.value:.0%}" if self.metric.fraction else f"{self.value:g}{unit}"
+        return None if ok else f"{self.metric.name} {shown} {'<' if self.op == '>=' else '>'} {want}"
 
 
-def parse_require(text: str) -> tuple[Requirement, ...]:
-    """``"agreement>=0.9,sqnr>=15,drop<=1.0"`` -> requirements; ``"none"`` -> () (report, do not judge).
+def parse_require(text: str, task: Task | None = None) -> tuple[Requirement, ...]:
+    """``"agreement>=0.9,sqnr>=15,drop<=1.0"`` -> requirements on ``task``'s metrics (default: classification);
+    ``"none"`` -> () (report, do not judge).
 
-    Agreement takes a fraction (0.9) or a percentage (90%); one line of EdgekitError for anything else.
+    A fraction metric (agreement) takes 0.9 or a percentage (90%); one line of EdgekitError for anything else.
     """
+    task = task or Classification()
+    names = ", ".join(m.name for m in task.metrics)
     text = text.strip()
     if text.lower() == "none":
         return ()
     out = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         match = re.fullmatch(r"([a-z]+)\s*(>=|<=)\s*([-+]?\d+(?:\.\d+)?)(%?)", part)
-        if not match or match.group(1) not in METRICS:
+        metric = task.metric(match.group(1)) if match else None
+        if metric is None:
+            example = ",".join(f"{m.name}{m.op}{0.9 if m.fraction else 15}" for m in task.metrics[:2])
             raise EdgekitError(f"--require: cannot read {part!r}: write METRIC>=VALUE or METRIC<=VALUE with METRIC "
-                               f"one of agreement, sqnr, drop (e.g. agreement>=0.9,sqnr>=15,drop<=1.0), or none")
-        metric, op, value, percent = match.groups()
-        if op != METRICS[metric][1]:
-            raise EdgekitError(f"--require: {metric} takes {METRICS[metric][1]} (a {'floor' if op == '<=' else 'ceiling'}"
+                               f"one of {names} (e.g. {example}), or none")
+        _, op, value, percent = match.groups()
+        if op != metric.op:
+            raise EdgekitError(f"--require: {metric.name} takes {metric.op} (a {'floor' if op == '<=' else 'ceiling'}"
                                f" makes no sense for it), got {part!r}")
         number = float(value) / (100 if percent else 1)
-        if metric == "agreement" and not 0 <= number <= 1:
-            raise EdgekitError(f"--require: agreement is a fraction from 0 to 1 (or a percentage), got {part!r}")
-        if metric == "drop" and number < 0:
-            raise EdgekitError(f"--require: a top-1 drop ceiling must be >= 0 points, got {part!r}")
+        if metric.fraction and not 0 <= number <= 1:
+            raise EdgekitError(f"--require: {metric.name} is a fraction from 0 to 1 (or a percentage), got {part!r}")
+        if metric.op == "<=" and number < 0:
+            raise EdgekitError(f"--require: a {metric.name} ceiling must be >= 0{metric.unit}, got {part!r}")
         out.append(Requirement(metric, number))
     if not out:
         raise EdgekitError("--require needs at least one METRIC>=VALUE (or none)")
     return tuple(out)
+
+
+def _floor(name: str, value: float) -> Requirement:
+    return Requirement(Classification().metric(name), value)
 
 
 # The default floors by weights ("real": ImageNet or a trained file; "random": none) and precision.
@@ -107,9 +104,9 @@ DEFAULT_FLOORS: dict[str, dict[str, tuple[Requirement, ...]]] = {
     # 14.4-21.1 dB and 70-100% agreement (the converters' own minmax rounding at the bottom; 20 hard
     # fullres20 images, one image = 5 points); calibration on blank images gave 5.0 dB and 15%.
     "real": {
-        "dynamic": (Requirement("agreement", 0.50), Requirement("sqnr", 10.0)),  # healthy: 16.9-18.1 dB, 70-95%
-        "int8": (Requirement("agreement", 0.50), Requirement("sqnr", 10.0)),
-        "int16x8": (Requirement("agreement", 0.50), Requirement("sqnr", 20.0)),  # healthy: 29.0-30.0 dB, 75-100%
+        "dynamic": (_floor("agreement", 0.50), _floor("sqnr", 10.0)),  # healthy: 16.9-18.1 dB, 70-95%
+        "int8": (_floor("agreement", 0.50), _floor("sqnr", 10.0)),
+        "int16x8": (_floor("agreement", 0.50), _floor("sqnr", 20.0)),  # healthy: 29.0-30.0 dB, 75-100%
     },
     # Random weights: healthy int8 measured 6.7-13.9 dB over v1/v2/v3-small and three seeds here, but down
     # to 1.4 dB for v3-large-0.75-96 (24 calibration images; tests/test_export.py) and 3 dB for some
@@ -117,64 +114,30 @@ DEFAULT_FLOORS: dict[str, dict[str, tuple[Requirement, ...]]] = {
     # 1.3 dB (v2) and 3.6-3.9 dB (v1). So the random-weight floor only catches conversions that destroy
     # the signal; real weights are what tells a broken conversion from a poor one.
     "random": {
-        "dynamic": (Requirement("sqnr", 1.0),),
-        "int8": (Requirement("sqnr", 1.0),),
-        "int16x8": (Requirement("sqnr", 1.0),),
+        "dynamic": (_floor("sqnr", 1.0),),
+        "int8": (_floor("sqnr", 1.0),),
+        "int16x8": (_floor("sqnr", 1.0),),
     },
 }
 
 
-def floors(precision: str, real_weights: bool, required: tuple[Requirement, ...] | None) -> tuple[tuple[Requirement, ...], str]:
-    """The requirements a quantized artifact is judged on, and a sentence saying which and why."""
+def floors(precision: str, real_weights: bool, required: tuple[Requirement, ...] | None,
+           task: Task | None = None) -> tuple[tuple[Requirement, ...], str]:
+    """The requirements a quantized artifact is judged on, and a sentence saying which and why. The default
+    floors were measured on classifiers; another task keeps those of them it has a metric for (SQNR)."""
     kind = "real" if real_weights else "random"
     if required is None:
-        chosen = DEFAULT_FLOORS[kind][precision]
+        names = {m.name for m in (task or Classification()).metrics}
+        chosen = tuple(r for r in DEFAULT_FLOORS[kind][precision] if r.metric.name in names)
         how = f"default {precision} floors for {kind} weights"
     else:
         chosen, how = required, "--require"
     if not real_weights:
-        dropped = [r for r in chosen if r.metric != "sqnr"]
-        chosen = tuple(r for r in chosen if r.metric == "sqnr")
+        dropped = [r for r in chosen if r.metric.name != "sqnr"]
+        chosen = tuple(r for r in chosen if r.metric.name == "sqnr")
         how += "; random weights have no meaningful accuracy: judged on SQNR only" + (
             f" ({', '.join(map(str, dropped))} not judged)" if dropped else "")
     return chosen, how
-
-
-def sqnr_db(reference: np.ndarray, candidate: np.ndarray) -> float:
-    """Signal-to-quantization-noise ratio of ``candidate`` against ``reference``, in dB."""
-    noise = float(np.sum((reference.astype(np.float64) - candidate) ** 2))
-    signal = float(np.sum(reference.astype(np.float64) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(signal / noise)
-
-
-def compare(reference: np.ndarray, candidate: np.ndarray, precision: str, labels: np.ndarray | None = None) -> dict:
-    """Metrics of ``candidate`` logits against the Keras ``reference`` (both (N, classes)).
-
-    With ``labels`` (the check images' classes) it also reports both top-1s and the drop in points.
-    Exact precisions are judged here; quantized ones by ``judge``.
-    """
-    diff = np.abs(reference.astype(np.float64) - candidate)
-    # float tolerance scales with the logits' magnitude (1e-4 at |logits| ~ 1..20)
-    scale = max(1.0, float(np.abs(reference).max()) / 20)
-    result = {
-        "images": int(len(reference)),
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-        "top1_agreement": float(np.mean(reference.argmax(1) == candidate.argmax(1))),
-        "sqnr_db": round(sqnr_db(reference, candidate), 2),
-    }
-    if labels is not None:
-        reference_top1 = float(np.mean(reference.argmax(1) == labels))
-        top1 = float(np.mean(candidate.argmax(1) == labels))
-        result.update(reference_top1=reference_top1, top1=top1, drop_pts=round(100 * (reference_top1 - top1), 2))
-    if precision in EXACT:
-        tolerance = TOLERANCE[precision] * scale
-        result["tolerance"] = tolerance
-        result["passed"] = bool(result["max_abs_diff"] <= tolerance and
-                                (precision != "float" or result["top1_agreement"] == 1.0))
-    else:
-        result["passed"] = None  # judged by judge()
-    return result
 
 
 def judge(result: dict, requirements: tuple[Requirement, ...], how: str) -> dict:

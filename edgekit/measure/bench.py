@@ -1,6 +1,6 @@
 """Latency and memory of artifacts: one worker process each, timed runs interleaved in rounds.
 
-``bench(paths, BenchOptions(...))`` is the Python API behind ``edgekit bench``. Every artifact
+``bench(paths, BenchOptions.build(...))`` is the Python API behind ``edgekit bench``. Every artifact
 gets its own worker (clean peak-RSS figures; a native crash takes down the worker, not us). All
 workers load first, warm up, then the timed runs are split into rounds and the artifacts take
 turns, in a rotating order, so drift of a noisy machine shows up as spread between rounds
@@ -17,39 +17,19 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from edgekit.devices import get_device
 from edgekit.errors import EdgekitError
+from edgekit.measure import protocol
 from edgekit.measure.identity import describe_artifact
 from edgekit.measure.latency import spread_pct, summarize
+from edgekit.measure.options import BenchOptions
 from edgekit.run.runtime import ModelFileError
 from edgekit.vocab import RUNTIMES
 
+__all__ = ["BenchOptions", "WorkerError", "bench", "resolve_artifacts"]
+
 REWARM = 2  # untimed runs at the start of every round after the first (caches after a switch)
-
-
-@dataclass(kw_only=True)
-class BenchOptions:
-    """How to time artifacts: runtime and threads, warm-ups, timed runs and interleaved rounds, the
-    device (a profile from ``edgekit devices``) and its inputs."""
-
-    runtime: str | None = None
-    threads: int | tuple[int, ...] | None = None  # None: the device profile's (host 1, rpi4 4); several: each
-    #                                               count is its own entry of the same interleaved run
-    warmup: int = 10
-    runs: int = 50
-    min_time: float = 1.0  # seconds of timed runs per artifact, at least
-    batch: int = 1
-    rounds: int = 3
-    device: str = "host"
-    host: str | None = None  # user@host[:port] for an SSH device, instead of its profile's
-    inputs: str | None = None  # image folder; default random images
-    preprocess: str | None = None
-    xnnpack: bool = True
-    optimization: str = "all"
-    delegate: str | None = None
-    progress: Callable | None = None  # called with (step, total, description)
 
 
 @dataclass
@@ -70,8 +50,9 @@ class WorkerError(EdgekitError):
     """The benchmark worker refused an artifact or died."""
 
 
-class _Worker:
-    """One worker process: JSON lines in, JSON lines out; a death becomes a WorkerError."""
+class Worker:
+    """One worker process: typed requests in, typed answers out (``measure.protocol``); a death becomes a
+    WorkerError."""
 
     def __init__(self, command: list[str], label: str):
         self.label = label
@@ -79,9 +60,10 @@ class _Worker:
         self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                                       text=True, bufsize=1)
 
-    def ask(self, cmd: str, **args) -> dict:
+    def ask(self, request: protocol.Request):
+        """Send ``request``; returns the worker's typed answer (``protocol.ANSWERS``)."""
         try:
-            self._proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            self._proc.stdin.write(protocol.encode_request(request) + "\n")
             self._proc.stdin.flush()
             line = self._proc.stdout.readline()
         except (BrokenPipeError, OSError):
@@ -92,7 +74,7 @@ class _Worker:
         if not answer.pop("ok"):
             error = answer["error"]
             raise WorkerError(error if error.startswith(self.label) else f"{self.label}: {error}")
-        return answer
+        return protocol.decode_answer(request.cmd, answer)
 
     def _death(self) -> str:
         code = self._proc.wait(timeout=30)
@@ -151,115 +133,138 @@ def _sidecar_recipe(path: Path, staged: str) -> str | None:
     return name if name in PREPROCESSING and name != "imagenet-mean-std" else None
 
 
-def _runtime_options(runtime: str | None, opts: BenchOptions, delegate: str | None = None) -> dict:
-    """The options of ``opts`` that ``runtime`` understands (``delegate``: the device's, if any)."""
+def _runtime_options(runtime: str | None, execution, delegate: str | None = None) -> dict:
+    """The options of ``execution`` (``BenchOptions.execution``) that ``runtime`` understands (``delegate``: the
+    device's, if any)."""
     if runtime == "litert":
-        return {"xnnpack": opts.xnnpack, **({"delegate": delegate} if delegate else {})}
+        return {"xnnpack": execution.xnnpack, **({"delegate": delegate} if delegate else {})}
     if runtime == "onnxruntime":
-        return {"optimization": opts.optimization}
+        return {"optimization": execution.optimization}
     return {}
 
 
 def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]:
     """Benchmark ``paths``; returns (results, errors). A failing artifact never stops the others."""
-    counts = tuple(opts.threads) if isinstance(opts.threads, (list, tuple)) else (opts.threads,)
-    if (opts.runs < 1 or opts.warmup < 0 or any((t or 1) < 1 for t in counts) or opts.batch < 1 or opts.rounds < 1
-            or not counts):
+    timing, execution, where = opts.timing, opts.execution, opts.where
+    counts = opts.thread_counts
+    if (timing.runs < 1 or timing.warmup < 0 or any((t or 1) < 1 for t in counts) or timing.batch < 1
+            or timing.rounds < 1 or not counts):
         raise EdgekitError("--runs, --threads, --batch and --rounds must be >= 1 and --warmup >= 0")
-    device = get_device(opts.device, host=opts.host)
-    if opts.inputs and device.remote:
+    device = get_device(where.device, host=where.host)
+    if where.inputs and device.remote:
         raise EdgekitError(f"--inputs names a folder on this machine; on '{device.name}' the benchmark "
                            f"uses random images (leave --inputs out)")
     device.check()  # unreachable, no edgekit there, no delegate: one line before any work
-    delegate = opts.delegate or device.delegate
     entries = [(path, count or device.profile.threads) for path in paths for count in dict.fromkeys(counts)]
-    rounds = max(1, min(opts.rounds, opts.runs))
-    per_round = math.ceil(opts.runs / rounds)
-    errors: list[str] = []
-    live: dict[int, dict] = {}
-    timed: dict[int, _Timed] = {}  # each artifact's timing samples, apart from its result
-    workers: dict[int, _Worker] = {}
-    steps = len(entries) * (rounds + 2)
-    step = 0
-    session = uuid.uuid4().hex[:12]  # pairs results timed side by side
-
-    def tick(description: str) -> None:
-        nonlocal step
-        step += 1
-        if opts.progress:
-            opts.progress(step, steps, description)
-
+    session = _Session(opts, device, entries)
     try:
         for i, (path, threads) in enumerate(entries):
-            entry = describe_artifact(path)
-            runtime = opts.runtime or RUNTIMES.get(path.suffix.lower())
-            run_options = _runtime_options(runtime, opts, delegate)
-            try:
-                device.admit(path)
-                staged = device.stage(path)
-            except EdgekitError as exc:
-                errors.append(f"{path.name}: {exc}")
-                step += rounds + 2
-                continue
-            worker = _Worker(device.worker_command(), path.name if len(counts) == 1 else f"{path.name} ({threads} thr)")
-            try:
-                loaded = worker.ask("load", artifact=staged, runtime=runtime, threads=threads,
-                                    batch=opts.batch, options=run_options, inputs=opts.inputs,
-                                    preprocess=opts.preprocess or _sidecar_recipe(path, staged))
-                warm = worker.ask("time", runs=opts.warmup) if opts.warmup else {"samples_ms": []}
-            except WorkerError as exc:
-                errors.append(str(exc))
-                worker.close()
-                step += rounds + 2
-                continue
-            tick(f"loaded {path.name}")
-            workers[i] = worker
-            io = loaded["io"]
-            live[i] = {**entry, "runtime": io["runtime"], "runtime_version": io["runtime_version"],
-                       "device": device.name, "device_reach": device.describe()["reach"],
-                       "staging": device.staged.get(str(path)), "session": session, "threads": threads, "batch": opts.batch,
-                       "options": run_options, "inputs": loaded["inputs"], "preprocessing": loaded["preprocessing"],
-                       "io": {k: v for k, v in io.items() if k not in ("runtime", "runtime_version")},
-                       "init_ms": loaded["init_ms"], "first_ms": loaded["first_ms"],
-                       "warmup": opts.warmup,
-                       "warmup_mean_ms": (sum(warm["samples_ms"]) / len(warm["samples_ms"])
-                                          if warm["samples_ms"] else None),
-                       "baseline_rss_mb": loaded["baseline_rss_mb"], "environment": loaded["environment"]}
-            timed[i] = _Timed()
-        order = list(live)
-        for r in range(rounds):
+            session.start(i, path, threads, labelled=len(counts) > 1)
+        session.time_rounds()
+        return session.finish(), session.errors
+    finally:
+        session.close()
+
+
+class _Session:
+    """One bench run: every entry's worker, loaded first, then timed in rotating rounds."""
+
+    def __init__(self, opts: BenchOptions, device, entries: list[tuple[Path, int]]):
+        self.opts, self.device, self.entries = opts, device, entries
+        self.rounds = max(1, min(opts.timing.rounds, opts.timing.runs))
+        self.per_round = math.ceil(opts.timing.runs / self.rounds)
+        self.errors: list[str] = []
+        self.live: dict[int, dict] = {}
+        self.timed: dict[int, _Timed] = {}  # each artifact's timing samples, apart from its result
+        self.workers: dict[int, Worker] = {}
+        self.steps, self.step = len(entries) * (self.rounds + 2), 0
+        self.id = uuid.uuid4().hex[:12]  # pairs results timed side by side
+
+    def tick(self, description: str) -> None:
+        self.step += 1
+        if self.opts.progress:
+            self.opts.progress(self.step, self.steps, description)
+
+    def start(self, i: int, path: Path, threads: int, labelled: bool) -> None:
+        """Load entry ``i`` in its own worker and warm it up; a refusal is an error of that entry only."""
+        opts, device = self.opts, self.device
+        runtime = opts.execution.runtime or RUNTIMES.get(path.suffix.lower())
+        run_options = _runtime_options(runtime, opts.execution, opts.execution.delegate or device.delegate)
+        try:
+            device.admit(path)
+            staged = device.stage(path)
+        except EdgekitError as exc:
+            self.errors.append(f"{path.name}: {exc}")
+            self.step += self.rounds + 2
+            return
+        worker = Worker(device.worker_command(), f"{path.name} ({threads} thr)" if labelled else path.name)
+        try:
+            loaded = worker.ask(protocol.Load(
+                artifact=staged, runtime=runtime, threads=threads, batch=opts.timing.batch, options=run_options,
+                inputs=opts.where.inputs, preprocess=opts.where.preprocess or _sidecar_recipe(path, staged)))
+            warm = worker.ask(protocol.Time(runs=opts.timing.warmup)).samples_ms if opts.timing.warmup else []
+        except WorkerError as exc:
+            self.errors.append(str(exc))
+            worker.close()
+            self.step += self.rounds + 2
+            return
+        self.tick(f"loaded {path.name}")
+        self.workers[i] = worker
+        self.live[i] = self._entry(path, threads, runtime, run_options, loaded, warm)
+        self.timed[i] = _Timed()
+
+    def _entry(self, path: Path, threads: int, runtime, run_options: dict, loaded, warm: list) -> dict:
+        io = loaded.io
+        return {**describe_artifact(path), "runtime": io["runtime"], "runtime_version": io["runtime_version"],
+                "device": self.device.name, "device_reach": self.device.describe()["reach"],
+                "staging": self.device.staged.get(str(path)), "session": self.id, "threads": threads,
+                "batch": self.opts.timing.batch, "options": run_options, "inputs": loaded.inputs,
+                "preprocessing": loaded.preprocessing,
+                "io": {k: v for k, v in io.items() if k not in ("runtime", "runtime_version")},
+                "init_ms": loaded.init_ms, "first_ms": loaded.first_ms, "warmup": self.opts.timing.warmup,
+                "warmup_mean_ms": sum(warm) / len(warm) if warm else None,
+                "baseline_rss_mb": loaded.baseline_rss_mb, "environment": loaded.environment}
+
+    def time_rounds(self) -> None:
+        """The timed runs, split into rounds; the entries take turns in a rotating order."""
+        order = list(self.live)
+        for r in range(self.rounds):
             turn = order[r % len(order):] + order[:r % len(order)] if order else []
             for i in turn:
-                if i not in live:
+                if i not in self.live:
                     continue
                 try:
-                    got = workers[i].ask("time", runs=per_round, min_seconds=opts.min_time / rounds,
-                                         rewarm=REWARM if r else 0)
+                    got = self.workers[i].ask(protocol.Time(runs=self.per_round,
+                                                            min_seconds=self.opts.timing.min_time / self.rounds,
+                                                            rewarm=REWARM if r else 0))
                 except WorkerError as exc:
-                    errors.append(str(exc))
-                    live.pop(i)
+                    self.errors.append(str(exc))
+                    self.live.pop(i)
                     continue
-                timed[i].add_round(got["samples_ms"])
-                tick(f"round {r + 1}/{rounds}: {entries[i][0].name}")
+                self.timed[i].add_round(got.samples_ms)
+                self.tick(f"round {r + 1}/{self.rounds}: {self.entries[i][0].name}")
+
+    def finish(self) -> list[dict]:
         results = []
-        for i, entry in live.items():
+        for i, entry in self.live.items():
             try:
-                done = workers[i].ask("finish")
+                done = self.workers[i].ask(protocol.Finish())
             except WorkerError as exc:
-                errors.append(str(exc))
+                self.errors.append(str(exc))
                 continue
-            tick(f"finished {entries[i][0].name}")
-            samples, medians, sizes = timed[i].samples, timed[i].round_medians, timed[i].round_sizes
-            stats = summarize(samples, opts.batch)
+            self.tick(f"finished {self.entries[i][0].name}")
+            timed = self.timed[i]
+            stats = summarize(timed.samples, self.opts.timing.batch)
             entry.update(stats)
-            entry.update(rounds=rounds, round_medians_ms=medians, spread_pct=spread_pct(medians),
-                         peak_rss_mb=done["peak_rss_mb"],
-                         samples_ms=[round(x, 5) for x in samples], round_sizes=sizes,
-                         model_rss_mb=done["peak_rss_mb"] - entry["baseline_rss_mb"],
-                         statistic=f"median of {stats['runs']} runs in {rounds} interleaved rounds "
-                                   f"after {opts.warmup} warm-ups")
+            entry.update(rounds=self.rounds, round_medians_ms=timed.round_medians,
+                         spread_pct=spread_pct(timed.round_medians), peak_rss_mb=done.peak_rss_mb,
+                         samples_ms=[round(x, 5) for x in timed.samples], round_sizes=timed.round_sizes,
+                         model_rss_mb=done.peak_rss_mb - entry["baseline_rss_mb"],
+                         statistic=f"median of {stats['runs']} runs in {self.rounds} interleaved rounds "
+                                   f"after {self.opts.timing.warmup} warm-ups")
             results.append(entry)
-        return results, errors
-    finally:
-        for worker in workers.values():
+        return results
+
+    def close(self) -> None:
+        for worker in self.workers.values():
             worker.close()

@@ -50,7 +50,8 @@ class ProfileOptions:
 def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
     """One ledger per artifact (each profiled in its own worker)."""
     from edgekit.devices import get_device
-    from edgekit.measure.bench import _Worker  # noqa: PLC2701 (same package)
+    from edgekit.measure import protocol
+    from edgekit.measure.bench import Worker
     from edgekit.run.tflite_graph import looks_edgetpu_compiled
 
     if (opts.threads is not None and opts.threads < 1) or opts.runs < 1 or opts.rounds < 1:
@@ -73,10 +74,11 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
         staged = device.stage(path)
         if opts.progress:
             opts.progress(f"profiling {path.name}")
-        worker = _Worker(device.worker_command(), path.name)  # bench's worker and protocol, one command more
+        worker = Worker(device.worker_command(), path.name)  # bench's worker and protocol, one command more
         try:
-            answer = worker.ask("profile", artifact=staged, runtime=runtime, threads=threads, runs=opts.runs,
-                                rounds=opts.rounds, xnnpack=opts.xnnpack, optimization=opts.optimization)
+            answer = worker.ask(protocol.Profile(artifact=staged, runtime=runtime, threads=threads, runs=opts.runs,
+                                                 rounds=opts.rounds, xnnpack=opts.xnnpack,
+                                                 optimization=opts.optimization)).as_dict()
         finally:
             worker.close()
         ledgers.append(ledger(path, answer, threads, device))

@@ -5,13 +5,13 @@ JSON line on stdout. Running each artifact in its own process keeps memory figur
 means a native crash on a corrupt model kills the worker, not the CLI. The protocol is plain
 pipes, so the same worker runs on a remote device behind ``ssh``.
 
-Commands: ``load`` (artifact, runtime, threads, batch, options, inputs) -> init and first
-inference times; ``time`` (runs, min_seconds, rewarm) -> samples in ms; ``profile`` (artifact, runtime,
-threads, runs, rounds) -> per-op times (``run.op_profile``); ``finish`` -> peak RSS.
+Requests and answers are the typed records of ``measure.protocol`` (load, time, profile, finish),
+each line carrying the protocol version.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from edgekit.errors import describe_failure
+from edgekit.measure import protocol
 
 IMAGES_IN_ROTATION = 8
 
@@ -49,10 +50,11 @@ class Worker:
         self.runtime = None
         self.batches: list[np.ndarray] = []
 
-    def load(self, artifact: str, runtime: str | None = None, threads: int = 1, batch: int = 1,
-             options: dict | None = None, inputs: str | None = None, preprocess: str | None = None,
-             crop: float = 0.875, seed: int = 0) -> dict:
+    def load(self, request: protocol.Load) -> protocol.Loaded:
         """Open the artifact with its runtime, prepare inputs, time the first run; report I/O, memory and the machine."""
+        artifact, runtime, threads, batch = request.artifact, request.runtime, request.threads, request.batch
+        options, inputs, preprocess, crop, seed = (request.options, request.inputs, request.preprocess, request.crop,
+                                                   request.seed)
         from edgekit.measure.inputs import random_pixels, recipe_for
         from edgekit.environment import fingerprint
         from edgekit.run.runtime import Classifier, import_runtime, open_runtime
@@ -81,14 +83,15 @@ class Worker:
         start = time.perf_counter()
         self.runtime.invoke()
         first_ms = (time.perf_counter() - start) * 1e3
-        return {"init_ms": init_ms, "first_ms": first_ms, "baseline_rss_mb": baseline,
-                "io": self.runtime.describe(), "inputs": source, "preprocessing": recipe.to_dict(),
-                "environment": fingerprint()}
+        return protocol.Loaded(init_ms=init_ms, first_ms=first_ms, baseline_rss_mb=baseline,
+                               io=self.runtime.describe(), inputs=source, preprocessing=recipe.to_dict(),
+                               environment=fingerprint())
 
-    def time(self, runs: int, min_seconds: float = 0.0, rewarm: int = 0) -> dict:
+    def time(self, request: protocol.Time) -> protocol.Timed:
         """Time ``runs`` invocations (at least ``min_seconds``), after ``rewarm`` untimed ones."""
         from edgekit.run.timing import time_runs
 
+        runs, min_seconds, rewarm = request.runs, request.min_seconds, request.rewarm
         runtime, batches = self.runtime, self.batches
         for _ in range(rewarm):
             runtime.invoke()
@@ -97,14 +100,16 @@ class Worker:
         else:
             samples = time_runs(runtime.invoke, runs, min_seconds,
                                 between=lambda i: runtime.prepare(batches[i % len(batches)]))
-        return {"samples_ms": samples}
+        return protocol.Timed(samples_ms=samples)
 
-    def profile(self, artifact: str, runtime: str, threads: int = 1, runs: int = 30, rounds: int = 3,
-                xnnpack: bool = True, optimization: str = "all") -> dict:
+    def profile(self, request: protocol.Profile) -> protocol.Profiled:
         """Per-op times of ``artifact`` (``run.op_profile``), with the machine's fingerprint."""
         from edgekit.environment import fingerprint
         from edgekit.run import op_profile
 
+        artifact, runtime, threads, runs, rounds = (request.artifact, request.runtime, request.threads, request.runs,
+                                                    request.rounds)
+        xnnpack, optimization = request.xnnpack, request.optimization
         if runtime == "litert":
             from edgekit.run.litert import litert_version
 
@@ -115,26 +120,29 @@ class Worker:
 
             out = op_profile.ort_ops(artifact, threads=threads, optimization=optimization, runs=runs, rounds=rounds)
             version = onnxruntime.__version__
-        return {**out, "runtime": runtime, "runtime_version": version, "environment": fingerprint()}
+        return protocol.decode_answer("profile", {**out, "runtime": runtime, "runtime_version": version,
+                                                  "environment": fingerprint()})
 
-    def finish(self) -> dict:
+    def finish(self, request: protocol.Finish) -> protocol.Finished:
         """Report the peak RSS and end."""
         peak = rss_mb()
         if self.runtime is not None:
             self.runtime.close()
-        return {"peak_rss_mb": peak}
+        return protocol.Finished(peak_rss_mb=peak)
 
 
 def serve(commands, reply) -> None:
-    """Answer JSON-line requests on stdin until ``finish`` or end of input."""
+    """Answer request lines (``measure.protocol``) until ``finish`` or end of input."""
     worker = Worker()
+    handlers = {"load": worker.load, "time": worker.time, "profile": worker.profile, "finish": worker.finish}
     for line in commands:
         if not line.strip():
             continue
-        request = json.loads(line)
-        cmd = request.pop("cmd")
+        cmd = "request"
         try:
-            answer = {"ok": True, **getattr(worker, cmd)(**request)}
+            request = protocol.decode_request(line)
+            cmd = request.cmd
+            answer = {"ok": True, **dataclasses.asdict(handlers[cmd](request))}
         except Exception as exc:  # a user error is its own line; a bug is one line naming its traceback's log
             answer = {"ok": False, "error": describe_failure(exc, f"the benchmark worker ({cmd})")}
         reply(answer)
@@ -145,13 +153,13 @@ def serve(commands, reply) -> None:
 def main() -> None:
     """Entry point of ``python -m edgekit.measure.worker``."""
     # The protocol owns the real stdout; anything native code prints goes to stderr instead.
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
     def reply(answer: dict) -> None:
-        protocol.write(json.dumps(answer) + "\n")
-        protocol.flush()
+        channel.write(json.dumps(answer) + "\n")
+        channel.flush()
 
     serve(sys.stdin, reply)
 

@@ -110,5 +110,8 @@ class LiteRTRuntime(Runtime):
     def output(self) -> np.ndarray:
         return self._interp.get_tensor(self._out_index).copy()
 
+    def output_values(self) -> list[np.ndarray]:
+        return [self._interp.get_tensor(d["index"]).copy() for d in self._interp.get_output_details()]
+
     def close(self) -> None:
         self._interp = None

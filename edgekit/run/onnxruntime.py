@@ -54,13 +54,17 @@ class OnnxRuntime(Runtime):
         self._batch = np.ascontiguousarray(batch)
         self._binding = self._session.io_binding()
         self._binding.bind_cpu_input(self._in_name, self._batch)
-        self._binding.bind_output(self.outputs[0].name)
+        for output in self.outputs:
+            self._binding.bind_output(output.name)
 
     def invoke(self) -> None:
         self._session.run_with_iobinding(self._binding)
 
     def output(self) -> np.ndarray:
         return self._binding.copy_outputs_to_cpu()[0].copy()
+
+    def output_values(self) -> list[np.ndarray]:
+        return [value.copy() for value in self._binding.copy_outputs_to_cpu()]
 
     def end_profiling(self) -> str:
         """Stop ONNX Runtime's profiler (a session made with enable_profiling); returns its JSON trace's path."""

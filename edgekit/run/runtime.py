@@ -65,6 +65,10 @@ class Runtime:
 
     def output(self) -> np.ndarray:
         """A copy of the first output of the last ``invoke``."""
+        return self.output_values()[0]
+
+    def output_values(self) -> list[np.ndarray]:
+        """Copies of every output of the last ``invoke``, in ``outputs`` order."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -128,12 +132,13 @@ def dequantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
     return (values.astype(np.float32) - info.zero_point) * np.float32(info.scale)
 
 
-class Classifier:
-    """Pixels in, float scores out: maps preprocessed floats onto the model's input dtype.
+class Feed:
+    """Pixels in, every output out as float: maps preprocessed floats onto the model's input dtype.
 
     ``preprocess`` turns uint8 RGB pixels into the float values the network was trained on; for
     an integer input the floats are then quantized with the input's own scale and zero point
-    (for Google's uint8 models this gives back the pixels themselves).
+    (for Google's uint8 models this gives back the pixels themselves). Quantized outputs are
+    dequantized with their own parameters.
     """
 
     def __init__(self, runtime: Runtime, preprocess):
@@ -151,6 +156,22 @@ class Classifier:
                 raise EdgekitError(f"{self.input.name}: integer input without quantization parameters")
             return quantize(values, self.input)
         return values.astype(self.input.dtype)
+
+    def outputs(self, pixels: np.ndarray) -> list[np.ndarray]:
+        """Every output as float for a batch of uint8 pixels, run one image at a time (models have batch 1):
+        one array per output, (images, *its shape without the batch)."""
+        per_image = []
+        for image in pixels:
+            self.runtime.prepare(self.model_input(image[None]))
+            self.runtime.invoke()
+            per_image.append([dequantize(v, info) if info.quantized else v.astype(np.float32)
+                              for v, info in zip(self.runtime.output_values(), self.runtime.outputs)])
+        return [np.stack([values[i].reshape(values[i].shape[1:] if values[i].ndim > 1 else values[i].shape)
+                          for values in per_image]) for i in range(len(self.runtime.outputs))]
+
+
+class Classifier(Feed):
+    """A Feed of a classifier: float scores (images, classes) of the first output."""
 
     def scores(self, pixels: np.ndarray) -> np.ndarray:
         """Float scores for a batch of uint8 pixels, one image at a time (models have batch 1)."""

@@ -20,15 +20,14 @@ def keep_float_study(model: str, weights: str, calib: str, data: str, keep_float
                      check: str | None = None, threads: int = 1, warn=None) -> dict:
     """Convert ``model`` as float, int8 and int8 with ``keep_float`` layers kept float, then measure all three the same way: top-1, agreement, SQNR, size, latency."""
     out = Path(out)
-    common = dict(weights=weights, formats=("tflite",), calib=calib, calib_count=calib_count, check=check,
-                  **({"warn": warn} if warn else {}))
-    plain = convert(ConvertOptions(model=model, precisions=("float", "int8"), out=str(out / "plain"), **common))
-    mixed = convert(ConvertOptions(model=model, precisions=("int8",), out=str(out / "mixed"), keep_float=keep_float,
-                                   **common))
+    common = dict(weights=weights, formats=("tflite",), calib=calib, calib_count=calib_count, check=check, warn=warn)
+    plain = convert(ConvertOptions.build(model, precisions=("float", "int8"), out=str(out / "plain"), **common))
+    mixed = convert(ConvertOptions.build(model, precisions=("int8",), out=str(out / "mixed"), keep_float=keep_float,
+                                         **common))
     sidecars = {"float": plain[0] if plain[0]["precision"] == "float" else plain[1],
                 "int8": plain[1] if plain[1]["precision"] == "int8" else plain[0], "mixed": mixed[0]}
     paths = {k: Path(s["path"]) for k, s in sidecars.items()}
-    timed, errors = bench(list(paths.values()), BenchOptions(threads=threads, runs=60, min_time=1.0, rounds=4))
+    timed, errors = bench(list(paths.values()), BenchOptions.build(threads=threads, runs=60, min_time=1.0, rounds=4))
     if errors:
         raise EdgekitError("; ".join(errors))
     by_path = {r["artifact"]: r for r in timed}

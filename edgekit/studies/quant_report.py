@@ -9,7 +9,6 @@ qdq_loss_debug.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
@@ -26,9 +25,9 @@ def _target(model_or_artifact: str, opts):
     from edgekit.zoo.user import KERAS_SUFFIXES
 
     path = Path(model_or_artifact)
-    weights = opts.weights if opts.weights not in (None, "none") else None
+    weights = opts.source.weights if opts.source.weights not in (None, "none") else None
     if path.suffix.lower() in KERAS_SUFFIXES or (path.is_dir() and (path / "saved_model.pb").is_file()):
-        return replace(opts, model=str(path))
+        return opts.replace(model=str(path))
     if path.suffix in (".tflite", ".onnx") or path.is_file():
         if not path.is_file():
             raise EdgekitError(f"model file not found: {model_or_artifact}")
@@ -45,36 +44,34 @@ def _target(model_or_artifact: str, opts):
             if model.get("kind") != "keras":
                 raise EdgekitError(f"{path.name} came from the ONNX model {model.get('file')}: quant-report needs a "
                                    f"Keras model")
-            return replace(opts, model=model["path"], preprocess=declared, weights=None)
+            return opts.replace(model=model["path"], preprocess=declared, weights=None)
         w = sidecar.get("weights") or {}
-        return replace(opts, model=model["name"],
-                       weights=weights or (w.get("path") if w.get("kind") == "file" else w.get("kind", "none")))
-    return replace(opts, model=model_or_artifact, weights=weights or "none")
+        return opts.replace(model=model["name"],
+                            weights=weights or (w.get("path") if w.get("kind") == "file" else w.get("kind", "none")))
+    return opts.replace(model=model_or_artifact, weights=weights or "none")
 
 
 def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: float = SUSPECT) -> dict:
-    """``opts``: a ConvertOptions carrying weights, calib/check folders, counts, crop, ptq, warn."""
-    from edgekit.export import convert as conv
+    """``opts``: an ``export.options.ConvertOptions`` carrying weights, calib/check folders, counts, crop, ptq, warn.
+    The model is built by the export stages themselves (source, calibration, reference)."""
+    from edgekit.export import calibration as cal
+    from edgekit.export import source as sources
+    from edgekit.export.reference import make_reference
     from edgekit.quant import prepare_for_int8
-    from edgekit.zoo.build import reference_model
-    from edgekit.zoo.user import UserModel
 
     if fmt not in FORMATS:
         raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
     opts = _target(model_or_artifact, opts)
-    spec = conv.resolve_model(opts)
-    if isinstance(spec, UserModel) and spec.kind != "keras":
+    source = sources.resolve(opts.source)
+    spec = source.spec
+    if source.kind != "keras":
         raise EdgekitError(f"{spec.path.name}: quant-report rebuilds a Keras model layer by layer; convert the ONNX "
                            f"model and compare parity instead")
-    calib, check = conv.image_sets(opts, spec.resolution, need_calibration=True)
+    calib, check = cal.image_sets(opts.calibration, spec.resolution, True, opts.warn, opts.progress)
+    reference = make_reference(source, calib, check)
+    model, calib_x, check_x = reference.model, reference.calib_x, reference.check_x
     with quiet():
-        if isinstance(spec, UserModel):
-            model, source = spec.keras_model(), conv.UserWeights(spec)
-        else:
-            model, source, _ = reference_model(spec, opts.weights, calib.pixels)
-    calib_x, check_x = spec.preprocessing.apply(calib.pixels), spec.preprocessing.apply(check.pixels)
-    with quiet():
-        qmodel = prepare_for_int8(model, calib_x, opts.ptq)
+        qmodel = prepare_for_int8(model, calib_x, opts.quantization.ptq)
         if fmt == "tflite":
             from edgekit.export.tflite import save_model
             from edgekit.export import debug_tflite
@@ -85,12 +82,13 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
             from edgekit.export import onnx as onnx_export
             from edgekit.export import debug_onnx
 
-            float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.onnx_opset)
-            qdq = onnx_export.quantize_int8(float_onnx, calib_x, opts.onnx_calibration, opts.onnx_activations)
+            quant = opts.quantization
+            float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.output.onnx_opset)
+            qdq = onnx_export.quantize_int8(float_onnx, calib_x, quant.onnx_calibration, quant.onnx_activations)
             rows = debug_onnx.layer_errors(qdq, check_x, float_onnx)
     rows = finish(own_names(rows, model), threshold)
     return {
-        "model": spec.name, "format": fmt, "weights": source.to_dict(), "weight_rounding": opts.ptq,
+        "model": spec.name, "format": fmt, "weights": source.weights.to_dict(), "weight_rounding": opts.quantization.ptq,
         "calibration": calib.to_dict(), "check": {"source": check.source, "count": int(len(check.pixels))},
         "threshold": threshold, "healthy": round(float(HEALTHY), 3),
         "tool": "tf.lite.experimental.QuantizationDebugger" if fmt == "tflite"

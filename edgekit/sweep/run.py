@@ -48,110 +48,135 @@ def run_sweep(sweep: Sweep, executor, db: str | None = None, resume: bool = Fals
               progress: Callable[[dict], None] | None = None) -> dict:
     """Run a sweep's cells in phases (convert, bench, eval), record every result and failure, and return a summary."""
     executor.configure(sweep.bench, sweep.eval)
-    started = time.time()
-    counts = {"done": 0, "failed": 0, "skipped": 0, "left": len(sweep.cells), "phase": "plan"}
-    failures: list[dict] = []
-    timeline: list[dict] = []
-
-    def tick(**change) -> None:
-        counts.update(change)
-        if progress:
-            progress(dict(counts))
-
     with ResultsStore(db) as store:
-        cells = sweep.cells
+        run = _SweepRun(sweep, executor, store, progress)
+        run.plan(resume)
+        run.convert()
+        for step, measure in (("bench", executor.benches), ("eval", executor.evals)):
+            run.measure(step, measure)
+        db_path = str(store.path)
+    run.tick(phase="done")
+    return run.summary(db_path)
+
+
+class _SweepRun:
+    """One sweep's progress: counts, failures (each recorded in the store) and the timeline of its tasks."""
+
+    def __init__(self, sweep: Sweep, executor, store: ResultsStore, progress):
+        self.sweep, self.executor, self.store, self.progress = sweep, executor, store, progress
+        self.started = time.time()
+        self.counts = {"done": 0, "failed": 0, "skipped": 0, "left": len(sweep.cells), "phase": "plan"}
+        self.failures: list[dict] = []
+        self.timeline: list[dict] = []
+        self.broken: dict[str, str] = {}  # artifact key -> why it could not be made
+        self.seconds: dict[str, float] = {}
+        self.cells, self.todo, self.hits = sweep.cells, [], 0
+
+    def tick(self, **change) -> None:
+        self.counts.update(change)
+        if self.progress:
+            self.progress(dict(self.counts))
+
+    def plan(self, resume: bool) -> None:
+        """The cells to run (``resume``: those not in the store yet) and the artifacts the cache lacks."""
+        sweep = self.sweep
         if resume:
-            seen = done_keys(store)
-            cells = [c for c in sweep.cells if c.key not in seen]
-            counts["skipped"] = len(sweep.cells) - len(cells)
-            counts["left"] = len(cells)
-        needed = {c.artifact.key for c in cells} | ({a.key for a in sweep.artifacts} if "convert" in sweep.steps else set())
-        todo = [a for a in sweep.artifacts if a.key in needed and not cached(a)]
-        hits = sum(1 for a in sweep.artifacts if a.key in needed and cached(a))
-        broken: dict[str, str] = {}
+            seen = done_keys(self.store)
+            self.cells = [c for c in sweep.cells if c.key not in seen]
+            self.counts.update(skipped=len(sweep.cells) - len(self.cells), left=len(self.cells))
+        needed = {c.artifact.key for c in self.cells} | ({a.key for a in sweep.artifacts}
+                                                         if "convert" in sweep.steps else set())
+        self.todo = [a for a in sweep.artifacts if a.key in needed and not cached(a)]
+        self.hits = sum(1 for a in sweep.artifacts if a.key in needed and cached(a))
 
-        def fail(cell: Cell | None, step: str, error: str, artifact: Artifact | None = None) -> None:
-            entry = {"step": step, "cell": cell.label if cell else artifact.label, "error": error}
-            failures.append(entry)
-            target = cell.artifact if cell else artifact
-            store.record("failure", {"artifact": str(target.path), "model": target.model, "format": target.format,
-                                     "precision": target.precision, "device": cell.device if cell else None,
-                                     "threads": cell.threads if cell else None, **entry,
-                                     "sweep": {"name": sweep.name, "cell": cell.key if cell else target.key}}, {})
+    def fail(self, cell: Cell | None, step: str, error: str, artifact: Artifact | None = None) -> None:
+        entry = {"step": step, "cell": cell.label if cell else artifact.label, "error": error}
+        self.failures.append(entry)
+        target = cell.artifact if cell else artifact
+        self.store.record("failure", {"artifact": str(target.path), "model": target.model, "format": target.format,
+                                      "precision": target.precision, "device": cell.device if cell else None,
+                                      "threads": cell.threads if cell else None, **entry,
+                                      "sweep": {"name": self.sweep.name, "cell": cell.key if cell else target.key}}, {})
+        if cell:
+            self.tick(failed=self.counts["failed"] + 1, left=self.counts["left"] - 1)
 
-        # 1. conversions: CPU work, in parallel; nothing is timed meanwhile
-        tick(phase="convert")
-        convert_started = time.time()
-        if "convert" in sweep.steps or todo:
+    def convert(self) -> None:
+        """Phase 1, conversions: CPU work, in parallel; nothing is timed meanwhile."""
+        self.tick(phase="convert")
+        started = time.time()
+        if "convert" in self.sweep.steps or self.todo:
             jobs: dict[tuple[str, str], dict] = {}
-            for a in todo:
+            for a in self.todo:
                 job = jobs.setdefault((a.model, a.weights), {"model": a.model, "weights": a.weights, "pairs": [],
-                                                             "convert": sweep.convert, "artifacts": []})
+                                                             "convert": self.sweep.convert, "artifacts": []})
                 job["pairs"].append((a.format, a.precision))
                 job["artifacts"].append(a)
-            for job, outcome in executor.converts(list(jobs.values())):
-                timeline.append({"step": "convert", "what": job["model"], "node": outcome.get("node"),
-                                 "started": outcome["started"], "ended": outcome["ended"]})
-                for a in job["artifacts"]:
-                    got = (outcome.get("artifacts") or {}).get(f"{a.format}-{a.precision}")
-                    if "error" in outcome or got is None:
-                        broken[a.key] = outcome.get("error", "the converter made no such artifact")
-                        fail(None, "convert", broken[a.key], artifact=a)
-                        continue
-                    data = got["bytes"] if "bytes" in got else Path(got["path"]).read_bytes()
-                    # the converter's warnings stay with the artifact: a cache hit reports them again
-                    mine = [w for w in outcome.get("warnings") or []  # a parity warning names its own artifact
-                            if "parity floor" not in w or w.startswith(f"{a.format}-{a.precision}.")]
-                    _file(a, data, {**got["sidecar"], "conversion_warnings": mine})
-                if outcome.get("scratch"):
-                    shutil.rmtree(outcome["scratch"], ignore_errors=True)
-                tick()
-        convert_seconds = time.time() - convert_started
+            for job, outcome in self.executor.converts(list(jobs.values())):
+                self._filed(job, outcome)
+                self.tick()
+        self.seconds["convert"] = round(time.time() - started, 2)
 
-        def runnable(step: str) -> list[Cell]:
-            out = []
-            for cell in (c for c in cells if c.step == step):
-                if cell.artifact.key in broken:
-                    fail(cell, step, f"no artifact: {broken[cell.artifact.key]}")
-                    tick(failed=counts["failed"] + 1, left=counts["left"] - 1)
-                elif not cached(cell.artifact):
-                    fail(cell, step, "artifact not in the cache and the sweep has no convert step")
-                    tick(failed=counts["failed"] + 1, left=counts["left"] - 1)
-                else:
-                    out.append(cell)
-            return out
+    def _filed(self, job: dict, outcome: dict) -> None:
+        """File one conversion's artifacts into the cache (or record why each is missing)."""
+        self.timeline.append({"step": "convert", "what": job["model"], "node": outcome.get("node"),
+                              "started": outcome["started"], "ended": outcome["ended"]})
+        for a in job["artifacts"]:
+            got = (outcome.get("artifacts") or {}).get(f"{a.format}-{a.precision}")
+            if "error" in outcome or got is None:
+                self.broken[a.key] = outcome.get("error", "the converter made no such artifact")
+                self.fail(None, "convert", self.broken[a.key], artifact=a)
+                continue
+            data = got["bytes"] if "bytes" in got else Path(got["path"]).read_bytes()
+            # the converter's warnings stay with the artifact: a cache hit reports them again
+            mine = [w for w in outcome.get("warnings") or []  # a parity warning names its own artifact
+                    if "parity floor" not in w or w.startswith(f"{a.format}-{a.precision}.")]
+            _file(a, data, {**got["sidecar"], "conversion_warnings": mine})
+        if outcome.get("scratch"):
+            shutil.rmtree(outcome["scratch"], ignore_errors=True)
 
-        phase_seconds = {}
-        for step, run in (("bench", executor.benches), ("eval", executor.evals)):
-            tick(phase=step)
-            t0 = time.time()
-            for cell, outcome in run(runnable(step), lambda a: a.path):
-                timeline.append({"step": step, "what": cell.label, "device": cell.device,
-                                 "node": (outcome.get("result") or {}).get("node") or outcome.get("node"),
-                                 "started": outcome["started"], "ended": outcome["ended"]})
-                if "error" in outcome:
-                    fail(cell, step, outcome["error"])
-                    tick(failed=counts["failed"] + 1, left=counts["left"] - 1)
-                    continue
-                result = dict(outcome["result"])
-                env = result.pop("environment", None) or {}
-                sidecar = art.read_sidecar(cell.artifact.path) or {}
-                if sidecar.get("conversion_warnings"):  # never dropped: in the results and the summary
-                    result["conversion_warnings"] = sidecar["conversion_warnings"]
-                result.update(model=result.get("model") or cell.artifact.model, device=cell.device,
-                              sweep={"name": sweep.name, "cell": cell.key, "artifact_key": cell.artifact.key,
-                                     "executor": executor.name, "started": outcome["started"],
-                                     "ended": outcome["ended"], "weights": sidecar.get("weights")})
-                store.record(step, result, env)
-                tick(done=counts["done"] + 1, left=counts["left"] - 1)
-            phase_seconds[step] = round(time.time() - t0, 2)
-        db_path = str(store.path)
-    tick(phase="done")
-    warnings = [{"model": a.model, "artifact": a.label, "warning": w} for a in sweep.artifacts if cached(a)
-                for w in (art.read_sidecar(a.path) or {}).get("conversion_warnings") or []]
-    return {"sweep": sweep.to_dict(), **executor.describe(), "db": db_path,
-            "cells": len(sweep.cells), "done": counts["done"], "failed": len(failures), "skipped": counts["skipped"],
-            "warnings": warnings,
-            "artifacts": {"total": len(sweep.artifacts), "converted": len(todo) - len(broken), "cache_hits": hits},
-            "seconds": {"total": round(time.time() - started, 2), "convert": round(convert_seconds, 2), **phase_seconds},
-            "failures": failures, "timeline": timeline}
+    def runnable(self, step: str) -> list[Cell]:
+        out = []
+        for cell in (c for c in self.cells if c.step == step):
+            if cell.artifact.key in self.broken:
+                self.fail(cell, step, f"no artifact: {self.broken[cell.artifact.key]}")
+            elif not cached(cell.artifact):
+                self.fail(cell, step, "artifact not in the cache and the sweep has no convert step")
+            else:
+                out.append(cell)
+        return out
+
+    def measure(self, step: str, run) -> None:
+        """Phase 2 or 3: bench or eval every runnable cell of ``step``; each result is recorded as it comes."""
+        self.tick(phase=step)
+        started = time.time()
+        for cell, outcome in run(self.runnable(step), lambda a: a.path):
+            self.timeline.append({"step": step, "what": cell.label, "device": cell.device,
+                                  "node": (outcome.get("result") or {}).get("node") or outcome.get("node"),
+                                  "started": outcome["started"], "ended": outcome["ended"]})
+            if "error" in outcome:
+                self.fail(cell, step, outcome["error"])
+                continue
+            result = dict(outcome["result"])
+            env = result.pop("environment", None) or {}
+            sidecar = art.read_sidecar(cell.artifact.path) or {}
+            if sidecar.get("conversion_warnings"):  # never dropped: in the results and the summary
+                result["conversion_warnings"] = sidecar["conversion_warnings"]
+            result.update(model=result.get("model") or cell.artifact.model, device=cell.device,
+                          sweep={"name": self.sweep.name, "cell": cell.key, "artifact_key": cell.artifact.key,
+                                 "executor": self.executor.name, "started": outcome["started"],
+                                 "ended": outcome["ended"], "weights": sidecar.get("weights")})
+            self.store.record(step, result, env)
+            self.tick(done=self.counts["done"] + 1, left=self.counts["left"] - 1)
+        self.seconds[step] = round(time.time() - started, 2)
+
+    def summary(self, db_path: str) -> dict:
+        sweep = self.sweep
+        warnings = [{"model": a.model, "artifact": a.label, "warning": w} for a in sweep.artifacts if cached(a)
+                    for w in (art.read_sidecar(a.path) or {}).get("conversion_warnings") or []]
+        return {"sweep": sweep.to_dict(), **self.executor.describe(), "db": db_path,
+                "cells": len(sweep.cells), "done": self.counts["done"], "failed": len(self.failures),
+                "skipped": self.counts["skipped"], "warnings": warnings,
+                "artifacts": {"total": len(sweep.artifacts), "converted": len(self.todo) - len(self.broken),
+                              "cache_hits": self.hits},
+                "seconds": {"total": round(time.time() - self.started, 2), **self.seconds},
+                "failures": self.failures, "timeline": self.timeline}

@@ -36,7 +36,7 @@ def convert_model(model: str, weights: str, pairs: list[tuple[str, str]], conver
     warnings: list[str] = []  # the converter's warnings travel back with the outcome
     scratch = tempfile.mkdtemp(prefix="edgekit-sweep-")
     try:
-        opts = ConvertOptions(model=model, weights=weights, precisions=tuple(sorted({p for _, p in pairs})), formats=tuple(sorted({f for f, _ in pairs})),
+        opts = ConvertOptions.build(model, weights=weights, precisions=tuple(sorted({p for _, p in pairs})), formats=tuple(sorted({f for f, _ in pairs})),
                               calib=convert.get("calib"), calib_count=convert.get("calib_count", 100),
                               check_count=convert.get("check_count", DEFAULT_CHECK_COUNT), ptq=convert.get("ptq", DEFAULT_PTQ),
                               preprocess=convert.get("preprocess") if is_model_path(model) else None,
@@ -70,7 +70,7 @@ def bench_artifact(path: str, device: str, threads: int, bench: dict) -> dict:
 
     started = time.time()
     try:
-        opts = BenchOptions(device=device, threads=threads, **bench)
+        opts = BenchOptions.build(device=device, threads=threads, **bench)
         results, errors = run([Path(path)], opts)
         if errors or not results:
             return {"error": "; ".join(errors) or "no result", "started": started, "ended": time.time()}

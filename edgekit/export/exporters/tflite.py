@@ -1,0 +1,127 @@
+"""TFLite: from a Keras model through a SavedModel and TFLiteConverter (every precision; int8 with
+sequential-GPTQ-rounded weights, MobileNetV3's hard-swish split and ReLU6 ranges tightened, layers kept
+float through the QuantizationDebugger), and from a foreign ONNX model through onnx2tf."""
+
+from __future__ import annotations
+
+import difflib
+
+from edgekit.errors import EdgekitError
+from edgekit.export import tflite as tflite_export
+from edgekit.export.exporters import Exporter, ranked_layers, register
+from edgekit.vocab import EXTENSIONS, FORMAT_PRECISIONS, FORMAT_RUNTIME
+
+_SCHEMES = {
+    "float": None,
+    "fp16": {"scheme": "float16 weights, float32 compute"},
+    "dynamic": {"scheme": "dynamic-range: int8 weights, activations quantized at run time"},
+    "int8": {"scheme": "full-integer int8, per-channel int8 weights (TFLiteConverter)",
+             "calibration_method": "minmax over the calibration images (TFLiteConverter)"},
+    "int16x8": {"scheme": "int16 activations, int8 weights (TFLiteConverter, experimental); "
+                          "ops without int16x8 kernels (e.g. HARD_SWISH) stay float"},
+}
+
+
+def quantization(precision: str, io: str) -> dict | None:
+    """The sidecar's description of a TFLiteConverter precision (int8: with its model I/O)."""
+    scheme = _SCHEMES[precision]
+    if precision == "int8":
+        scheme = {"scheme": scheme["scheme"], "io": io, "calibration_method": scheme["calibration_method"]}
+    return scheme
+
+
+class _TFLite(Exporter):
+    format = "tflite"
+    title = "TFLite"
+    precisions = FORMAT_PRECISIONS["tflite"]
+    runtime = FORMAT_RUNTIME["tflite"]
+    extension = EXTENSIONS["tflite"]
+
+
+@register
+class KerasTFLite(_TFLite):
+    """A Keras model (zoo or the user's) -> SavedModel -> TFLiteConverter."""
+
+    source_kind = "keras"
+    mixed_scheme = "TFLite QuantizationDebugger denylisted_nodes"
+
+    def export(self, item) -> tuple[bytes, dict]:
+        forms = self.forms
+        model, rewrites = forms.int8_split() if item.precision == "int8" else (forms.model_for(item.precision), [])
+        if item.keep_float:
+            data, extra = self._keep_float(model, item.keep_float)
+        else:
+            data = tflite_export.convert(forms.saved_model(model), item.precision, forms.calib_x, io=item.io)
+            extra = {"quantization": quantization(item.precision, item.io)}
+        if rewrites:
+            from edgekit.export import relu6_ranges, rewrite
+
+            data, tightened = relu6_ranges.tighten(data)
+            rewrites.append(rewrite.TIGHTENED.format(count=len(tightened)))
+        return data, {**extra, "graph_rewrites": rewrites}
+
+    def _keep_float(self, model, request: str) -> tuple[bytes, dict]:
+        """int8 with the requested (or the worst) layers left float, via the QuantizationDebugger."""
+        from edgekit.export import debug_tflite
+        from edgekit.export.plan import keep_float_request
+        from edgekit.quant.layer_error import worst_layers
+
+        forms = self.forms
+        saved = forms.saved_model(model)
+        names, auto = keep_float_request(request)
+        rows = forms.own_names(debug_tflite.layer_errors(saved, forms.calib_x, forms.check_x))
+        if auto:
+            names = worst_layers(rows, auto)
+        quantized = {row.layer for row in rows}
+        for name in names:
+            if name not in quantized:
+                near = difflib.get_close_matches(name, sorted(quantized), n=3)
+                raise EdgekitError(f"--keep-float: no quantized layer named '{name}'"
+                                   + (f" (nearest: {', '.join(near)})" if near else
+                                      f" (layers: {', '.join(sorted(quantized)[:8])}, ...)"))
+        tensors = [row.tensor for row in rows if row.layer in names]
+        data = debug_tflite.mixed_model(saved, forms.calib_x, tensors)
+        kept = {"request": request, "layers": names, "tensors": tensors,
+                "ranking": "RMSE/scale on the parity images (QuantizationDebugger)" if auto else None}
+        quant = {**quantization("int8", "float"), "scheme": "int8 with some layers kept float (selective "
+                 "quantization through TFLite's QuantizationDebugger denylisted_nodes)", "keep_float": kept}
+        return data, {"quantization": quant}
+
+    def ranking(self) -> list[tuple[str, list[str]]]:
+        from edgekit.export import debug_tflite
+
+        forms = self.forms
+        model, _ = forms.int8_split()
+        rows = debug_tflite.layer_errors(forms.saved_model(model), forms.calib_x, forms.calib_x[: min(32, len(forms.calib_x))])
+        return ranked_layers(forms.own_names(rows))
+
+    def mixed(self, tensors: list[str]) -> bytes:
+        from edgekit.export import debug_tflite
+
+        model, rewrites = self.forms.int8_split()
+        data = debug_tflite.mixed_model(self.forms.saved_model(model), self.forms.calib_x, tensors)
+        if rewrites:
+            from edgekit.export import relu6_ranges
+
+            data, _ = relu6_ranges.tighten(data)
+        return data
+
+
+@register
+class OnnxTFLite(_TFLite):
+    """A foreign float ONNX model -> onnx2tf's SavedModel (NHWC) -> TFLiteConverter (the onnx-tflite extra)."""
+
+    source_kind = "onnx"
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        from edgekit.export import onnx_tflite
+
+        return None if onnx_tflite.available() else onnx_tflite.EXTRA
+
+    def export(self, item) -> tuple[bytes, dict]:
+        from edgekit.export import onnx_tflite
+
+        forms = self.forms
+        data, how = onnx_tflite.convert(forms.float_onnx(), item.precision, forms.calib_nhwc, forms.scratch)
+        return data, {"quantization": quantization(item.precision, "float"), "converter": how}

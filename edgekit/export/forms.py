@@ -1,0 +1,103 @@
+"""The intermediate forms of a source model, each made once per conversion and shared by its exporters.
+
+A Keras source (a zoo model or the user's file) has a float model, its int8-ready copy (weights
+rounded by ``--ptq``), MobileNetV3's hard-swish split of that copy, one SavedModel per Keras model
+(shared by its TFLite precisions) and one float ONNX graph per Keras model (shared by ONNX float and
+int8). A foreign ONNX source has its float graph with the input fixed to batch 1. Exporters ask for
+what they need; nothing is made twice.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from edgekit.export import onnx as onnx_export
+from edgekit.export import tflite as tflite_export
+
+
+class KerasForms:
+    """A Keras model's forms (``model`` is the float reference model, logits out)."""
+
+    kind = "keras"
+
+    def __init__(self, model, source, opts, calib_x, check_x, scratch: str):
+        self.model, self.source, self.opts = model, source, opts
+        self.calib_x, self.check_x, self.scratch = calib_x, check_x, scratch
+        self.notes: list[str] = []  # warnings raised while quiet(), said by the runner once it is over
+        self._quant_model = None
+        self._split = None
+        self._saved: dict[int, str] = {}
+        self._onnx: dict[int, bytes] = {}
+
+    def model_for(self, precision: str):
+        """The float model, or for a calibrated precision its copy with weights rounded by ``--ptq``."""
+        from edgekit.vocab import QUANTIZED
+
+        if precision not in QUANTIZED:
+            return self.model
+        if self._quant_model is None:
+            from edgekit.quant import prepare_for_int8
+
+            notes: list[str] = []
+            ptq = self.opts.quantization.ptq
+            self._quant_model = prepare_for_int8(self.model, self.calib_x, ptq, notes=notes)
+            if self.source.is_user:  # the zoo's heads are known; a user's model hears which layers the converter rounds
+                self.notes += [f"--ptq {ptq}: {note}" for note in notes]
+        return self._quant_model
+
+    def int8_split(self) -> tuple[object, list[str]]:
+        """MobileNetV3's int8 TFLite graph with hard-swish split (see export.rewrite), unless --hswish stock;
+        returns (model, the rewrites it carries)."""
+        from edgekit.export import rewrite
+
+        model = self.model_for("int8")
+        if self.opts.quantization.hswish != "split" or not rewrite.has_hard_swish(model):
+            return model, []
+        if self._split is None:
+            self._split = rewrite.split_hard_swish(model)
+        total = sum(1 for layer in model.layers if rewrite.is_hard_swish(layer))
+        return self._split[0], [rewrite.DESCRIPTION.format(folded=self._split[1], total=total)]
+
+    def saved_model(self, model) -> str:
+        if id(model) not in self._saved:
+            folder = os.path.join(self.scratch, str(len(self._saved)))
+            self._saved[id(model)] = tflite_export.save_model(model, folder)
+        return self._saved[id(model)]
+
+    def onnx_float(self, model) -> bytes:
+        if id(model) not in self._onnx:
+            self._onnx[id(model)] = onnx_export.convert_float(model, self.source.resolution,
+                                                              self.opts.output.onnx_opset)
+        return self._onnx[id(model)]
+
+    def own_names(self, rows):
+        """Debugger rows named after the model's own layers, worst first (``quant.layer_error``)."""
+        from edgekit.quant.layer_error import finish, own_names
+
+        return finish(own_names(rows, self.model))
+
+
+class OnnxForms:
+    """A foreign float ONNX model's forms: its graph with the input fixed to batch 1, and the calibration
+    images in its layout (NCHW for PyTorch's) and in NHWC (what onnx2tf's TFLite takes)."""
+
+    kind = "onnx"
+
+    def __init__(self, model, source, opts, calib_x, check_x, scratch: str):
+        self.source, self.opts, self.scratch = source, opts, scratch
+        self.user = source.spec
+        self.calib_nhwc, self.check_x = calib_x, check_x
+        self.calib_x = None if calib_x is None else (
+            np.ascontiguousarray(np.transpose(calib_x, (0, 3, 1, 2))) if self.user.layout == "nchw" else calib_x)
+        self.notes: list[str] = []
+        self._float = None
+
+    def float_onnx(self) -> bytes:
+        if self._float is None:
+            self._float = onnx_export.fix_input_shape(self.user.path, self.user.resolution, self.user.layout)
+        return self._float
+
+
+FORMS = {"keras": KerasForms, "onnx": OnnxForms}

@@ -1,0 +1,112 @@
+"""Stage 1, the source: which model is exported, resolved and checked before anything is built.
+
+A zoo name becomes its ``ModelSpec`` and weights source (none / imagenet / a .h5 file); the user's own
+file (.keras, .h5, a SavedModel folder, a float .onnx) becomes a ``UserModel`` with its preprocessing
+and class names. After this stage nothing cares where the model came from, except through ``kind``
+(which exporters take it) and ``task`` (what its outputs mean).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import EdgekitError
+from edgekit.export.options import ConvertOptions, SourceOptions
+from edgekit.tasks import Task, get_task
+from edgekit.zoo import user as user_mod
+from edgekit.zoo import weights as weights_mod
+from edgekit.zoo.spec import parse_model
+
+
+@dataclass(frozen=True)
+class UserWeights:
+    """A model file's own weights, as the sidecar records them."""
+    model: user_mod.UserModel
+    kind: str = "user"
+
+    def to_dict(self) -> dict:
+        return {"kind": "user", "file": self.model.path.name, "sha256": self.model.sha256}
+
+
+@dataclass(frozen=True)
+class Source:
+    """The model to export: its spec (zoo ``ModelSpec`` or ``UserModel``), where its weights come from, the
+    kind of graph it is (``keras`` or ``onnx``: which exporters take it) and its task."""
+
+    spec: object
+    weights: object  # zoo.weights.WeightsSource or UserWeights
+    kind: str
+    task: Task
+    notes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def resolution(self) -> int:
+        return self.spec.resolution
+
+    @property
+    def preprocessing(self):
+        return self.spec.preprocessing
+
+    @property
+    def is_user(self) -> bool:
+        return isinstance(self.spec, user_mod.UserModel)
+
+    @property
+    def real_weights(self) -> bool:
+        return self.weights.kind != "none"
+
+    def refuse(self, opts: ConvertOptions) -> None:
+        """What this kind of source cannot do (a foreign ONNX model has no Keras graph to round or rewrite)."""
+        if self.kind != "onnx":
+            return
+        quant, gate = opts.quantization, opts.gate
+        for flag, on in (("--keep-float", quant.keep_float is not None), ("--max-drop", gate.max_drop is not None),
+                         ("--min-agreement", gate.min_agreement is not None), ("--min-sqnr", gate.min_sqnr is not None),
+                         ("--edgetpu", quant.edgetpu)):
+            if on:
+                raise EdgekitError(f"{flag} needs a Keras model; for an ONNX model edgekit makes plain int8 (ONNX "
+                                   f"Runtime QDQ) and, with the onnx2tf extra, TFLite")
+        from edgekit.vocab import DEFAULT_PTQ
+
+        if quant.ptq not in (DEFAULT_PTQ, "minmax"):
+            raise EdgekitError("--ptq rounds Keras weights; an ONNX model is rounded by ONNX Runtime's quantizer")
+
+    def with_class_names(self, *folders) -> "Source":
+        """A user model's class names: its --labels, else the class sub-folders of its calibration (or check)
+        folder when they are as many as its outputs (the image_dataset_from_directory order)."""
+        if not self.is_user or self.spec.class_names:
+            return self
+        for folder in folders:
+            if not folder:
+                continue
+            subdirs = sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+            if len(subdirs) == self.spec.classes:
+                return dataclasses.replace(self, spec=dataclasses.replace(self.spec, class_names=tuple(subdirs)))
+        return self
+
+
+def resolve(opts: SourceOptions) -> Source:
+    """The zoo model or the user's file that ``opts.model`` names, checked (nothing built)."""
+    if user_mod.is_model_path(opts.model):
+        if opts.weights not in (None, "none"):
+            raise EdgekitError("a model file carries its own weights: drop --weights")
+        names = None
+        if opts.labels:
+            from edgekit.data.labels import name_list
+
+            names = name_list(opts.labels)
+        model = user_mod.load(opts.model, preprocess=opts.preprocess, mean=opts.mean, std=opts.std,
+                              input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code)
+        return Source(model, UserWeights(model), model.kind, get_task("classification"), model.notes)
+    for flag, value in (("--preprocess", opts.preprocess), ("--input-size", opts.input_size),
+                        ("--labels", opts.labels), ("--mean", opts.mean), ("--std", opts.std)):
+        if value is not None:
+            raise EdgekitError(f"{flag} is for a model file; zoo models know their own (see `edgekit summary`)")
+    spec = parse_model(opts.model)
+    return Source(spec, weights_mod.resolve(spec, opts.weights or "none"), "keras", get_task("classification"))
