@@ -76,10 +76,7 @@ def make_plan(opts: ConvertOptions, source) -> Plan:
     _check_values(opts, pairs, io)
     source.refuse(opts)
     pairs = _available(pairs, source.kind, out.skip_unsupported, opts.warn)
-    items = tuple(Item(fmt, precision, io=io if (fmt, precision) == ("tflite", "int8") else "float",
-                       keep_float=quant.keep_float if (fmt, precision) == ("tflite", "int8") else None,
-                       edgetpu=quant.edgetpu and (fmt, precision) == ("tflite", "int8"))
-                  for fmt, precision in pairs)
+    items = tuple(_item(fmt, precision, io, quant, source.kind) for fmt, precision in pairs)
     required = parity.parse_require(gate.require, source.task) if gate.require is not None else None
     if not source.real_weights and gate.max_drop is not None:
         raise EdgekitError("--max-drop: random weights have no meaningful top-1 to drop: use --min-sqnr (or real weights)")
@@ -87,12 +84,27 @@ def make_plan(opts: ConvertOptions, source) -> Plan:
                 needs_calibration=any(p in QUANTIZED for _, p in pairs) or not source.real_weights)
 
 
+def _item(fmt: str, precision: str, io: str, quant, kind: str) -> Item:
+    """What one (format, precision) means: int8 takes the format's integer I/O, kept-float layers and the Edge
+    TPU when the format has them (``Exporter`` capabilities); everything else is float I/O."""
+    if precision != "int8":
+        return Item(fmt, precision)
+    can = exporter_class(fmt, kind)
+    return Item(fmt, precision, io=io if can.integer_io else "float",
+                keep_float=quant.keep_float if can.named_keep_float else None, edgetpu=quant.edgetpu and can.edgetpu)
+
+
+def _int8_with(pairs, capability: str) -> bool:
+    """Whether an int8 pair of ``pairs`` goes to a format with ``capability`` (an ``Exporter`` flag)."""
+    return any(p == "int8" and getattr(exporter_class(f), capability) for f, p in pairs)
+
+
 def _edgetpu_request(opts: ConvertOptions) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """``--edgetpu`` means a full-integer TFLite file with integer I/O (uint8 unless asked: Coral's convention)."""
     precisions, formats, io = opts.output.precisions, opts.output.formats, opts.quantization.io
     if not opts.quantization.edgetpu:
         return precisions, formats, io
-    if tuple(formats) != ("tflite",):
+    if not all(exporter_class(f).edgetpu for f in formats):
         raise EdgekitError("--edgetpu makes a TFLite file (the Edge TPU compiler reads only TFLite): drop --format")
     return (precisions if "int8" in precisions else (*precisions, "int8")), formats, ("uint8" if io == "float" else io)
 
@@ -141,10 +153,9 @@ def _unavailable(fmt: str, source_kind: str) -> str | None:
 def _check_values(opts: ConvertOptions, pairs, io: str) -> None:
     """Every value and combination of values, one line for the first that is wrong."""
     cal, quant, gate = opts.calibration, opts.quantization, opts.gate
-    int8_tflite = ("tflite", "int8") in pairs
     if io not in IO_TYPES:
         raise EdgekitError(f"unknown --io '{io}' (known: {', '.join(IO_TYPES)})")
-    if io != "float" and not int8_tflite:
+    if io != "float" and not _int8_with(pairs, "integer_io"):
         raise EdgekitError(f"--io {io} applies to full-integer TFLite only: add --int8 and --format tflite")
     if cal.calib_count < 1 or cal.check_count < 1:
         raise EdgekitError("--calib-count and --check-count must be at least 1")
@@ -164,9 +175,9 @@ def _check_values(opts: ConvertOptions, pairs, io: str) -> None:
 
 
 def _check_keep_float(quant, pairs, io: str) -> None:
-    if any(f == "onnx" and p == "int8" for f, p in pairs):
+    if any(p == "int8" and not exporter_class(f).named_keep_float for f, p in pairs):
         raise EdgekitError("--keep-float is TFLite-only for now: use --format tflite")
-    if ("tflite", "int8") not in pairs:
+    if not _int8_with(pairs, "named_keep_float"):
         raise EdgekitError("--keep-float makes a mixed int8/float model: it needs --int8 and --format tflite")
     if io != "float":
         raise EdgekitError("--keep-float keeps float model I/O: drop --io")

@@ -57,7 +57,8 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     from edgekit.export import calibration as cal
     from edgekit.export import source as sources
     from edgekit.export.reference import make_reference
-    from edgekit.quant import prepare_for_int8
+    from edgekit.export.exporters import exporter_class
+    from edgekit.export.forms import KerasForms
 
     if fmt not in FORMATS:
         raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)})")
@@ -70,28 +71,15 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     calib, check = cal.image_sets(opts.calibration, spec.resolution, True, opts.warn, opts.progress)
     reference = make_reference(source, calib, check)
     model, calib_x, check_x = reference.model, reference.calib_x, reference.check_x
-    with quiet():
-        qmodel = prepare_for_int8(model, calib_x, opts.quantization.ptq)
-        if fmt == "tflite":
-            from edgekit.export.tflite import save_model
-            from edgekit.export import debug_tflite
-
-            with tempfile.TemporaryDirectory(prefix="edgekit-qreport-") as tmp:
-                rows = debug_tflite.layer_errors(save_model(qmodel, tmp), calib_x, check_x)
-        else:
-            from edgekit.export import onnx as onnx_export
-            from edgekit.export import debug_onnx
-
-            quant = opts.quantization
-            float_onnx = onnx_export.convert_float(qmodel, spec.resolution, opts.output.onnx_opset)
-            qdq = onnx_export.quantize_int8(float_onnx, calib_x, quant.onnx_calibration, quant.onnx_activations)
-            rows = debug_onnx.layer_errors(qdq, check_x, float_onnx)
+    exporter = exporter_class(fmt, "keras")
+    with quiet(), tempfile.TemporaryDirectory(prefix="edgekit-qreport-") as tmp:
+        forms = KerasForms(model, source, opts, calib_x, check_x, tmp)
+        rows = exporter(forms).layer_errors(check_x, split=False)  # the stock int8 graph, layer by layer
     rows = finish(own_names(rows, model), threshold)
     return {
         "model": spec.name, "format": fmt, "weights": source.weights.to_dict(), "weight_rounding": opts.quantization.ptq,
         "calibration": calib.to_dict(), "check": {"source": check.source, "count": int(len(check.pixels))},
         "threshold": threshold, "healthy": round(float(HEALTHY), 3),
-        "tool": "tf.lite.experimental.QuantizationDebugger" if fmt == "tflite"
-                else "onnxruntime.quantization.qdq_loss_debug",
+        "tool": exporter.debugger,
         "flagged": sum(r.flagged for r in rows), "layers": [r.to_dict() for r in rows],
     }

@@ -30,6 +30,11 @@ class Exporter:
     runtime: ClassVar[str]  # the runtime that reads the file (parity, mixed-precision costs)
     extension: ClassVar[str]
     mixed_scheme: ClassVar[str | None] = None  # how layers are kept float in int8; None: no mixed precision
+    debugger: ClassVar[str | None] = None  # the converter's own per-layer int8 error tool (quant-report)
+    # what int8 can mean in this format (the plan asks; export.plan)
+    integer_io: ClassVar[bool] = False  # full-integer model I/O (int8/uint8) instead of float
+    named_keep_float: ClassVar[bool] = False  # --keep-float LAYER,... / auto:N (a mixed model from a request)
+    edgetpu: ClassVar[bool] = False  # the Edge TPU compiler reads this format
 
     def __init__(self, forms):
         self.forms = forms
@@ -43,9 +48,15 @@ class Exporter:
         """The artifact of ``item`` (an ``export.plan.Item``) and the sidecar fields that describe it."""
         raise NotImplementedError
 
+    def layer_errors(self, debug_x, split: bool = True) -> list:
+        """The converter's own per-layer int8 error rows (``quant.layer_error``) on the preprocessed ``debug_x``;
+        ``split``: of the int8 graph as exported (MobileNetV3's hard-swish split), else of the stock graph."""
+        raise EdgekitError(f"{self.title} from a {self.source_kind} model has no per-layer int8 debugger")
+
     def ranking(self) -> list[tuple[str, list[str]]]:
         """Layers worst first by int8 RMSE/scale on calibration images, each with its quantized tensors."""
-        raise EdgekitError(f"{self.title} from a {self.source_kind} model has no mixed precision")
+        calib_x = self.forms.calib_x
+        return ranked_layers(self.forms.own_names(self.layer_errors(calib_x[: min(32, len(calib_x))])))
 
     def mixed(self, tensors: list[str]) -> bytes:
         """The int8 model with the ops producing ``tensors`` kept float."""

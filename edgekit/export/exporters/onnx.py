@@ -5,7 +5,7 @@ calibration images, layers kept float through ``nodes_to_exclude``."""
 from __future__ import annotations
 
 from edgekit.export import onnx as onnx_export
-from edgekit.export.exporters import Exporter, ranked_layers, register
+from edgekit.export.exporters import Exporter, register
 from edgekit.vocab import EXTENSIONS, FORMAT_PRECISIONS, FORMAT_RUNTIME
 
 
@@ -45,6 +45,7 @@ class KerasOnnx(_Onnx):
 
     source_kind = "keras"
     mixed_scheme = "ONNX Runtime quantize_static nodes_to_exclude"
+    debugger = "onnxruntime.quantization.qdq_loss_debug"
 
     def export(self, item) -> tuple[bytes, dict]:
         float_onnx = self.forms.onnx_float(self.forms.model_for(item.precision))
@@ -58,13 +59,11 @@ class KerasOnnx(_Onnx):
                                                      "kernels")
         return data, {**extra, "onnx": graph(data, self.forms.opts.output.onnx_opset)}
 
-    def ranking(self) -> list[tuple[str, list[str]]]:
+    def layer_errors(self, debug_x, split: bool = True) -> list:
         from edgekit.export import debug_onnx
 
-        forms = self.forms
-        float_onnx = forms.onnx_float(forms.model_for("int8"))
-        rows = debug_onnx.layer_errors(self._int8(float_onnx), forms.calib_x[: min(32, len(forms.calib_x))], float_onnx)
-        return ranked_layers(forms.own_names(rows))
+        float_onnx = self.forms.onnx_float(self.forms.model_for("int8"))
+        return debug_onnx.layer_errors(self._int8(float_onnx), debug_x, float_onnx)
 
     def mixed(self, tensors: list[str]) -> bytes:
         return self._int8(self.forms.onnx_float(self.forms.model_for("int8")), exclude=tensors)

@@ -8,7 +8,7 @@ import difflib
 
 from edgekit.errors import EdgekitError
 from edgekit.export import tflite as tflite_export
-from edgekit.export.exporters import Exporter, ranked_layers, register
+from edgekit.export.exporters import Exporter, register
 from edgekit.vocab import EXTENSIONS, FORMAT_PRECISIONS, FORMAT_RUNTIME
 
 _SCHEMES = {
@@ -44,6 +44,8 @@ class KerasTFLite(_TFLite):
 
     source_kind = "keras"
     mixed_scheme = "TFLite QuantizationDebugger denylisted_nodes"
+    debugger = "tf.lite.experimental.QuantizationDebugger"
+    integer_io, named_keep_float, edgetpu = True, True, True
 
     def export(self, item) -> tuple[bytes, dict]:
         forms = self.forms
@@ -87,13 +89,12 @@ class KerasTFLite(_TFLite):
                  "quantization through TFLite's QuantizationDebugger denylisted_nodes)", "keep_float": kept}
         return data, {"quantization": quant}
 
-    def ranking(self) -> list[tuple[str, list[str]]]:
+    def layer_errors(self, debug_x, split: bool = True) -> list:
         from edgekit.export import debug_tflite
 
         forms = self.forms
-        model, _ = forms.int8_split()
-        rows = debug_tflite.layer_errors(forms.saved_model(model), forms.calib_x, forms.calib_x[: min(32, len(forms.calib_x))])
-        return ranked_layers(forms.own_names(rows))
+        model = forms.int8_split()[0] if split else forms.model_for("int8")
+        return debug_tflite.layer_errors(forms.saved_model(model), forms.calib_x, debug_x)
 
     def mixed(self, tensors: list[str]) -> bytes:
         from edgekit.export import debug_tflite
