@@ -113,7 +113,13 @@ def quant_report(model_or_artifact: str, *, calib: str | Path, weights: str | No
     from edgekit.export.options import ConvertOptions
     from edgekit.studies.quant_report import quant_report as run
 
+    import math
+
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise EdgekitError(f"--threshold is an RMSE/scale above which a layer is flagged, a number > 0, got {threshold}")
     opts = ConvertOptions.build(model_or_artifact, weights=weights, calib=str(calib), warn=warn, **options)
+    if opts.calibration.calib_count < 1 or opts.calibration.check_count < 1:
+        raise EdgekitError("--calib-count and --check-count must be at least 1")
     return QuantReport.from_dict(run(model_or_artifact, opts, fmt, threshold))
 
 
@@ -151,6 +157,7 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
 
     paired = bool(suite or reference or save_baseline)
     opts = BenchOptions.build(paired=paired, progress=progress, **options)
+    _warn_threads(opts.thread_counts, opts.where.device, warn)
     if paired and isinstance(opts.execution.threads, (list, tuple)):
         if len(opts.execution.threads) > 1:
             raise EdgekitError("a list of thread counts is for plain bench; a baseline or suite times one count "
@@ -161,6 +168,8 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
         from edgekit.compare.runs import describe_run, measure
 
         builtin = folder_for(save_baseline) if save_baseline and not no_reference else None
+        if sessions is not None and sessions < 2:
+            raise EdgekitError(f"--sessions must be >= 2 (the interval is drawn over sessions), got {sessions}")
         if save_baseline and sessions is not None and sessions < vocab.MIN_BASELINE_SESSIONS and warn:
             warn(f"a baseline of {sessions} session{'s' if sessions != 1 else ''} leaves the spread between worker "
                  f"processes almost unestimated: regress will mostly answer inconclusive (the default is "
@@ -184,9 +193,21 @@ def bench(artifacts: Sequence[str | Path] = (), *, suite: str | Path | None = No
                     baseline=str(save_baseline) if save_baseline and results else None)
 
 
+def _warn_threads(counts, device: str, warn: Warn | None) -> None:
+    """More threads than this machine's cores time contention, not the model: said, not refused."""
+    from edgekit.environment import usable_cores
+
+    cores = usable_cores()
+    over = [c for c in counts if c and c > cores]
+    if over and warn and device in (None, "host", "local"):
+        warn(f"--threads {max(over)} on {cores} usable core{'s' if cores != 1 else ''}: the threads will share cores, "
+             f"and the timing measures that contention")
+
+
 def profile(artifacts: Sequence[str | Path], *, device: str = "host", host: str | None = None,
             threads: int | None = None, runs: int = 30, rounds: int = 3, models_dir: str | Path = "models",
-            record: bool = True, db: str | Path | None = None, plot: str | Path | None = None) -> dict:
+            record: bool = True, db: str | Path | None = None, plot: str | Path | None = None,
+            allow_modified: bool = False) -> dict:
     """Per-op ledgers of ``artifacts``: each op's measured time and share, MACs and share, GMAC/s,
     parameters, Edge TPU placement and flags, with totals by op kind beside the v1 paper's Table 2 and
     the gap between the per-op sum and the whole-model median of the same run. Recorded in the results
@@ -197,7 +218,8 @@ def profile(artifacts: Sequence[str | Path], *, device: str = "host", host: str 
     from edgekit.measure.ledger import ProfileOptions, profile as run
 
     ledgers = run(resolve_artifacts([str(a) for a in artifacts], models_dir),
-                  ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds))
+                  ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds,
+                                 allow_modified=allow_modified))
     where = _record("profile", ledgers, db) if record else None
     written = None
     if plot is not None:
@@ -213,7 +235,7 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
              preprocess: str | None = None, reference_kernels: bool = False, models_dir: str | Path = "models",
              record: bool = True, db: str | Path | None = None,
              progress: Callable[[str], Callable] | None = None, labels: str | Path | None = None,
-             confusion: str | Path | None = None) -> EvalRun:
+             confusion: str | Path | None = None, allow_modified: bool = False, task: str | None = None) -> EvalRun:
     """Top-1/top-5 of each artifact on a labelled image folder, with the artifact's own runtime and the
     preprocessing its sidecar records.
 
@@ -235,7 +257,8 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
     for path in resolve_artifacts([str(a) for a in artifacts], models_dir):
         result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime, preprocess=preprocess,
                      progress=progress(f"eval {path.name}") if progress else None,
-                     reference_kernels=reference_kernels, class_names=names)
+                     reference_kernels=reference_kernels, class_names=names, allow_modified=allow_modified,
+                     task=task)
         if confusion is not None and result.get("confusion") is not None:
             from edgekit.report.plots import confusion as plot
 
@@ -251,7 +274,9 @@ def results(*, kind: str | None = None, model: str | None = None, artifact: str 
             runtime: str | None = None, device: str | None = None, threads: int | None = None,
             limit: int | None = 50, db: str | Path | None = None) -> tuple[str, list[dict]]:
     """Recorded results, newest first: (database path, rows with their result and environment)."""
-    with Store(db) as store:
+    if limit is not None and limit < 0:
+        raise EdgekitError(f"--limit is how many results to show (0: all), got {limit}")
+    with Store(db, read_only=True) as store:
         rows = store.query(kind=kind, model=model, artifact=artifact, runtime=runtime, device=device,
                            threads=threads, limit=limit or None)
         return str(store.path), rows
@@ -278,6 +303,10 @@ def regress(baseline: str | Path, *, candidate: str | Path | None = None, thresh
     from edgekit.compare import gate
     from edgekit.compare.regress import regress as compare_runs
 
+    if max_sessions is not None and max_sessions < 2:
+        raise EdgekitError(f"--max-sessions must be at least 2 (the interval is drawn over sessions), got {max_sessions}")
+    if time_budget is not None and not time_budget > 0:
+        raise EdgekitError(f"--time-budget is seconds, more than 0, got {time_budget}")
     base = bl.load(str(baseline))
     if not 0 < creep < 1:
         raise EdgekitError(f"--creep must be between 0% and 100%, got {creep:.0%}")
@@ -300,7 +329,7 @@ def compare(models: Sequence[str] = (), *, db: str | Path | None = None) -> dict
     """Our recorded figures beside the papers' for ``models`` (default: every model in the store)."""
     from edgekit.compare.papers import compare as run
 
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         evals, benches = store.query(kind="eval"), store.query(kind="bench")
     data = run(list(models) or None, evals, benches)
     if not data["models"]:
@@ -313,7 +342,7 @@ def report(*, out: str | Path = "report", db: str | Path | None = None) -> dict[
     """Markdown, a self-contained HTML page and PNG plots from the results store; returns what was written."""
     from edgekit.report.render import build, write
 
-    with Store(db) as store:
+    with Store(db, read_only=True) as store:
         evals, benches = store.query(kind="eval"), store.query(kind="bench")
         where = str(store.path)
     if not evals and not benches:

@@ -8,13 +8,15 @@ fails (``regress``, ``sweep``, ``edgetpu-check --strict``) exits 1. Choices and 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import sys
 
 import click
 
-from edgekit import vocab
+from edgekit import chatter, vocab
 from edgekit.zoo.families import FAMILIES
 from edgekit.version import __version__
 from edgekit.errors import EdgekitError, describe_failure
@@ -22,6 +24,30 @@ from edgekit.errors import EdgekitError, describe_failure
 
 EXIT_INCONCLUSIVE = 3  # regress: no entry regressed, but some could not be decided within the budget
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error (a bug), apart from bad input (2) and a failed gate (1)
+
+
+class Terminated(BaseException):
+    """SIGTERM, as an exception: ``finally`` blocks run (no half-written file, no scratch left) and the
+    command ends with one line and status 143, as a signal's would."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+# The user's own problems with the machine, not bugs: a full disk, a read-only or forbidden path.
+_USER_OS_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                   errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                   errno.EPERM: "operation not permitted"}
+
+
+def _os_error(exc: OSError) -> str | None:
+    """One line for an OSError that is the user's (with the path), or None for one that is a bug."""
+    what = _USER_OS_ERRORS.get(exc.errno)
+    if what is None:
+        return None
+    where = exc.filename or getattr(exc, "filename2", None)
+    return f"{what}" + (f": {where}" if where else "") + " (nothing half-written was kept)"
 
 
 class _Group(click.Group):
@@ -34,13 +60,37 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("edgekit: interrupted", err=True)
             ctx.exit(130)
+        except Terminated:
+            click.echo("edgekit: terminated (SIGTERM); nothing half-written was kept", err=True)
+            ctx.exit(143)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # a bug: one line naming the log with its traceback (EDGEKIT_DEBUG=1 re-raises)
+            if isinstance(exc, OSError) and _os_error(exc):
+                click.echo(f"edgekit: error: {_os_error(exc)}", err=True)
+                ctx.exit(2)
             if os.environ.get("EDGEKIT_DEBUG"):
                 raise
+            note = chatter.captured()
+            if note.strip():
+                exc.add_note("native libraries wrote (last lines):\n" + "\n".join(note.strip().splitlines()[-20:]))
             click.echo(f"edgekit: error: {describe_failure(exc, _what(ctx))}", err=True)
             ctx.exit(EXIT_BUG)
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """click's usage errors (a bad option value, a missing argument) as one ``edgekit: error:`` line, exit 2."""
+    ctx = exc.ctx
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:  # `edgekit` alone: the help, as click shows it
+        click.echo(ctx.get_help())
+        sys.exit(2)
+    where = f" (see 'edgekit {ctx.info_name} --help')" if ctx is not None and ctx.parent is not None else \
+        " (see 'edgekit --help')"
+    message = " ".join(exc.format_message().split())
+    click.echo(f"edgekit: error: {message}{where}", err=True)
+    sys.exit(2)
 
 
 class Sectioned(click.Command):
@@ -125,13 +175,17 @@ preprocess_option = click.option("--preprocess", type=click.Choice(tuple(vocab.P
                                  help="Float-input preprocessing of a foreign artifact (ours are read from the sidecar).")
 ptq_option = click.option("--ptq", type=click.Choice(vocab.PTQ_ALGORITHMS), default=vocab.DEFAULT_PTQ,
                           show_default=True, help="Weight rounding before int8 conversion (minmax = the converters' own).")
+allow_modified_option = click.option("--allow-modified", is_flag=True, help="Measure an artifact that no longer matches "
+                                     "its sidecar's sha256, as a file of unknown origin (default: refused).")
 calib_count_option = click.option("--calib-count", default=vocab.DEFAULT_CALIB_COUNT, show_default=True,
                                   help="At most this many calibration images.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edgekit")
-def cli():
+@click.option("--verbose", "-v", is_flag=True, help="Show what TensorFlow, absl, oneDNN and LiteRT write to the "
+              "terminal (kept off it by default; also EDGEKIT_VERBOSE=1).")
+def cli(verbose):
     """MobileNet-class classifiers from the papers to the device.
 
     Build MobileNet v1/v2/v3 at the papers' multipliers, count them against the published tables,
@@ -177,7 +231,7 @@ def summary(model, as_json):
 @click.option("--weights", default="imagenet", show_default=True, help="none, imagenet, or a .h5 file.")
 @click.option("--labels", type=click.Path(), help="class_index.csv or a labels .txt for class names.")
 @crop_option
-@click.option("--top", default=5, show_default=True)
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 1000), help="Classes to show per image.")
 @json_option
 def classify(model, images, weights, labels, crop, top, as_json):
     """Classify IMAGES with MODEL in Keras (the float reference)."""
@@ -344,7 +398,7 @@ def _thread_counts(ctx, param, value):
 BENCH_SECTIONS = {  # the groups of edgekit.measure.options, then the paired (baseline) runs and the output
     "Timing": ("warmup", "runs", "min_time", "rounds", "batch"),
     "Execution": ("runtime", "threads", "no_xnnpack", "optimization", "delegate"),
-    "Device and inputs": ("device", "ssh_host", "inputs", "preprocess"),
+    "Device and inputs": ("device", "ssh_host", "inputs", "preprocess", "allow_modified"),
     "Paired runs and baselines (for regress)": ("suite", "reference", "save_baseline", "sessions", "no_reference"),
 }
 BENCH_HELP = f"""Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo names meaning their exports).
@@ -385,12 +439,14 @@ BENCH_HELP = f"""Latency and memory of ARTIFACTS (.tflite/.onnx files, or zoo na
 @click.option("--optimization", type=click.Choice(vocab.ORT_OPTIMIZATION), default=vocab.DEFAULT_ORT_OPTIMIZATION,
               show_default=True, help="ONNX Runtime graph optimization level.")
 @click.option("--delegate", help="LiteRT delegate library to load (e.g. libedgetpu.so.1).")
+@allow_modified_option
 @models_dir_option
 @db_option
 @no_record_option
 @json_option
 def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, device, ssh_host, inputs, suite, reference,
-          save_baseline, sessions, no_reference, preprocess, no_xnnpack, optimization, delegate, models_dir, db, no_record, as_json):
+          save_baseline, sessions, no_reference, preprocess, no_xnnpack, optimization, delegate, allow_modified, models_dir,
+          db, no_record, as_json):
     bar, progress = _bar(_show(as_json))
     with bar:
         run = _api().bench(
@@ -399,7 +455,7 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
             models_dir=models_dir, record=not no_record, db=db, warn=_warn, progress=progress, runtime=runtime,
             threads=threads, warmup=warmup, runs=runs, min_time=min_time, rounds=rounds, batch=batch, device=device,
             host=ssh_host, inputs=inputs, preprocess=preprocess, xnnpack=not no_xnnpack, optimization=optimization,
-            delegate=delegate)
+            delegate=delegate, allow_modified=allow_modified)
     if as_json:
         _emit_json(run.to_dict())
     elif run.results:
@@ -420,14 +476,17 @@ def bench(artifacts, runtime, threads, warmup, runs, min_time, rounds, batch, de
 @click.option("--threads", type=int, help="Threads [default: the device profile's].")
 @click.option("--runs", type=int, default=30, show_default=True, help="Timed runs per op per round.")
 @click.option("--rounds", type=int, default=3, show_default=True)
-@click.option("--top", default=15, show_default=True, help="Op rows in the table (--json/--csv have all).")
+@click.option("--top", default=15, show_default=True, type=click.IntRange(min=1),
+              help="Op rows in the table (--json/--csv have all).")
 @click.option("--plot", type=click.Path(), help="Write a PNG bar chart (time share beside MAC share by op kind) here.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per op.")
+@allow_modified_option
 @models_dir_option
 @db_option
 @no_record_option
 @json_option
-def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_csv, models_dir, db, no_record, as_json):
+def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_csv, allow_modified, models_dir, db,
+            no_record, as_json):
     """Where the time goes: per-op latency of ARTIFACTS joined with MACs, parameters, Edge TPU placement.
 
     LiteRT: each op is cut into a one-op model and timed by the same interpreter and kernels (XNNPACK
@@ -436,7 +495,7 @@ def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_cs
     same run, and the gap is reported. Op kinds are totalled beside the v1 paper's Table 2.
     """
     run = _api().profile(artifacts, device=device, host=ssh_host, threads=threads, runs=runs, rounds=rounds,
-                         models_dir=models_dir, record=not no_record, db=db, plot=plot)
+                         models_dir=models_dir, record=not no_record, db=db, plot=plot, allow_modified=allow_modified)
     if as_json:
         return _emit_json(run)
     if as_csv:
@@ -514,7 +573,7 @@ def _percent(text: str, option: str = "--threshold") -> float:
 @cli.command(name="eval")
 @click.argument("artifacts", nargs=-1, required=True)
 @click.option("--data", required=True, type=click.Path(), help="Labelled folder (labels.csv, or WordNet-id folders).")
-@click.option("--limit", type=int, help="Only the first N images.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N images.")
 @crop_option
 @click.option("--threads", default=1, show_default=True)
 @runtime_option
@@ -524,12 +583,15 @@ def _percent(text: str, option: str = "--threshold") -> float:
 @click.option("--labels", "class_labels", type=click.Path(), help="An N-class model: class names, one per line in "
               "output order [default: the sidecar's, else the sorted class folders].")
 @click.option("--confusion", type=click.Path(), help="An N-class model: write its confusion matrix as a PNG in this folder.")
+@click.option("--task", type=click.Choice(vocab.SCORED_TASKS), help="What the outputs mean [default: from the "
+              "model's outputs]; a model that is not a classifier needs its task named.")
+@allow_modified_option
 @models_dir_option
 @db_option
 @no_record_option
 @json_option
 def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, reference_kernels, class_labels, confusion,
-             models_dir, db, no_record, as_json):
+             task, allow_modified, models_dir, db, no_record, as_json):
     """Top-1/top-5 of ARTIFACTS on a labelled image folder.
 
     DATA: ImageNet labels (labels.csv with class_index, or WordNet-id folders) for ImageNet classifiers;
@@ -542,7 +604,7 @@ def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, referen
     run = _api().evaluate(artifacts, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
                           preprocess=preprocess, reference_kernels=reference_kernels, models_dir=models_dir,
                           record=not no_record, db=db, progress=progress_over if _show(as_json) else None,
-                          labels=class_labels, confusion=confusion)
+                          labels=class_labels, confusion=confusion, task=task, allow_modified=allow_modified)
     if as_json:
         one = len(run.results) == 1
         return _emit_json({**run.results[0].to_dict(), "db": run.db} if one else run.to_dict())
@@ -561,7 +623,7 @@ def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, referen
 @runtime_option
 @click.option("--device")
 @click.option("--threads", type=int)
-@click.option("--limit", type=int, default=50, show_default=True, help="Newest N (0: all).")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="Newest N (0: all).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout (one row per result, headline columns).")
 @db_option
 @json_option
@@ -592,7 +654,8 @@ def results(kind, model, artifact, runtime, device, threads, limit, as_csv, db, 
 @click.option("--format", "fmt", type=click.Choice(vocab.FORMATS), default="tflite", show_default=True)
 @ptq_option
 @click.option("--threshold", default=0.7, show_default=True, help="Flag layers whose RMSE/scale exceeds this.")
-@click.option("--top", default=20, show_default=True, help="Rows in the table (JSON/CSV have all).")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Rows in the table (JSON/CSV have all).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout, one row per tensor.")
 @json_option
 def quant_report_cmd(model_or_artifact, weights, preprocess, trust_model_code, calib, calib_count, check, check_count,
@@ -748,8 +811,24 @@ def sweep(suite, executor, address, resume, task_timeout, db, as_json):
 
 
 def main() -> None:
-    """Entry point of the ``edgekit`` console script."""
-    cli(prog_name="edgekit")
+    """Entry point of the ``edgekit`` console script: native libraries' chatter kept off the terminal
+    (``--verbose`` shows it), SIGTERM ending like Ctrl-C, and every usage error as one line."""
+    verbose = any(a in ("--verbose", "-v") for a in sys.argv[1:2]) or bool(os.environ.get("EDGEKIT_VERBOSE"))
+    chatter.capture(verbose)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = cli.main(prog_name="edgekit", standalone_mode=False)
+    except click.UsageError as exc:
+        _usage_error(exc)
+    except click.exceptions.Abort:
+        click.echo("edgekit: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"edgekit: error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

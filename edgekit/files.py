@@ -55,6 +55,8 @@ def write_temp(folder: Path, name: str, data: bytes) -> Path:
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise EdgekitError(f"cannot write {folder / name}: {exc.strerror or exc}") from None
     else:  # pragma: no cover - 100 collisions of 48 random bits
         raise EdgekitError(f"cannot create a temporary file in {folder}")
     try:
@@ -62,6 +64,11 @@ def write_temp(folder: Path, name: str, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:  # a full disk, a quota: the user's, said with the path; nothing half-written stays
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise EdgekitError(f"cannot write {folder / name} ({len(data):,} bytes): {exc.strerror or exc}; "
+                           f"nothing was written") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -121,3 +128,59 @@ def typed_table(table, keys: dict[str, type], where: str, what: str, error: type
             raise error(f"{what} [{where}]: {key} must be {want.__name__}, got {value!r}")
         out[key] = expand_path(value, what, error) if key in paths else value
     return out
+
+
+# --- scratch folders ---------------------------------------------------------------------------
+
+SCRATCH = ".edgekit-scratch"  # under an output folder: where a conversion's intermediate files live
+
+
+def scratch_dir(root: str | Path, prefix: str):
+    """A temporary folder for intermediate files under ``<root>/.edgekit-scratch/`` (the output's own file
+    system, not the system temp folder), removed on every way out of the block that Python sees. A process
+    killed outright (kill -9) cannot remove its own: the next scratch folder made under the same root
+    removes those whose process is gone."""
+    import tempfile
+
+    area = Path(root) / SCRATCH
+    try:
+        area.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgekitError(f"cannot create a scratch folder in {root}: {exc.strerror or exc}") from None
+    _remove_orphans(area)
+    return _Scratch(tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-", dir=area), area)
+
+
+class _Scratch:
+    """A TemporaryDirectory that also removes the scratch area when it is left empty."""
+
+    def __init__(self, folder, area: Path):
+        self.folder, self.area, self.name = folder, area, folder.name
+
+    def __enter__(self) -> str:
+        return self.folder.__enter__()
+
+    def __exit__(self, *exc):
+        self.folder.__exit__(*exc)
+        with contextlib.suppress(OSError):
+            self.area.rmdir()  # only when empty: another conversion's scratch stays
+
+
+def _remove_orphans(area: Path) -> None:
+    """Scratch folders of processes that no longer exist (their pid is in the name)."""
+    import shutil
+
+    for folder in area.iterdir():
+        pid = folder.name.rsplit("-", 2)[-2] if folder.name.count("-") >= 2 else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: alive
+        return True
+    return True

@@ -93,3 +93,7 @@ REGRESS_MAX_SESSIONS = 16  # sessions per entry the gate may add before it calls
 REGRESS_TIME_BUDGET = 900.0  # seconds the gate may spend on a candidate run
 REGRESS_THRESHOLD = 0.05  # the smallest slowdown that fails the gate
 CREEP_THRESHOLD = 0.05  # the drift from the oldest kept (or a pinned) baseline that fails it: no looser than one step
+
+# Tasks: what a model's outputs mean (edgekit.tasks registers exactly these; a test keeps the two equal).
+TASKS = ("classification", "tensor")
+SCORED_TASKS = ("classification",)  # tasks eval can score on labelled data

@@ -60,20 +60,83 @@ def make_baseline(entries: list[dict], environment: dict, how: dict) -> dict:
 
 
 def save(path: str | Path, baseline: dict) -> Path:
-    """Write a baseline (every timing sample, the run description, the fingerprint) atomically to ``path``."""
+    """Write a baseline (every timing sample, the run description, the fingerprint) atomically to ``path``.
+
+    Artifact paths are stored absolute, with the folder the baseline was saved in (``saved_in``): a baseline
+    moved together with its artifacts (a CI cache restored elsewhere) is re-rooted when it is read."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(baseline, indent=1) + "\n").encode())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BaselineError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+    write_atomic(path, (json.dumps({**baseline, "saved_in": str(path.parent.resolve())}, indent=1) + "\n").encode())
     return path
+
+
+def _artifact_paths(data: dict) -> list[str]:
+    run = data.get("run") or {}
+    return [*(run.get("artifacts") or []), *(e["result"]["artifact"] for e in data["entries"])]
+
+
+def _rerooted(data: dict, path: Path) -> dict:
+    """``data`` with its paths moved from the folder it was saved in to the one it lies in now, when its
+    artifacts are gone from the old place and present in the new one (they moved together)."""
+    old, new = data.get("saved_in"), str(path.parent.resolve())
+    paths = _artifact_paths(data)
+    if not old or old == new or not paths or Path(paths[0]).exists():
+        return data
+    moved = json.loads(json.dumps(data).replace(json.dumps(old + "/")[1:-1], json.dumps(new + "/")[1:-1]))
+    if not Path(_artifact_paths(moved)[0]).exists():
+        return data
+    moved["saved_in"] = new
+    return moved
+
+
+MIN_SAMPLES = 2  # timed runs an entry (and its reference) must carry for any interval
+MAX_MS = 3.6e6  # an hour per run: beyond it a "latency" is a unit error or garbage
+
+
+def _positive(value) -> bool:
+    """A real, finite, positive number (not a bool, not NaN, not infinite, not absurd)."""
+    import math
+
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 < value < MAX_MS)
+
+
+def _check_part(part: dict, where: str, key: str, name: str) -> None:
+    """Every number that enters a statistic: samples finite and positive, rounds and sessions that add up."""
+    samples, sizes = part.get("samples_ms"), part.get("round_sizes")
+    field = f"{where}: entry {key!r}, {name}"
+    if not (isinstance(samples, list) and len(samples) >= MIN_SAMPLES):
+        raise BaselineError(f"{field}.samples_ms: needs at least {MIN_SAMPLES} timing samples")
+    bad = [(i, v) for i, v in enumerate(samples) if not _positive(v)]
+    if bad:
+        i, v = bad[0]
+        raise BaselineError(f"{field}.samples_ms[{i}] is {v!r}: latencies must be finite, positive milliseconds "
+                            f"({len(bad)} such values); the file is damaged or not edgekit's")
+    if not (isinstance(sizes, list) and sizes and all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                                                      for n in sizes) and sum(sizes) == len(samples)):
+        raise BaselineError(f"{field}.round_sizes must be positive whole numbers adding up to the "
+                            f"{len(samples)} samples")
+    rounds = part.get("session_rounds")
+    if rounds is not None and not (isinstance(rounds, list) and all(isinstance(n, int) and n > 0 for n in rounds)
+                                   and sum(rounds) == len(sizes)):
+        raise BaselineError(f"{field}.session_rounds must be positive whole numbers adding up to the {len(sizes)} rounds")
+    if "median_ms" in part and not _positive(part["median_ms"]):
+        raise BaselineError(f"{field}.median_ms is {part['median_ms']!r}: not a finite, positive latency")
+    if not isinstance(part.get("artifact"), str) or not part["artifact"]:
+        raise BaselineError(f"{field}.artifact: missing")
 
 
 def _check_entry(entry, where: str) -> None:
     if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not isinstance(entry.get("result"), dict):
         raise BaselineError(f"{where}: an entry lacks its key or result")
-    for part in filter(None, (entry["result"], entry.get("reference"))):
-        samples, sizes = part.get("samples_ms"), part.get("round_sizes")
-        if not (isinstance(samples, list) and samples and isinstance(sizes, list) and sum(sizes) == len(samples)):
-            raise BaselineError(f"{where}: entry {entry['key']!r} has no usable timing samples")
+    _check_part(entry["result"], where, entry["key"], "result")
+    if entry.get("reference") is not None:
+        if not isinstance(entry["reference"], dict):
+            raise BaselineError(f"{where}: entry {entry['key']!r}, reference: not a timed result")
+        _check_part(entry["reference"], where, entry["key"], "reference")
 
 
 def load(path: str | Path) -> dict:
@@ -95,7 +158,13 @@ def load(path: str | Path) -> dict:
         raise BaselineError(f"{path}: the baseline has no entries")
     for entry in entries:
         _check_entry(entry, str(path))
-    return data
+    origin = data.get("origin")
+    if origin is not None:  # the oldest kept baseline rides along for creep: as checked as the baseline itself
+        if not isinstance(origin, dict) or not isinstance(origin.get("entries"), list) or not origin["entries"]:
+            raise BaselineError(f"{path}: origin (the oldest kept baseline) has no entries")
+        for entry in origin["entries"]:
+            _check_entry(entry, f"{path} (origin)")
+    return _rerooted(data, path)
 
 
 def machine_changes(before: dict, after: dict) -> list[str]:

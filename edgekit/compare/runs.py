@@ -39,16 +39,17 @@ def describe_run(artifacts: list[str], suite: str | None, reference: str | None,
         threads = loaded.threads
     elif not artifacts:
         raise EdgekitError("nothing to time: give artifacts or --suite FILE")
-    else:
-        artifacts = [str(p) for p in resolve_artifacts(artifacts, models_dir)]
+    else:  # absolute: regress may run from another folder (compare.baseline re-roots a moved baseline)
+        artifacts = [str(p.resolve()) for p in resolve_artifacts(artifacts, models_dir)]
     if sessions < 2:
         raise EdgekitError(f"--sessions must be >= 2 (the interval is drawn over sessions), got {sessions}")
     if reference and not Path(reference).is_file():
         raise EdgekitError(f"reference file not found: {reference}")
     if not suite and not reference and builtin_references:
         references = refs.build(builtin_references, {refs.kind_of(_identity(a)) for a in artifacts})
-    return {"suite": str(suite) if suite else None, "artifacts": None if suite else artifacts,
-            "reference": reference, "references": references, "threads": threads or [opts.execution.threads or 1],
+        references = {kind: {**ref, "path": str(Path(ref["path"]).resolve())} for kind, ref in references.items()}
+    return {"suite": str(Path(suite).resolve()) if suite else None, "artifacts": None if suite else artifacts,
+            "reference": str(Path(reference).resolve()) if reference else None, "references": references, "threads": threads or [opts.execution.threads or 1],
             "sessions": sessions, "options": options}
 
 

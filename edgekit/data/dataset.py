@@ -15,9 +15,58 @@ from edgekit.vocab import IMAGE_SUFFIXES
 NUM_CLASSES = 1000
 
 
+def check_folder(folder: str | Path, what: str = "image folder") -> Path:
+    """``folder`` if it is a readable folder; one line naming what is wrong with it otherwise."""
+    folder = Path(folder)
+    try:
+        if folder.is_symlink() and not folder.exists():
+            raise DataError(f"{what} {folder} is a symbolic link to nothing (broken or looping)")
+        if not folder.exists():
+            raise DataError(f"{what} not found: {folder}")
+        if not folder.is_dir():
+            raise DataError(f"{what} {folder} is a file, not a folder")
+        next(folder.iterdir(), None)
+    except PermissionError:
+        raise DataError(f"cannot read {what} {folder}: permission denied") from None
+    except OSError as exc:  # ELOOP and friends
+        raise DataError(f"cannot read {what} {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
 def _labels_csv(folder: Path) -> Path | None:
     path = folder / "labels.csv"
     return path if path.is_file() else None
+
+
+def read_rows(labels: Path, needs: tuple[str, ...] = ("filename",)) -> list[dict]:
+    """The rows of a labels.csv: UTF-8 with or without a byte-order mark (as spreadsheets save it), every row
+    with the ``needs`` columns, no file twice. One line of DataError naming the file and row otherwise."""
+    try:
+        with open(labels, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = [{(k or "").strip(): (v or "").strip() if isinstance(v, str) else v for k, v in row.items()}
+                    for row in reader]
+            header = [h.strip() for h in reader.fieldnames or []]
+    except UnicodeDecodeError:
+        raise DataError(f"{labels} is not a UTF-8 text file (a CSV of filename,class)") from None
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"cannot read {labels}: {exc}") from None
+    missing = [c for c in needs if c not in header]
+    if missing:
+        raise DataError(f"{labels}: expected the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                        f"(found {', '.join(header) or 'none'})")
+    seen: dict[str, dict] = {}
+    for number, row in enumerate(rows, start=2):
+        name = row.get("filename") or ""
+        if not name:
+            raise DataError(f"{labels}, row {number}: no filename")
+        if name in seen:
+            same = {k: v for k, v in row.items() if k != "filename"} == \
+                   {k: v for k, v in seen[name].items() if k != "filename"}
+            raise DataError(f"{labels}, row {number}: {name} is listed twice" +
+                            ("" if same else " with different labels") + ": one row per image")
+        seen[name] = row
+    return rows
 
 
 def _resolve(folder: Path, filename: str) -> Path:
@@ -29,23 +78,15 @@ def _resolve(folder: Path, filename: str) -> Path:
 
 def list_images(folder: str | Path) -> list[Path]:
     """Every image file of a folder, in a stable (sorted) order."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise DataError(f"image folder not found: {folder}")
-    if not folder.is_dir():
-        raise DataError(f"not a folder: {folder}")
+    folder = check_folder(folder)
     labels = _labels_csv(folder)
     try:
         if labels:
-            with open(labels, newline="", encoding="utf-8") as handle:
-                names = [row["filename"] for row in csv.DictReader(handle) if row.get("filename")]
-            paths = [_resolve(folder, name) for name in names]
+            paths = [_resolve(folder, row["filename"]) for row in read_rows(labels)]
         else:
             paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     except PermissionError as exc:
         raise DataError(f"cannot read image folder {folder}: {exc.strerror}") from None
-    except (KeyError, csv.Error) as exc:
-        raise DataError(f"{labels}: expected a CSV with a filename column ({exc})") from None
     if not paths:
         raise DataError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)}, flat, in class folders, or via labels.csv)")
     return paths
@@ -64,9 +105,7 @@ def labelled_images(folder: str | Path) -> list[tuple[Path, int]]:
     sub-folders named by WordNet id (n01440764/...) mapped through a class_index.csv found in the
     folder or its parent.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"labelled image folder not found: {folder}")
+    folder = check_folder(folder, "labelled image folder")
     labels = _labels_csv(folder)
     pairs = _from_labels_csv(folder, labels) if labels else _from_wordnet_folders(folder)
     if not pairs:
@@ -83,14 +122,11 @@ def labelled_images(folder: str | Path) -> list[tuple[Path, int]]:
 
 def _from_labels_csv(folder: Path, labels: Path) -> list[tuple[Path, int]]:
     pairs = []
-    try:
-        with open(labels, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                pairs.append((_resolve(folder, row["filename"]), int(row["class_index"])))
-    except (KeyError, ValueError, TypeError):
-        raise DataError(f"{labels}: every row needs filename and an integer class_index") from None
-    except (OSError, csv.Error) as exc:
-        raise DataError(f"cannot read {labels}: {exc}") from None
+    for number, row in enumerate(read_rows(labels, ("filename", "class_index")), start=2):
+        try:
+            pairs.append((_resolve(folder, row["filename"]), int(row["class_index"])))
+        except (ValueError, TypeError):
+            raise DataError(f"{labels}, row {number}: class_index {row['class_index']!r} is not a whole number") from None
     return pairs
 
 
@@ -102,9 +138,9 @@ def _from_wordnet_folders(folder: Path) -> list[tuple[Path, int]]:
     if index_file is None:
         raise DataError(f"{folder}: class folders need a class_index.csv (class_index,wnid) beside them or one level up")
     try:
-        with open(index_file, newline="", encoding="utf-8") as handle:
+        with open(index_file, newline="", encoding="utf-8-sig") as handle:
             by_wnid = {row["wnid"]: int(row["class_index"]) for row in csv.DictReader(handle)}
-    except (KeyError, ValueError, OSError, csv.Error):
+    except (KeyError, ValueError, OSError, csv.Error, UnicodeDecodeError):
         raise DataError(f"{index_file}: expected columns class_index,wnid") from None
     pairs = []
     for sub in subdirs:
@@ -136,9 +172,7 @@ def class_dataset(folder: str | Path, class_names: list[str] | tuple[str, ...] |
     index). ``class_names`` (the model's order) names or reorders the classes: folders and names in
     labels.csv are looked up in it.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"labelled image folder not found: {folder}")
+    folder = check_folder(folder, "labelled image folder")
     labels = _labels_csv(folder)
     if labels:
         return _csv_dataset(folder, labels, class_names)
@@ -160,11 +194,7 @@ def class_dataset(folder: str | Path, class_names: list[str] | tuple[str, ...] |
 
 
 def _csv_dataset(folder: Path, labels: Path, class_names) -> Dataset:
-    try:
-        with open(labels, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, csv.Error) as exc:
-        raise DataError(f"cannot read {labels}: {exc}") from None
+    rows = read_rows(labels)
     column = next((c for c in ("class", "class_name", "label", "class_index") if rows and c in rows[0]), None)
     if not rows or "filename" not in rows[0] or column is None:
         raise DataError(f"{labels}: expected columns filename and class (a class name or index)")
@@ -196,11 +226,14 @@ def is_imagenet(folder: str | Path, strict: bool = False) -> bool:
     """Whether a folder is labelled the ImageNet way (WordNet-id folders, or a labels.csv with class_index):
     then 1000/1001-class models evaluate on it as before. ``strict``: only when nothing else is possible
     (a wnid column, or WordNet-id folders), not a plain integer class_index."""
-    folder = Path(folder)
+    folder = check_folder(folder, "labelled image folder")
     labels = _labels_csv(folder)
     if labels:
-        with open(labels, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), [])
+        try:
+            with open(labels, newline="", encoding="utf-8-sig") as handle:
+                header = [h.strip() for h in next(csv.reader(handle), [])]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            raise DataError(f"{labels} is not a readable UTF-8 CSV (filename,class)") from None
         if strict:
             return "wnid" in header
         return "class_index" in header and ("wnid" in header or "class" not in header)

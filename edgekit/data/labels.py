@@ -13,21 +13,33 @@ from pathlib import Path
 from edgekit.errors import DataError
 
 
+def _text(path: Path) -> str:
+    """A labels file's text (UTF-8, a byte-order mark allowed); one line of DataError for anything else."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file of class names") from None
+    except IsADirectoryError:
+        raise DataError(f"labels file {path} is a folder") from None
+    except OSError as exc:
+        raise DataError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
+
+
 def class_names(path: str | Path, expected: int | None = None) -> list[str]:
     """Class names by index from class_index.csv or a labels .txt (one name per line; a 1001-line file drops
     background). ``expected``: the model's number of classes (default: ImageNet's 1000)."""
+    text = _text(Path(path))
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".csv":
         rows = list(csv.DictReader(text.splitlines()))
         if not rows or "class_index" not in rows[0]:
             raise DataError(f"{path}: expected a CSV with a class_index column")
         names: dict[int, str] = {}
         for row in rows:
-            names[int(row["class_index"])] = row.get("class_name") or row.get("wnid") or row["class_index"]
+            try:
+                names[int(row["class_index"])] = row.get("class_name") or row.get("wnid") or row["class_index"]
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: class_index {row['class_index']!r} is not a whole number") from None
         return [names.get(i, str(i)) for i in range(max(names) + 1)]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if expected is not None and expected not in (1000, 1001):
@@ -46,10 +58,7 @@ def class_names(path: str | Path, expected: int | None = None) -> list[str]:
 def name_list(path: str | Path) -> list[str]:
     """Class names, one per line, in the model's output order (a user model's ``--labels``)."""
     path = Path(path)
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as exc:
-        raise DataError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
+    lines = [line.strip() for line in _text(path).splitlines() if line.strip()]
     if len(lines) < 2:
         raise DataError(f"{path}: expected one class name per line, found {len(lines)}")
     if len(set(lines)) != len(lines):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from edgekit.environment import package_versions
+from edgekit.errors import EdgekitError
 from edgekit.files import write_atomic
 from edgekit.schema import Record
 from edgekit.vocab import EXTENSIONS
@@ -75,15 +76,29 @@ def publish(tmp_artifact: Path, target: Path, sidecar: Artifact) -> None:
     os.replace(tmp_artifact, target)
 
 
-def read_sidecar(artifact: str | Path) -> dict | None:
-    """The sidecar of ``artifact`` as a dict, or None for a file without one (or an unreadable one)."""
+class SidecarError(EdgekitError):
+    """A sidecar that does not parse, or an artifact that no longer matches its sidecar."""
+
+
+def read_sidecar(artifact: str | Path, strict: bool = False) -> dict | None:
+    """The sidecar of ``artifact`` as a dict, or None for a file without one. An unreadable sidecar is None,
+    or with ``strict`` a SidecarError (what measuring and recording use: a damaged sidecar is never ignored)."""
     path = sidecar_path(artifact)
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        if strict:
+            raise SidecarError(f"{path.name}, the sidecar of {Path(artifact).name}, does not parse "
+                               f"({type(exc).__name__}: {str(exc)[:80]}): re-export the artifact, or remove the "
+                               f"sidecar to measure the file as a foreign one") from None
         return None
+    if not isinstance(data, dict):
+        if strict:
+            raise SidecarError(f"{path.name}, the sidecar of {Path(artifact).name}, is not a JSON object")
+        return None
+    return data
 
 
 def load_artifact(artifact: str | Path) -> Artifact | None:

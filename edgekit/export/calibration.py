@@ -44,6 +44,8 @@ class ImageSet:
 def load_folder(folder: str | Path, size: int, count: int | None = DEFAULT_CALIB_COUNT, *, crop: float = DEFAULT_CROP,
                 exclude: set[Path] = frozenset(), progress=None) -> ImageSet:
     """Decode up to ``count`` images of ``folder`` (spread over it), skipping unreadable ones."""
+    if not 0.0 < crop <= 1.0:  # also NaN: checked once here, not as a failure of every image
+        raise DataError(f"--crop is a fraction in (0, 1], got {crop}")
     folder = Path(folder)
     paths = [p for p in list_images(folder) if p.resolve() not in exclude]
     if not paths:
@@ -100,6 +102,7 @@ def image_sets(opts, size: int, need_calibration: bool, warn, progress=None) -> 
     calib = check = None
     if opts.calib:
         calib = load_folder(opts.calib, size, opts.calib_count, crop=opts.crop, progress=progress)
+        _say_skipped(calib, opts.calib, opts.calib_count, warn)
         if "eval" in Path(opts.calib).name.lower():
             warn(f"calibrating on '{opts.calib}': never calibrate on the data you evaluate on")
     elif need_calibration:
@@ -109,11 +112,24 @@ def image_sets(opts, size: int, need_calibration: bool, warn, progress=None) -> 
         calib = synthetic(size, min(opts.calib_count, 64))
     if opts.check:
         check = load_folder(opts.check, size, opts.check_count, crop=opts.crop)
+        _say_skipped(check, opts.check, opts.check_count, warn)
     elif opts.calib:
         calib, check = _held_apart(opts, calib, size)
     else:
         check = synthetic(size, min(opts.check_count, 16), seed=1)
     return calib, check
+
+
+def _say_skipped(images: ImageSet, folder, wanted: int, warn) -> None:
+    """Images that could not be decoded are skipped, never silently: the count, the first one and why."""
+    if images.skipped:
+        name, why = images.skipped[0]
+        total = len(images.pixels) + len(images.skipped)
+        warn(f"skipped {len(images.skipped)} of {total} images in {folder} that could not be decoded "
+             f"(first: {name}: {why}); {len(images.pixels)} used")
+    if len(images.pixels) < min(wanted, MIN_HELD_APART):
+        warn(f"only {len(images.pixels)} usable image{'s' if len(images.pixels) != 1 else ''} in {folder}: "
+             f"ranges and parity from so few images say little")
 
 
 def _held_apart(opts, calib: ImageSet, size: int) -> tuple[ImageSet, ImageSet]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,14 +48,25 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
     for note in source.notes:
         opts.warn(note)
     out_root = Path(opts.output.out)
-    files.ensure_writable(out_root / source.name)
+    folder = out_root / source.name
+    made_folder = not folder.exists()
+    files.ensure_writable(folder)
+    try:
+        return _convert(opts, source, plan, out_root)
+    finally:
+        if made_folder:  # a conversion that wrote nothing leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _convert(opts: ConvertOptions, source, plan: Plan, out_root: Path) -> list[art.Artifact]:
     calib, check = cal.image_sets(opts.calibration, source.resolution, plan.needs_calibration, opts.warn, opts.progress)
     source = source.with_class_names(opts.calibration.calib, opts.calibration.check)
     labels = checking.truth(source, check)
     _labels_for_drop(plan, labels, source, check)
     reference = make_reference(source, calib, check)
     run = _Run(opts, source, plan, reference, (calib, check), labels, out_root)
-    with tempfile.TemporaryDirectory(prefix="edgekit-savedmodel-") as scratch:
+    with files.scratch_dir(out_root, "edgekit-savedmodel-") as scratch:
         forms = FORMS[source.kind](reference.model, source, opts, reference.calib_x, reference.check_x, scratch)
         exporters = {fmt: exporter_class(fmt, source.kind)(forms) for fmt in dict.fromkeys(i.format for i in plan.items)}
         plain: dict[str, art.Artifact] = {}
@@ -109,7 +119,7 @@ class _Run:
             result = checking.judged(self.check(tmp, exporter, item.precision), item.precision, self.source,
                                      self.plan.required)
             if item.edgetpu:
-                extra = {**extra, "edgetpu": edgetpu_twin(tmp, target, self.opts.warn)}
+                extra = {**extra, "edgetpu": edgetpu_twin(tmp, target, self.opts.warn, self.out_root)}
             made = sidecar(target, item, data, self.source, self.reference, self.images, result, extra, seconds,
                            self.labels is not None, self.opts.quantization.ptq, self.tools)
             if result["passed"] is False and item.precision in parity.EXACT:
@@ -127,7 +137,7 @@ class _Run:
         that meet the plan's target, and publish that model as ``<format>-int8-mixed``."""
         target, fmt = self.plan.target, exporter.format
         start = time.perf_counter()
-        with quiet(), mixed.scratch_dir() as where:
+        with quiet(), files.scratch_dir(self.out_root, "edgekit-mixed-") as where:
             chosen, log = mixed.search(exporter, exporter.ranking(), exporter.mixed,
                                        lambda path: self.check(path, exporter, "int8"), made["parity"], target, where)
         if chosen is None:

@@ -63,7 +63,8 @@ def _fused_activations(float_model: bytes) -> dict[str, tuple[float, float]]:
     return out
 
 
-def layer_errors(qdq_model: bytes, check: np.ndarray, float_model: bytes | None = None) -> list[LayerError]:
+def layer_errors(qdq_model: bytes, check: np.ndarray, float_model: bytes | None = None,
+                 scratch: str | None = None) -> list[LayerError]:
     """Per-layer error of a QDQ model against its float twin (ONNX Runtime's qdq_loss_debug), one row per quantized tensor."""
     import onnx
     from onnxruntime.quantization.calibrate import CalibrationDataReader
@@ -73,7 +74,7 @@ def layer_errors(qdq_model: bytes, check: np.ndarray, float_model: bytes | None 
     CalibrationDataReader.register(CalibrationReader)
     params = _qparams(onnx.load_from_string(qdq_model))
     clamps = _fused_activations(float_model) if float_model else {}
-    with tempfile.TemporaryDirectory(prefix="edgekit-qdq-debug-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="edgekit-qdq-debug-", dir=scratch) as tmp:
         src, aug = os.path.join(tmp, "qdq.onnx"), os.path.join(tmp, "augmented.onnx")
         Path(src).write_bytes(qdq_model)
         modify_model_output_intermediate_tensors(src, aug)

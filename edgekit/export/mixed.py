@@ -18,7 +18,6 @@ this adds is the latency of each float layer beside its accuracy.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -148,7 +147,3 @@ def _costs(paths: list[Path], runtime: str, threads: int) -> dict:
             "median_ms": [round(float(np.median(s)), 4) for s in samples],
             "statistic": f"median of {total} runs per model in {TIMING['rounds']} interleaved rounds after "
                          f"{TIMING['warmup']} warm-ups, in the converting process"}
-
-
-def scratch_dir() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="edgekit-mixed-")

@@ -114,7 +114,8 @@ def input_float_ops(model_bytes: bytes, input_name: str = INPUT_NAME) -> dict[st
 
 def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "minmax",
                   activation_type: str = DEFAULT_ONNX_ACTIVATIONS, per_channel: bool = True,
-                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME) -> bytes:
+                  exclude_tensors: list[str] | tuple[str, ...] = (), input_name: str = INPUT_NAME,
+                  scratch: str | None = None) -> bytes:
     """``quant_pre_process`` then ``quantize_static`` (QDQ, per-channel int8 weights).
 
     ``exclude_tensors``: activation tensors whose producing ops stay float (``nodes_to_exclude``); a
@@ -134,7 +135,7 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
                "percentile": CalibrationMethod.Percentile}
     act = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}[activation_type]
     CalibrationDataReader.register(CalibrationReader)
-    with tempfile.TemporaryDirectory(prefix="edgekit-ort-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="edgekit-ort-", dir=scratch) as tmp:  # scratch: the conversion's own
         src, pre, out = (os.path.join(tmp, n) for n in ("float.onnx", "pre.onnx", "int8.onnx"))
         Path(src).write_bytes(float_model)
         quant_pre_process(src, pre, skip_symbolic_shape=True)

@@ -40,11 +40,10 @@ def sidecar(target: Path, item, data: bytes, source, reference, images, result: 
     })
 
 
-def edgetpu_twin(tmp: Path, target: Path, warn) -> dict:
+def edgetpu_twin(tmp: Path, target: Path, warn, scratch_root: Path | None = None) -> dict:
     """The predicted Edge TPU mapping of an int8 TFLite file; with edgetpu_compiler on PATH, also its
     compiled twin (``<target>_edgetpu.tflite``, written atomically) and the compiler's report."""
     import shutil
-    import tempfile
 
     from edgekit import files
     from edgekit.edgetpu import compiler
@@ -56,7 +55,7 @@ def edgetpu_twin(tmp: Path, target: Path, warn) -> dict:
         warn(f"Edge TPU: {out['predicted']['ops_on_cpu']} of {out['predicted']['ops_total']} ops would stay on "
              f"the CPU from op #{first['index']} ({first['op']}): see 'edgekit edgetpu-check'")
     if compiler.available():
-        with tempfile.TemporaryDirectory(prefix="edgekit-edgetpu-") as scratch:
+        with files.scratch_dir(scratch_root or target.parent, "edgekit-edgetpu-") as scratch:
             staged = Path(scratch) / target.name
             shutil.copyfile(tmp, staged)
             report = compiler.compile_model(staged, Path(scratch))

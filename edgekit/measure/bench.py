@@ -109,7 +109,12 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
         if path.is_file():
             out.append(path)
             continue
-        if path.suffix.lower() in RUNTIMES or "/" in name or path.exists():
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file (a pipe, socket or device)"
+            raise ModelFileError(f"{name} is {kind}: give a .tflite or .onnx model file")
+        if path.is_symlink():
+            raise ModelFileError(f"{name} is a symbolic link to nothing (broken or looping)")
+        if path.suffix.lower() in RUNTIMES or "/" in name:
             raise ModelFileError(f"model file not found: {name}")
         from edgekit.zoo.spec import parse_model
 
@@ -150,6 +155,8 @@ def bench(paths: list[Path], opts: BenchOptions) -> tuple[list[dict], list[str]]
     if (timing.runs < 1 or timing.warmup < 0 or any((t or 1) < 1 for t in counts) or timing.batch < 1
             or timing.rounds < 1 or not counts):
         raise EdgekitError("--runs, --threads, --batch and --rounds must be >= 1 and --warmup >= 0")
+    if not (math.isfinite(timing.min_time) and timing.min_time >= 0):
+        raise EdgekitError(f"--min-time is seconds of timed runs, a finite number >= 0, got {timing.min_time}")
     device = get_device(where.device, host=where.host)
     if where.inputs and device.remote:
         raise EdgekitError(f"--inputs names a folder on this machine; on '{device.name}' the benchmark "
@@ -191,6 +198,7 @@ class _Session:
         runtime = opts.execution.runtime or RUNTIMES.get(path.suffix.lower())
         run_options = _runtime_options(runtime, opts.execution, opts.execution.delegate or device.delegate)
         try:
+            identity = describe_artifact(path, opts.where.allow_modified)
             device.admit(path)
             staged = device.stage(path)
         except EdgekitError as exc:
@@ -210,12 +218,12 @@ class _Session:
             return
         self.tick(f"loaded {path.name}")
         self.workers[i] = worker
-        self.live[i] = self._entry(path, threads, runtime, run_options, loaded, warm)
+        self.live[i] = self._entry(identity, path, threads, runtime, run_options, loaded, warm)
         self.timed[i] = _Timed()
 
-    def _entry(self, path: Path, threads: int, runtime, run_options: dict, loaded, warm: list) -> dict:
+    def _entry(self, identity: dict, path: Path, threads: int, runtime, run_options: dict, loaded, warm: list) -> dict:
         io = loaded.io
-        return {**describe_artifact(path), "runtime": io["runtime"], "runtime_version": io["runtime_version"],
+        return {**identity, "runtime": io["runtime"], "runtime_version": io["runtime_version"],
                 "device": self.device.name, "device_reach": self.device.describe()["reach"],
                 "staging": self.device.staged.get(str(path)), "session": self.id, "threads": threads,
                 "batch": self.opts.timing.batch, "options": run_options, "inputs": loaded.inputs,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.export.artifact import read_sidecar
+from edgekit.export.artifact import SidecarError, read_sidecar, sidecar_path
 from edgekit.zoo.foreign import recognize
 from edgekit.files import sha256_file
 
@@ -24,12 +24,27 @@ def _weights(sidecar: dict) -> str | None:
     return kind
 
 
-def describe_artifact(path: str | Path) -> dict:
-    """Path, size, sha256 and what an artifact holds (model, format, precision, origin, weights): from our sidecar, Google's file names, or nothing."""
+ALLOW_FLAG = "--allow-modified"
+
+
+def describe_artifact(path: str | Path, allow_modified: bool = False) -> dict:
+    """Path, size, sha256 and what an artifact holds (model, format, precision, origin, weights): from our
+    sidecar, Google's file names, or nothing.
+
+    An artifact with a sidecar must still be the file the sidecar describes (its sha256): one that changed on
+    disk is refused (SidecarError, one line naming ``--allow-modified``), and with ``allow_modified`` it is
+    described as a foreign file, the mismatch recorded. A sidecar that does not parse is an error."""
     path = Path(path)
     out = {"artifact": str(path), "artifact_sha256": sha256_file(path), "size_bytes": path.stat().st_size,
            "model": None, "format": None, "precision": None, "origin": None, "weights": None}
-    sidecar = read_sidecar(path)
+    sidecar = read_sidecar(path, strict=True)
+    if sidecar and sidecar.get("sha256") and sidecar["sha256"] != out["artifact_sha256"]:
+        if not allow_modified:
+            raise SidecarError(f"{path.name} changed since edgekit wrote it (sha256 {out['artifact_sha256'][:12]}..., "
+                               f"its sidecar says {sidecar['sha256'][:12]}...): re-export it, or pass {ALLOW_FLAG} "
+                               f"to measure it as a file of unknown origin")
+        out["sidecar_mismatch"] = {"sidecar_sha256": sidecar["sha256"], "sidecar": sidecar_path(path).name}
+        sidecar = None
     if sidecar:
         model = sidecar.get("model", {})
         out.update(model=model.get("name"), format=sidecar.get("format"),

@@ -44,6 +44,7 @@ class ProfileOptions:
     rounds: int = 3
     xnnpack: bool = True
     optimization: str = "all"
+    allow_modified: bool = False  # profile an artifact that no longer matches its sidecar, as a foreign file
     progress: Callable | None = None
 
 
@@ -61,6 +62,7 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
     threads = opts.threads or device.profile.threads
     ledgers = []
     for path in paths:
+        identity = describe_artifact(path, opts.allow_modified)
         runtime = RUNTIMES.get(path.suffix.lower())
         if runtime is None:
             raise EdgekitError(f"cannot profile {path.name}: expected a .tflite or .onnx file")
@@ -81,19 +83,19 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
                                                  optimization=opts.optimization)).as_dict()
         finally:
             worker.close()
-        ledgers.append(ledger(path, answer, threads, device))
+        ledgers.append(ledger(path, answer, threads, device, identity))
     _align_int8_onnx(ledgers)
     return ledgers
 
 
-def ledger(path: Path, measured: dict, threads: int, device) -> dict:
+def ledger(path: Path, measured: dict, threads: int, device, identity: dict | None = None) -> dict:
     """The joined, flagged ledger of one artifact from the worker's raw per-op times."""
     rows = measured["ops"]
     placement = _edgetpu(path)
     for r in rows:
         r["edgetpu"] = placement.get(r["index"]) if placement else None
     by_kind = _shares(rows)
-    identity = describe_artifact(path)
+    identity = identity or describe_artifact(path)
     gap = measured["gap_pct"]
     return {
         **identity, "runtime": measured.get("runtime"), "runtime_version": measured.get("runtime_version"),

@@ -49,6 +49,7 @@ class Where:
     host: str | None = None  # user@host[:port] for an SSH device, instead of its profile's
     inputs: str | None = None  # image folder; default random images
     preprocess: str | None = None
+    allow_modified: bool = False  # measure an artifact that no longer matches its sidecar, as a foreign file
 
 
 GROUPS = {"timing": Timing, "execution": Execution, "where": Where}

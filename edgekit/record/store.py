@@ -67,8 +67,13 @@ class ResultsStore:
     """The results database (``edgekit.Store``): ``record(kind, result, environment)`` one row, ``query(...)``
     newest first. A context manager; the default path is ``default_path()``."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, read_only: bool = False):
+        """``read_only``: for commands that only read (results, compare, report): a store that does not exist is
+        one line (a typo is not an empty history), and a read-only file system or file is fine."""
         self.path = Path(path) if path else default_path()
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -84,6 +89,23 @@ class ResultsStore:
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open results database {self.path}: {exc}") from None
+
+    def _open_read_only(self) -> None:
+        if not self.path.is_file():
+            raise StoreError(f"no results store at {self.path} (record results with 'edgekit bench' / 'edgekit eval', "
+                             f"or check --db)")
+        try:
+            # immutable=1 when the folder cannot be written: WAL's -shm file cannot be made there
+            writable = os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
+            uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if writable else "&immutable=1")
+            self._db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read results database {self.path}: {exc}") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer edgekit (schema {version} > {SCHEMA_VERSION})")
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"{self.path} is not an edgekit results store (schema {version})")
 
     def _transaction(self):
         return _Transaction(self._db)

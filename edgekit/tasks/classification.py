@@ -102,6 +102,18 @@ class Classification(Task):
         dataset = _class_dataset(data, classes, class_names, model_name)
         return dataset.pairs, dataset
 
+    def evaluate(self, infer, load, data, *, outputs, limit=None, progress=None, class_names=None,
+                 model_name: str = "the model") -> tuple[dict, np.ndarray]:
+        """Score a classifier on ``data``: ``infer(pixels)`` gives one image's outputs, ``load(path)`` one image's
+        pixels. Returns the metrics (with the image count) and the scores, for the outputs' fingerprint."""
+        classes = int(np.prod(shape_of(outputs[0])[1:]))
+        pairs, dataset = self.dataset(data, classes, class_names, model_name)
+        pairs = pairs[:limit] if limit else pairs
+        items = progress(pairs) if progress else pairs
+        scores = np.stack([infer(load(image))[0].reshape(-1) for image, _ in items])
+        labels = np.array([label for _, label in pairs])
+        return {"count": len(pairs), **self.score(scores, labels, dataset)}, scores
+
     def score(self, scores: np.ndarray, labels: np.ndarray, dataset=None) -> dict:
         """Top-1 / top-k (k = 5, or fewer for a model of few classes) and, for an N-class dataset, per class."""
         classes = scores.shape[1]

@@ -14,6 +14,10 @@ from edgekit.zoo.weights import resolve
 def classify(spec: ModelSpec, weights: str, images: list[str], *, crop: float = DEFAULT_CROP,
              top: int = 5) -> list[dict]:
     """Top-``top`` classes (index into the 1000 ImageNet classes, and probability) per image."""
+    from edgekit.errors import EdgekitError
+
+    if not 1 <= top <= 1000:
+        raise EdgekitError(f"--top is how many of the 1000 classes to show, from 1 to 1000, got {top}")
     resolve(spec, weights)  # cheap checks first: refuse impossible weights before decoding anything
     pixels = load_batch(images, spec.resolution, crop)
     model, _ = build(spec, weights, logits=True)

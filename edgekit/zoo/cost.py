@@ -54,6 +54,16 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _fraction(value, flag: str) -> Fraction | None:
+    """An exact multiplier from ``value`` (a number or its text); NaN, infinity and words are one line."""
+    if value is None:
+        return None
+    try:
+        return Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        raise CostError(f"{flag} must be a finite number, got {value}") from None
+
+
 def layer_cost(in_shape: tuple[int, int, int], out_channels: int, kernel: int, alpha: float | str | None = None,
                rho: float | str | None = None, stride: int = 1) -> dict:
     """Every row of the calculator for one layer, with the ratio formula and the source."""
@@ -62,12 +72,11 @@ def layer_cost(in_shape: tuple[int, int, int], out_channels: int, kernel: int, a
         raise CostError("--out, --kernel and --stride must be at least 1")
     if kernel > max(h, w) and kernel > 1:
         raise CostError(f"a {kernel}x{kernel} kernel is larger than the {h}x{w} input")
-    a = Fraction(str(alpha)) if alpha is not None else None
-    r = Fraction(str(rho)) if rho is not None else None
+    a, r = _fraction(alpha, "--alpha"), _fraction(rho, "--rho")
     if a is not None and not 0 < a <= 4:
         raise CostError(f"--alpha is a width multiplier in (0, 4], got {alpha}")
-    if r is not None and not 0 < r <= 4:
-        raise CostError(f"--rho is a resolution multiplier in (0, 4], got {rho}")
+    if r is not None and not 0 < r <= 1:
+        raise CostError(f"--rho is a resolution multiplier in (0, 1] (the paper's: it shrinks the input), got {rho}")
     gh, gw = -(-h // stride), -(-w // stride)
     k2, n = kernel * kernel, out_channels
     area = Fraction(gh * gw)

@@ -36,7 +36,7 @@ class _Onnx(Exporter):
     def _int8(self, float_onnx: bytes, exclude=(), **kwargs) -> bytes:
         quant, forms = self.forms.opts.quantization, self.forms
         return onnx_export.quantize_int8(float_onnx, forms.calib_x, quant.onnx_calibration, quant.onnx_activations,
-                                         exclude_tensors=list(exclude), **kwargs)
+                                         exclude_tensors=list(exclude), scratch=forms.scratch, **kwargs)
 
 
 @register
@@ -63,7 +63,7 @@ class KerasOnnx(_Onnx):
         from edgekit.export import debug_onnx
 
         float_onnx = self.forms.onnx_float(self.forms.model_for("int8"))
-        return debug_onnx.layer_errors(self._int8(float_onnx), debug_x, float_onnx)
+        return debug_onnx.layer_errors(self._int8(float_onnx), debug_x, float_onnx, scratch=self.forms.scratch)
 
     def mixed(self, tensors: list[str]) -> bytes:
         return self._int8(self.forms.onnx_float(self.forms.model_for("int8")), exclude=tensors)
