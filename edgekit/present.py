@@ -392,17 +392,26 @@ def class_tables(results: list[dict]) -> list[Table]:
     return tables
 
 
+def _headline(row: dict) -> tuple[str, str]:
+    """A stored result's headline figure and its conditions, by kind (each kind says what its number is)."""
+    r, value = row["result"], row.get("value")
+    if value is None:
+        return "-", str(r.get("error") or r.get("statistic") or "")
+    if row["kind"] == "bench":
+        return f"{value:.3f} ms", r.get("statistic", "")
+    if row["kind"] == "profile":
+        return f"{value:.3f} ms per-op sum", f"whole model {r.get('whole_ms', float('nan')):.3f} ms; {r.get('method', '')[:60]}"
+    metric = {"top1": "top-1"}.get(row.get("metric"), row.get("metric") or "")
+    return f"{value:.1%} {metric}", f"{r.get('count')} images of {row['dataset']}"
+
+
 def results_table(rows: list[dict], db: str) -> Table:
     """Recorded results, newest first."""
     table = Table(title=f"results in {db}")
     for col in ("id", "when", "kind", "artifact", "runtime", "device", "thr", "value", "conditions"):
         table.add_column(col, justify="right" if col in ("id", "thr", "value") else "left")
     for row in rows:
-        r = row["result"]
-        if row["kind"] == "bench":
-            value, cond = f"{row['value']:.3f} ms", r.get("statistic", "")
-        else:
-            value, cond = f"{row['value']:.1%} top-1", f"{r.get('count')} images of {row['dataset']}"
+        value, cond = _headline(row)
         table.add_row(str(row["id"]), row["created"].replace("T", " ")[:16], row["kind"], _short(row["artifact"]),
                       f"{row['runtime']} {row['runtime_version']}", row["device"] or "host", str(row["threads"] or ""),
                       value, cond)
