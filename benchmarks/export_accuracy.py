@@ -15,13 +15,16 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from edgekit import chatter  # noqa: E402
+
+chatter.capture()  # TensorFlow's start-up lines stay off the terminal (EDGEKIT_VERBOSE=1 shows them)
 
 import numpy as np  # noqa: E402
 
 from edgekit.export.artifact import read_sidecar  # noqa: E402
 from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
-from edgekit.measure.accuracy import topk  # noqa: E402
+from edgekit.tasks.classification import topk  # noqa: E402
 from edgekit.data.dataset import labelled_images  # noqa: E402
 from edgekit.data.images import DEFAULT_CROP, load_batch  # noqa: E402
 from edgekit.run.runtime import Classifier, open_runtime  # noqa: E402

@@ -27,7 +27,7 @@ from edgekit.export import tflite as tflite_export  # noqa: E402
 from edgekit.export.calibration import load_folder  # noqa: E402
 from edgekit.export.parity import sqnr_db  # noqa: E402
 from edgekit.export.quiet import quiet  # noqa: E402
-from edgekit.measure.accuracy import topk  # noqa: E402
+from edgekit.tasks.classification import topk  # noqa: E402
 from edgekit.data.dataset import labelled_images  # noqa: E402
 from edgekit.data.images import load_batch  # noqa: E402
 from edgekit.quant import ALGORITHMS, prepare_for_int8  # noqa: E402

@@ -22,6 +22,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from edgekit import chatter  # noqa: E402
+
+chatter.capture()  # TensorFlow's start-up lines stay off the terminal (EDGEKIT_VERBOSE=1 shows them)
 
 CLASSES = ("bird", "dog", "object", "other-animal")  # sorted: the image_dataset_from_directory order
 

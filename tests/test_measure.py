@@ -190,7 +190,7 @@ def test_reference_kernels_give_the_same_bytes_every_time_and_the_same_top1(cora
 
 
 def test_eval_of_our_float_export_equals_keras(ours, eval_dir, v1_weights):
-    from edgekit.measure.accuracy import topk
+    from edgekit.tasks.classification import topk
     from edgekit.data.dataset import labelled_images
     from edgekit.data.images import load_batch
     from edgekit.zoo.build import build
@@ -297,7 +297,7 @@ def test_bench_bad_input_is_one_line(case, tmp_path, coral):
 
 def test_ties_share_credit_the_same_on_every_machine():
     """uint8 outputs tie often; an unstable sort broke ties differently on x86 and aarch64."""
-    from edgekit.measure.accuracy import tied_top1, topk
+    from edgekit.tasks.classification import tied_top1, topk
 
     scores = np.zeros((4, 1000), np.float32)
     scores[:, [3, 7]] = 5.0  # classes 3 and 7 tie for first

@@ -73,7 +73,7 @@ def relu6_study(model_name: str, weights: str, calib: str, data: str, *, limit: 
     """The same weights with ReLU6 and with plain ReLU: float and int8 top-1, activation ranges and per-layer int8 error, and a conclusion drawn from them."""
     from edgekit.export import calibration as cal
     from edgekit.export.parity import sqnr_db
-    from edgekit.measure.accuracy import topk
+    from edgekit.tasks.classification import topk
     from edgekit.data.dataset import labelled_images
     from edgekit.data.images import load_image
     from edgekit.export import debug_tflite
