@@ -145,7 +145,7 @@ def main() -> None:
         with quiet():
             prepared = prepare_for_int8(model, calib_x, algo)
             tfl = tflite_export.convert(tflite_export.save_model(prepared, f"{scratch}/{algo}"), "int8", calib_x)
-            onnx_float = onnx_export.convert_float(prepared, 128)
+            onnx_float = onnx_export.convert_float(prepared)
         record(f"tflite int8, weights {algo}", scores_of(tfl, ".tflite", spec, pixels), time.perf_counter() - start)
         for method in ONNX_CALIBRATION:
             if method != "minmax" and algo not in ("minmax", "gptq", "gptq-seq"):

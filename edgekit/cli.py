@@ -268,7 +268,15 @@ user_model_options = [
                  "with a Rescaling/Normalization layer; otherwise required)."),
     click.option("--mean", callback=_triple, help="With --preprocess imagenet-mean-std: R,G,B means [0.485,0.456,0.406]."),
     click.option("--std", callback=_triple, help="With --preprocess imagenet-mean-std: R,G,B stds [0.229,0.224,0.225]."),
-    click.option("--input-size", type=click.IntRange(min=8), help="An ONNX model with a dynamic image size: use N x N."),
+    click.option("--input-size", help="A model file with a dynamic image size: N (square) or HxW, e.g. 48x192 "
+                 "(with a fixed size: checked against it)."),
+    click.option("--task", "task", type=click.Choice(vocab.TASKS), help="What a model file's outputs mean "
+                 "[default: one (N, classes) output is a classifier; anything else plain tensors, compared element by "
+                 "element]; an embedding of shape (N, D) needs --task tensor."),
+    click.option("--channel-order", type=click.Choice(vocab.CHANNEL_ORDERS), help="A model file trained on BGR "
+                 "images (OpenCV's order) [default: rgb]."),
+    click.option("--resize", type=click.Choice(vocab.RESIZE_POLICIES), help="How a photo of another shape becomes its "
+                 "input: stretch (after --crop), crop to its aspect ratio, or letterbox [default: stretch]."),
     click.option("--labels", "class_labels", type=click.Path(),
                  help="A model file: its class names, one per line in output order [default: the class folders of "
                  "--calib when they are as many as its outputs]."),
@@ -301,8 +309,8 @@ def cost(in_shape, out_channels, kernel, alpha, rho, stride, as_json):
 
 
 CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command line spells them
-    "Source (which model)": ("model", "weights", "preprocess", "mean", "std", "input_size", "class_labels",
-                             "trust_model_code"),
+    "Source (which model)": ("model", "weights", "preprocess", "mean", "std", "input_size", "task", "channel_order",
+                             "resize", "class_labels", "trust_model_code"),
     "Output (precisions, formats, where)": ("p_float", "p_fp16", "p_dynamic", "p_int8", "p_int16x8", "fmt", "out",
                                             "opset"),
     "Calibration and check images": ("calib", "calib_count", "check", "check_count", "crop"),
@@ -350,7 +358,8 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
 @crop_option
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
-def convert(model, weights, preprocess, mean, std, input_size, class_labels, trust_model_code, p_float, p_fp16,
+def convert(model, weights, preprocess, mean, std, input_size, task, channel_order, resize, class_labels,
+            trust_model_code, p_float, p_fp16,
             p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check, check_count, io, onnx_calibration, ptq,
             keep_float, hswish, edgetpu, opset, require, max_drop, min_agreement, min_sqnr, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity.
@@ -363,7 +372,8 @@ def convert(model, weights, preprocess, mean, std, input_size, class_labels, tru
     from edgekit.present import progress_over
 
     artifacts = _api().convert(
-        model, weights=weights, preprocess=preprocess, mean=mean, std=std, input_size=input_size, labels=class_labels,
+        model, weights=weights, preprocess=preprocess, mean=mean, std=std, input_size=input_size,
+        task=task, channel_order=channel_order, resize=resize, labels=class_labels,
         trust_model_code=trust_model_code, precisions=tuple(name for name, on in flags if on),
         formats=vocab.FORMATS if fmt == "all" else (fmt,), calib=calib, calib_count=calib_count, check=check,
         check_count=check_count, io=io, out=out, crop=crop, onnx_opset=opset, onnx_calibration=onnx_calibration,

@@ -173,9 +173,10 @@ def progress_over(description: str):
 def convert_table(sidecars) -> Table:
     """The artifacts ``convert`` wrote with their parity against Keras, judged."""
     labelled = any(s["parity"].get("drop_pts") is not None for s in sidecars)
+    tensors = any("top1_agreement" not in s["parity"] for s in sidecars)  # the tensor task: no class to agree on
     table = Table(title="exported artifacts (parity against the source model)")
-    cols = ["artifact", "size", "input", "max |diff|", "agree", "SQNR", *(["drop"] if labelled else []),
-            "parity", "s"]
+    cols = ["artifact", "size", "input", "max |diff|", "cosine" if tensors else "agree", "SQNR",
+            *(["drop"] if labelled else []), "parity", "s"]
     for col in cols:  # figures never wrap or shorten; the artifact column folds in a narrow terminal
         table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col != "artifact",
                          overflow="fold")
@@ -188,7 +189,8 @@ def convert_table(sidecars) -> Table:
         name = str(Path(s["path"]).relative_to(folders.copy().pop())) if len(folders) == 1 else s["path"]
         table.add_row(
             name, f"{s['size_bytes'] / 1024:,.0f}K", inp["dtype"].replace("float32", "f32"), f"{p['max_abs_diff']:.1e}",
-            f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f}", *drop, verdict, f"{s['convert_seconds']:.1f}",
+            f"{p['cosine']:.4f}" if tensors else f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f}", *drop, verdict,
+            f"{s['convert_seconds']:.1f}",
         )
     n = sidecars[0]["parity"]["images"] if sidecars else 0
     src = sidecars[0]["parity"]["check"]["source"] if sidecars else ""
@@ -196,7 +198,10 @@ def convert_table(sidecars) -> Table:
     table.caption = (f"{where}size in KiB, SQNR in dB, drop in points; "
                      f"parity on {n} images from {src}; float/fp16 must match the source model, quantized artifacts are "
                      f"judged against floors (see the lines below)"
-                     + ("; drop = Keras top-1 minus the artifact's, on these labelled images" if labelled else ""))
+                     + ("; drop = the source model's top-1 minus the artifact's, on these labelled images"
+                        if labelled else "")
+                     + ("; cosine and SQNR: the worst output's (tensor task: outputs compared element by element)"
+                        if tensors else ""))
     return table
 
 
@@ -667,6 +672,11 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
         verdict = ("within" if lg["within_limit"] else "[bold red]OUTSIDE[/]") + f" the {lg['gap_limit_pct']:.0f}% limit"
         extra = (f"; invoke overhead {1000 * lg['invoke_overhead_ms']:.1f} µs subtracted per op"
                  if lg.get("invoke_overhead_ms") is not None else "")
+        untimed = lg.get("untimed_ops") or []
+        if untimed:
+            counts = {name: untimed.count(name) for name in dict.fromkeys(untimed)}
+            extra += ("; not profiled (cannot run as a one-op model, e.g. a custom op; in the whole-model time only): "
+                      + ", ".join(f"{n} x{c}" if c > 1 else n for n, c in counts.items()))
         if lg.get("profiled_ms"):
             extra += (f"; profiled run {lg['profiled_ms']:.3f} ms = +{lg['profiler_overhead_pct']:.0f}% over unprofiled "
                       f"(ORT's profiler overhead)")

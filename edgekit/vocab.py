@@ -74,6 +74,10 @@ def preprocessing(name: str, mean=None, std=None) -> tuple:
         raise EdgekitError(f"--mean and --std take three numbers each (R,G,B), std > 0; got {mean} and {std}")
     return (tuple(1 / (255.0 * s) for s in std), tuple(-m / s for m, s in zip(mean, std)))
 
+# How a photo becomes a model's input: its size (data.images.Geometry), channel order and resize policy.
+RESIZE_POLICIES = ("stretch", "crop", "letterbox")
+CHANNEL_ORDERS = ("rgb", "bgr")
+
 # Default counts and the image pipeline.
 DEFAULT_CROP = 0.875  # central crop before resizing: the ImageNet evaluation convention
 DEFAULT_CALIB_COUNT = 100

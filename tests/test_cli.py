@@ -146,3 +146,15 @@ def test_convert_and_bench_help_come_in_the_sections_a_user_thinks_in():
     assert convert.index("--max-drop") > convert.index("Quality gate")
     bench = CliRunner().invoke(cli, ["bench", "--help"]).output
     assert bench.index("Timing:") < bench.index("--runs") < bench.index("Execution:") < bench.index("--threads")
+
+
+def test_summary_of_every_family_table_and_json():
+    """`summary` once failed with KeyError 'normalize' on EfficientNet-B0 (its input Normalization layer)."""
+    from edgekit.zoo.families import FAMILIES
+
+    for family in FAMILIES:
+        for args in ((family,), (family, "--json")):
+            result = CliRunner().invoke(cli, ["summary", *args], terminal_width=160)
+            assert result.exit_code == 0, (family, result.output, result.exception)
+    table = CliRunner().invoke(cli, ["summary", "efficientnet-b0"], terminal_width=160).output
+    assert "Normalize" in table

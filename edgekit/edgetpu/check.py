@@ -87,6 +87,8 @@ def _edge_conversion(op: Op, graph: Graph) -> bool:
     if op.name not in EDGE_CONVERSIONS:
         return False
     live_inputs = [i for i in op.inputs if i >= 0 and not graph.tensors[i].constant]
+    if not live_inputs:  # a DEQUANTIZE of constant weights (fp16 or int8 weights) is inside the graph, not at its edge
+        return False
     return all(i in graph.inputs for i in live_inputs) or all(o in graph.outputs for o in op.outputs)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgekit.errors import DataError
 from edgekit.data.dataset import list_images, spread
-from edgekit.data.images import load_image
+from edgekit.data.images import Geometry, load_image
 from edgekit.vocab import DEFAULT_CALIB_COUNT, DEFAULT_CROP
 
 SYNTHETIC = "synthetic"
@@ -25,7 +25,7 @@ SYNTHETIC = "synthetic"
 class ImageSet:
     """Decoded images (uint8 RGB) with where they came from, for calibration or parity."""
     source: str  # a folder, or "synthetic"
-    pixels: np.ndarray  # uint8, (N, H, W, 3)
+    pixels: np.ndarray  # uint8, (N, H, W, C)
     files: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     crop: float = DEFAULT_CROP
@@ -41,7 +41,7 @@ class ImageSet:
                 "skipped_files": [f"{name}: {why}" for name, why in self.skipped[:20]]}
 
 
-def load_folder(folder: str | Path, size: int, count: int | None = DEFAULT_CALIB_COUNT, *, crop: float = DEFAULT_CROP,
+def load_folder(folder: str | Path, size, count: int | None = DEFAULT_CALIB_COUNT, *, crop: float = DEFAULT_CROP,
                 exclude: set[Path] = frozenset(), progress=None) -> ImageSet:
     """Decode up to ``count`` images of ``folder`` (spread over it), skipping unreadable ones."""
     if not 0.0 < crop <= 1.0:  # also NaN: checked once here, not as a failure of every image
@@ -82,12 +82,14 @@ def split(images: ImageSet, keep: int) -> tuple[ImageSet, ImageSet]:
     return part(slice(0, keep), images.skipped), part(slice(keep, None), [])
 
 
-def synthetic(size: int, count: int, seed: int = 0) -> ImageSet:
-    """Smooth random images: a last resort that gives ranges but no real accuracy."""
+def synthetic(size, count: int, seed: int = 0) -> ImageSet:
+    """Smooth random images: a last resort that gives ranges but no real accuracy. ``size``: a Geometry, or an
+    int for square RGB."""
+    geometry = Geometry.of(size)
     rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, size=(count, 8, 8, 3)).astype(np.float32)
-    reps = -(-size // 8)
-    pixels = np.repeat(np.repeat(coarse, reps, axis=1), reps, axis=2)[:, :size, :size]
+    coarse = rng.integers(0, 256, size=(count, 8, 8, geometry.channels)).astype(np.float32)
+    reps_h, reps_w = -(-geometry.height // 8), -(-geometry.width // 8)
+    pixels = np.repeat(np.repeat(coarse, reps_h, axis=1), reps_w, axis=2)[:, :geometry.height, :geometry.width]
     noise = rng.normal(0, 20, pixels.shape)
     pixels = np.clip(pixels + noise, 0, 255).astype(np.uint8)
     return ImageSet(SYNTHETIC, pixels, crop=1.0, sha256=hashlib.sha256(pixels.tobytes()).hexdigest())

@@ -60,7 +60,7 @@ def convert(opts: ConvertOptions) -> list[art.Artifact]:
 
 
 def _convert(opts: ConvertOptions, source, plan: Plan, out_root: Path) -> list[art.Artifact]:
-    calib, check = cal.image_sets(opts.calibration, source.resolution, plan.needs_calibration, opts.warn, opts.progress)
+    calib, check = cal.image_sets(opts.calibration, source.geometry, plan.needs_calibration, opts.warn, opts.progress)
     source = source.with_class_names(opts.calibration.calib, opts.calibration.check)
     labels = checking.truth(source, check)
     _labels_for_drop(plan, labels, source, check)

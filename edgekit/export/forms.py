@@ -68,8 +68,7 @@ class KerasForms:
 
     def onnx_float(self, model) -> bytes:
         if id(model) not in self._onnx:
-            self._onnx[id(model)] = onnx_export.convert_float(model, self.source.resolution,
-                                                              self.opts.output.onnx_opset)
+            self._onnx[id(model)] = onnx_export.convert_float(model, self.opts.output.onnx_opset)
         return self._onnx[id(model)]
 
     def own_names(self, rows):
@@ -89,6 +88,7 @@ class OnnxForms:
         self.source, self.opts, self.scratch = source, opts, scratch
         self.user = source.spec
         self.calib_nhwc, self.check_x = calib_x, check_x
+        self.layout = self.user.layout
         self.calib_x = None if calib_x is None else (
             np.ascontiguousarray(np.transpose(calib_x, (0, 3, 1, 2))) if self.user.layout == "nchw" else calib_x)
         self.notes: list[str] = []
@@ -96,8 +96,32 @@ class OnnxForms:
 
     def float_onnx(self) -> bytes:
         if self._float is None:
-            self._float = onnx_export.fix_input_shape(self.user.path, self.user.resolution, self.user.layout)
+            self._float = onnx_export.fix_input_shape(self.user.path, self.user.geometry, self.user.layout)
         return self._float
 
 
-FORMS = {"keras": KerasForms, "onnx": OnnxForms}
+class TfliteForms:
+    """A foreign float TFLite model's forms: its own bytes, and the calibration images as it takes them."""
+
+    kind = "tflite"
+
+    def __init__(self, model, source, opts, calib_x, check_x, scratch: str):
+        self.source, self.opts, self.scratch = source, opts, scratch
+        self.user = source.spec
+        self.calib_x, self.check_x = calib_x, check_x
+        if calib_x is not None and self.user.layout == "nchw":
+            self.calib_x = np.ascontiguousarray(np.transpose(calib_x, (0, 3, 1, 2)))
+        self.notes: list[str] = []
+        self._onnx = None
+
+    def float_tflite(self) -> bytes:
+        return self.user.path.read_bytes()
+
+    def float_onnx(self) -> bytes:
+        """The file through tf2onnx's TFLite reader (its input layout kept), once."""
+        if self._onnx is None:
+            self._onnx = onnx_export.from_tflite(self.user.path, self.opts.output.onnx_opset)
+        return self._onnx
+
+
+FORMS = {"keras": KerasForms, "onnx": OnnxForms, "tflite": TfliteForms}

@@ -22,8 +22,8 @@ from edgekit.vocab import DEFAULT_ONNX_ACTIVATIONS, DEFAULT_OPSET, ONNX_CALIBRAT
 INPUT_NAME = "input"
 
 
-def convert_float(model, resolution: int, opset: int = DEFAULT_OPSET, batch: int | None = 1) -> bytes:
-    """Keras -> ONNX with a named, fixed-shape input (batch 1 unless asked otherwise)."""
+def convert_float(model, opset: int = DEFAULT_OPSET, batch: int | None = 1) -> bytes:
+    """Keras -> ONNX with a named, fixed-shape input (the model's own H x W x C; batch 1 unless asked otherwise)."""
     import tensorflow as tf
     import tf2onnx
     from tf2onnx import optimizer
@@ -32,13 +32,33 @@ def convert_float(model, resolution: int, opset: int = DEFAULT_OPSET, batch: int
     if not 13 <= opset <= 18:
         raise EdgekitError(f"ONNX opset {opset} is outside the supported 13..18")
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    signature = [tf.TensorSpec((batch, resolution, resolution, 3), tf.float32, name=INPUT_NAME)]
+    signature = [tf.TensorSpec((batch, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)]
     raw, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset, optimizers={})
     graph = GraphUtil.create_graph_from_onnx_model(raw)
     _scalars_to_vectors(graph)
     graph = optimizer.optimize_graph(graph, catch_errors=False)
     proto = graph.make_model("edgekit", graph_name=raw.graph.name)
     return proto.SerializeToString()
+
+
+def from_tflite(path, opset: int = DEFAULT_OPSET) -> bytes:
+    """A float .tflite file -> ONNX through tf2onnx's TFLite reader (input and output layouts as in the file),
+    with our graph optimizations (``convert_float``'s scalar fix) applied."""
+    import tf2onnx
+    from tf2onnx import optimizer
+    from tf2onnx.graph import GraphUtil
+
+    if not 13 <= opset <= 18:
+        raise EdgekitError(f"ONNX opset {opset} is outside the supported 13..18")
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    try:
+        raw, _ = tf2onnx.convert.from_tflite(str(path), opset=opset)
+    except Exception as exc:  # tf2onnx's own errors on an op it cannot map
+        raise EdgekitError(f"tf2onnx cannot convert {Path(path).name} to ONNX: {' '.join(str(exc).split())[:200]}") from exc
+    graph = GraphUtil.create_graph_from_onnx_model(raw)
+    _scalars_to_vectors(graph)
+    graph = optimizer.optimize_graph(graph, catch_errors=False)
+    return graph.make_model("edgekit", graph_name=raw.graph.name).SerializeToString()
 
 
 def _scalars_to_vectors(graph) -> int:
@@ -137,7 +157,7 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
     CalibrationDataReader.register(CalibrationReader)
     with tempfile.TemporaryDirectory(prefix="edgekit-ort-", dir=scratch) as tmp:  # scratch: the conversion's own
         src, pre, out = (os.path.join(tmp, n) for n in ("float.onnx", "pre.onnx", "int8.onnx"))
-        Path(src).write_bytes(float_model)
+        Path(src).write_bytes(at_least_opset(float_model, PER_CHANNEL_OPSET))
         quant_pre_process(src, pre, skip_symbolic_shape=True)
         excluded = producers(Path(pre).read_bytes(), exclude_tensors) if exclude_tensors else []
         kept = input_float_ops(Path(pre).read_bytes(), input_name)
@@ -151,6 +171,24 @@ def quantize_int8(float_model: bytes, calibration: np.ndarray, method: str = "mi
             calibrate_method=methods[method], extra_options=extra, nodes_to_exclude=excluded,
         )
         return Path(out).read_bytes()
+
+
+PER_CHANNEL_OPSET = 13  # QuantizeLinear/DequantizeLinear take an axis (per-channel weights) from opset 13
+
+
+def at_least_opset(model_bytes: bytes, opset: int) -> bytes:
+    """``model_bytes`` converted up to ``opset`` when older (PaddlePaddle and old PyTorch exports are opset 11:
+    per-channel QDQ written into such a graph is invalid), else unchanged."""
+    import onnx
+    from onnx import version_converter
+
+    if (opset_of(model_bytes) or opset) >= opset:
+        return model_bytes
+    try:
+        return version_converter.convert_version(onnx.load_from_string(model_bytes), opset).SerializeToString()
+    except Exception as exc:  # an op the converter cannot move across versions
+        raise EdgekitError(f"this ONNX model is opset {opset_of(model_bytes)} and cannot be brought to opset {opset}, "
+                           f"which per-channel int8 needs: {' '.join(str(exc).split())[:160]}") from None
 
 
 def producers(model_bytes: bytes, tensors) -> list[str]:
@@ -195,15 +233,17 @@ def opset_of(model_bytes: bytes) -> int | None:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
-def fix_input_shape(path, resolution: int, layout: str) -> bytes:
-    """A foreign model with its image input fixed to batch 1 at ``resolution`` (dynamic dims resolved), its
-    output to batch 1: what our runtimes, calibration and benchmarks expect."""
+def fix_input_shape(path, geometry, layout: str) -> bytes:
+    """A foreign model with its image input fixed to batch 1 at ``geometry`` (a ``data.images.Geometry``: dynamic
+    dims resolved), its outputs to batch 1: what our runtimes, calibration and benchmarks expect. Weights kept in
+    an external data file (torch.onnx's default) are read in."""
     import onnx
 
-    model = onnx.load(str(path))
+    model = onnx.load(str(path))  # loads external data from beside the file
     initializers = {i.name for i in model.graph.initializer}
     image = next(i for i in model.graph.input if i.name not in initializers)
-    dims = [1, 3, resolution, resolution] if layout == "nchw" else [1, resolution, resolution, 3]
+    h, w, c = geometry.height, geometry.width, geometry.channels
+    dims = [1, c, h, w] if layout == "nchw" else [1, h, w, c]
     for dim, value in zip(image.type.tensor_type.shape.dim, dims):
         dim.Clear()
         dim.dim_value = value

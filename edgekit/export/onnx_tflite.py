@@ -36,8 +36,43 @@ def available() -> bool:
     return True
 
 
-def saved_model(float_onnx: bytes, scratch: str) -> str:
-    """onnx2tf's SavedModel of ``float_onnx`` in ``scratch`` (made once per scratch folder)."""
+def _as_nchw(float_onnx: bytes) -> bytes:
+    """An NHWC-input ONNX model (a Keras model through tf2onnx) with an NCHW input in front: onnx2tf takes every
+    4-D image input for NCHW and transposes it, so the model it writes takes NHWC images again, as the source did."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load_from_string(float_onnx)
+    initializers = {i.name for i in model.graph.initializer}
+    image = next(i for i in model.graph.input if i.name not in initializers)
+    n, h, w, c = (d.dim_value for d in image.type.tensor_type.shape.dim)
+    outer = helper.make_tensor_value_info(image.name + "_nchw", image.type.tensor_type.elem_type, [n, c, h, w])
+    node = helper.make_node("Transpose", [outer.name], [image.name], perm=[0, 2, 3, 1], name="edgekit_nchw_to_nhwc")
+    model.graph.node.insert(0, node)
+    model.graph.input.remove(image)
+    model.graph.input.insert(0, outer)
+    return model.SerializeToString()
+
+
+def _tf_names(float_onnx: bytes) -> bytes:
+    """Node names TensorFlow takes as scope names (onnx2tf uses them): PaddlePaddle's exports name nodes
+    like 'Softmax@0', which TensorFlow refuses. Only node names change; tensors and the function do not."""
+    import re
+
+    import onnx
+
+    model = onnx.load_from_string(float_onnx)
+    changed = False
+    for i, node in enumerate(model.graph.node):
+        clean = re.sub(r"[^A-Za-z0-9_.\\/>-]", "_", node.name) if node.name else node.name
+        if clean != node.name:
+            node.name, changed = f"{clean}_{i}", True
+    return model.SerializeToString() if changed else float_onnx
+
+
+def saved_model(float_onnx: bytes, scratch: str, layout: str = "nchw") -> str:
+    """onnx2tf's SavedModel of ``float_onnx`` in ``scratch`` (made once per scratch folder); an NHWC model is
+    given an NCHW input first (``_as_nchw``)."""
     folder = os.path.join(scratch, SAVED)
     if os.path.isfile(os.path.join(folder, "saved_model.pb")):
         return folder
@@ -46,7 +81,7 @@ def saved_model(float_onnx: bytes, scratch: str) -> str:
     except ImportError:
         raise EdgekitError(EXTRA) from None
     source = Path(scratch) / "foreign.onnx"
-    source.write_bytes(float_onnx)
+    source.write_bytes(_tf_names(_as_nchw(float_onnx) if layout == "nhwc" else float_onnx))
     # onnx2tf checks its graph on 20 sample images it fetches from GitHub into the working folder unless
     # a copy is there already; offline it would fail, so it gets smooth synthetic ones of that shape.
     rng = np.random.default_rng(0)
@@ -63,12 +98,14 @@ def saved_model(float_onnx: bytes, scratch: str) -> str:
     return folder
 
 
-def convert(float_onnx: bytes, precision: str, calibration_nhwc: np.ndarray | None, scratch: str) -> tuple[bytes, str]:
+def convert(float_onnx: bytes, precision: str, calibration_nhwc: np.ndarray | None, scratch: str,
+            layout: str = "nchw") -> tuple[bytes, str]:
     """TFLite bytes of ``float_onnx`` at ``precision``; returns them and how they were made."""
-    folder = saved_model(float_onnx, scratch)
+    folder = saved_model(float_onnx, scratch, layout)
     import onnx2tf
     import tensorflow as tf
 
     names = list(tf.saved_model.load(folder).signatures["serving_default"].structured_input_signature[1])
     data = tflite_export.convert(folder, precision, calibration_nhwc, input_name=names[0])
-    return data, f"onnx2tf {getattr(onnx2tf, '__version__', '?')} (ONNX -> SavedModel, NHWC) + TFLiteConverter"
+    how = f"onnx2tf {getattr(onnx2tf, '__version__', '?')} (ONNX -> SavedModel, NHWC) + TFLiteConverter"
+    return data, how + ("; the NHWC input given an NCHW front first" if layout == "nhwc" else "")

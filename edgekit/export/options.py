@@ -34,9 +34,12 @@ class SourceOptions:
     preprocess: str | None = None  # a model file: vocab.PREPROCESSING name (zoo models know theirs)
     mean: tuple[float, float, float] | None = None  # with preprocess="imagenet-mean-std"
     std: tuple[float, float, float] | None = None
-    input_size: int | None = None  # an ONNX model with a dynamic spatial size
+    input_size: str | int | None = None  # "N" or "HxW": a model file whose input size is dynamic (or to check it)
+    channel_order: str | None = None  # a model file of RGB input trained on BGR (OpenCV) images: "bgr"
+    resize: str | None = None  # how photos of another shape become its input (vocab.RESIZE_POLICIES)
     labels: str | None = None  # a model file: its class names, one per line (default: calibration class folders)
     trust_model_code: bool = False  # a Keras file with Lambda layers / custom objects: run code from it
+    task: str | None = None  # what the outputs mean (vocab.TASKS); default: from the outputs (a class vector or not)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -72,7 +72,7 @@ def make_plan(opts: ConvertOptions, source) -> Plan:
     """Validate ``opts`` for ``source`` (a ``export.source.Source``) and list the artifacts, before any heavy work."""
     out, quant, gate = opts.output, opts.quantization, opts.gate
     precisions, formats, io = _edgetpu_request(opts)
-    pairs = _pairs(formats, precisions, out.skip_unsupported, opts.warn)
+    pairs = _pairs(formats, precisions, out.skip_unsupported, opts.warn, source.kind)
     _check_values(opts, pairs, io)
     source.refuse(opts)
     pairs = _available(pairs, source.kind, out.skip_unsupported, opts.warn)
@@ -109,13 +109,13 @@ def _edgetpu_request(opts: ConvertOptions) -> tuple[tuple[str, ...], tuple[str, 
     return (precisions if "int8" in precisions else (*precisions, "int8")), formats, ("uint8" if io == "float" else io)
 
 
-def _pairs(formats, precisions, skip_unsupported: bool, warn) -> list[tuple[str, str]]:
+def _pairs(formats, precisions, skip_unsupported: bool, warn, kind: str = "keras") -> list[tuple[str, str]]:
     for fmt in formats:
         if fmt not in FORMATS:
             raise EdgekitError(f"unknown format '{fmt}' (known: {', '.join(FORMATS)}, all)")
     pairs = []
     for fmt in formats:
-        writes = exporter_class(fmt).precisions
+        writes = exporter_class(fmt, kind if kind in formats_for(fmt) else None).precisions
         for precision in precisions:
             if precision not in writes and skip_unsupported:
                 warn(f"{fmt} has no {precision} export: skipped")

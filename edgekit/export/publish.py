@@ -26,7 +26,7 @@ def sidecar(target: Path, item, data: bytes, source, reference, images, result: 
         "artifact": target.name, "format": item.format, "precision": item.precision,
         **({"variant": "mixed"} if item.label != item.precision else {}),
         "size_bytes": len(data), "sha256": sha256_bytes(data),
-        "model": source.spec.to_dict(), "macs": reference.macs, "params_folded": reference.params_folded,
+        "model": source.spec.to_dict(), "task": source.task.name, "macs": reference.macs, "params_folded": reference.params_folded,
         "weights": source.weights.to_dict(), "bn_warmed": reference.bn_warmed,
         "head": "as saved" if source.is_user else "logits",
         "io": io,

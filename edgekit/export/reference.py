@@ -48,11 +48,21 @@ def make_reference(source, calib, check) -> Reference:
         predicted = model.predict(check_x, verbose=0)
         outputs = [np.asarray(o) for o in predicted] if isinstance(predicted, (list, tuple)) else [np.asarray(predicted)]
         counted = count_mod.keras_count(model) if source.is_user else count_mod.count(source.spec)
-    else:  # a foreign ONNX model: its own float outputs under ONNX Runtime are the reference
+    else:  # a foreign ONNX or TFLite model: its own float outputs in its own runtime are the reference
         from edgekit.run.runtime import Feed, open_runtime
 
-        with open_runtime(source.spec.path, runtime="onnxruntime") as runtime:
-            outputs = Feed(runtime, pre).outputs(check.pixels)
-        counted = count_mod.onnx_count(source.spec.path)
+        with quiet(), open_runtime(source.spec.path) as runtime:
+            outputs = Feed(runtime, pre, source.spec.layout).outputs(check.pixels)
+        counted = count_mod.onnx_count(source.spec.path) if source.kind == "onnx" else tflite_count(source.spec.path)
     return Reference(model, outputs, calib_x, check_x, counted.macs, counted.params_folded,
                      {"images": warmed, "source": calib.source} if warmed else None)
+
+
+def tflite_count(path) -> count_mod.Totals:
+    """MACs and parameters of a .tflite graph, op by op the papers' way (``run.tflite_cut.op_cost``)."""
+    from edgekit.run.tflite_cut import op_cost
+    from edgekit.run.tflite_graph import read_graph
+
+    graph = read_graph(path)
+    costs = [op_cost(graph, op) for op in graph.ops]
+    return count_mod.Totals(sum(m for m, _ in costs) or None, sum(p for _, p in costs), "TFLite graph")

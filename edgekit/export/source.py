@@ -14,7 +14,7 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError
 from edgekit.export.options import ConvertOptions, SourceOptions
-from edgekit.tasks import Task, get_task
+from edgekit.tasks import Task, get_task, task_for
 from edgekit.zoo import user as user_mod
 from edgekit.zoo import weights as weights_mod
 from edgekit.zoo.spec import parse_model
@@ -46,8 +46,13 @@ class Source:
         return self.spec.name
 
     @property
-    def resolution(self) -> int:
+    def resolution(self):
         return self.spec.resolution
+
+    @property
+    def geometry(self):
+        """The input's ``data.images.Geometry`` (size, channels, order, resize policy)."""
+        return self.spec.geometry
 
     @property
     def preprocessing(self):
@@ -62,20 +67,23 @@ class Source:
         return self.weights.kind != "none"
 
     def refuse(self, opts: ConvertOptions) -> None:
-        """What this kind of source cannot do (a foreign ONNX model has no Keras graph to round or rewrite)."""
-        if self.kind != "onnx":
+        """What this kind of source cannot do (a foreign ONNX or TFLite model has no Keras graph to round or
+        rewrite)."""
+        if self.kind == "keras":
             return
         quant, gate = opts.quantization, opts.gate
         for flag, on in (("--keep-float", quant.keep_float is not None), ("--max-drop", gate.max_drop is not None),
                          ("--min-agreement", gate.min_agreement is not None), ("--min-sqnr", gate.min_sqnr is not None),
                          ("--edgetpu", quant.edgetpu)):
             if on:
-                raise EdgekitError(f"{flag} needs a Keras model; for an ONNX model edgekit makes plain int8 (ONNX "
-                                   f"Runtime QDQ) and, with the onnx2tf extra, TFLite")
+                raise EdgekitError(f"{flag} needs a Keras model; for {'an ONNX' if self.kind == 'onnx' else 'a TFLite'} "
+                                   f"model edgekit makes plain int8 (ONNX Runtime QDQ"
+                                   + (", AI Edge Quantizer" if self.kind == "tflite" else "") + ") and TFLite")
         from edgekit.vocab import DEFAULT_PTQ
 
         if quant.ptq not in (DEFAULT_PTQ, "minmax"):
-            raise EdgekitError("--ptq rounds Keras weights; an ONNX model is rounded by ONNX Runtime's quantizer")
+            raise EdgekitError(f"--ptq rounds Keras weights; {'an ONNX' if self.kind == 'onnx' else 'a TFLite'} model "
+                               f"is rounded by its own quantizer")
 
     def with_class_names(self, *folders) -> "Source":
         """A user model's class names: its --labels, else the class sub-folders of its calibration (or check)
@@ -91,6 +99,19 @@ class Source:
         return self
 
 
+def _task(name: str | None, model) -> Task:
+    """The task a user's model is checked by: the one named (it must take the model's outputs), else the one its
+    outputs imply (one (N, classes) output: classification; anything else: plain tensors)."""
+    shapes = [(1, *shape) for shape in model.outputs]
+    if name is None:
+        return task_for(shapes)
+    task = get_task(name)
+    if not task.accepts(shapes):
+        raise EdgekitError(f"--task {name}: {model.path.name}'s outputs {[list(s) for s in model.outputs]} are not "
+                           f"what the {name} task reads ({task.description})")
+    return task
+
+
 def resolve(opts: SourceOptions) -> Source:
     """The zoo model or the user's file that ``opts.model`` names, checked (nothing built)."""
     if user_mod.is_model_path(opts.model):
@@ -102,10 +123,14 @@ def resolve(opts: SourceOptions) -> Source:
 
             names = name_list(opts.labels)
         model = user_mod.load(opts.model, preprocess=opts.preprocess, mean=opts.mean, std=opts.std,
-                              input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code)
-        return Source(model, UserWeights(model), model.kind, get_task("classification"), model.notes)
+                              input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code,
+                              channel_order=opts.channel_order, resize=opts.resize)
+        return Source(model, UserWeights(model), model.kind, _task(opts.task, model), model.notes)
+    if opts.task not in (None, "classification"):
+        raise EdgekitError(f"--task {opts.task}: zoo classifiers are classification models")
     for flag, value in (("--preprocess", opts.preprocess), ("--input-size", opts.input_size),
-                        ("--labels", opts.labels), ("--mean", opts.mean), ("--std", opts.std)):
+                        ("--labels", opts.labels), ("--mean", opts.mean), ("--std", opts.std),
+                        ("--channel-order", opts.channel_order), ("--resize", opts.resize)):
         if value is not None:
             raise EdgekitError(f"{flag} is for a model file; zoo models know their own (see `edgekit summary`)")
     spec = parse_model(opts.model)

@@ -12,6 +12,7 @@ from edgekit.errors import EdgekitError, first_line
 from edgekit.vocab import FORMAT_PRECISIONS
 
 PRECISIONS = FORMAT_PRECISIONS["tflite"]
+MULTI_OUTPUT = "output_"  # the signature names of a several-output model's outputs: output_00, output_01, ...
 NEEDS_CALIBRATION = ("int8", "int16x8")
 
 
@@ -35,8 +36,14 @@ def save_model(model, folder: str, batch: int = 1) -> str:
     shape = (batch, *model.input_shape[1:])
     module = tf.Module()
     module.tracked = [v.value for v in model.weights]
-    module.serve = tf.function(lambda x: {"logits": model(x, training=False)},
-                               input_signature=[tf.TensorSpec(shape, tf.float32, name="input")])
+
+    def serve(x):
+        out = model(x, training=False)
+        if isinstance(out, (list, tuple)):  # several outputs: named in order (LiteRT reads them back by name)
+            return {f"{MULTI_OUTPUT}{i:02d}": o for i, o in enumerate(out)}
+        return {"logits": out}
+
+    module.serve = tf.function(serve, input_signature=[tf.TensorSpec(shape, tf.float32, name="input")])
     tf.saved_model.save(module, folder, signatures={"serving_default": module.serve})
     return folder
 

@@ -45,7 +45,7 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
     if reference_kernels and (runtime or RUNTIMES.get(path.suffix.lower())) != "litert":
         raise EdgekitError("--reference-kernels applies to LiteRT (.tflite) only")
     with open_runtime(path, runtime=runtime, threads=threads, **options) as rt:
-        chosen = _task(path, rt.outputs, task)
+        chosen = _task(path, rt.outputs, task or _sidecar_task(path))
         recipe = recipe_for(path, rt.inputs[0], preprocess)
         feed = Feed(rt, recipe.apply)
         names = class_names if class_names is not None else _sidecar_names(path)
@@ -70,10 +70,11 @@ def _task(path: Path, outputs, name: str | None):
         raise ModelFileError(f"{path.name}: its outputs {[tuple(o.shape) for o in outputs]} are not what the "
                              f"{chosen.name} task reads ({chosen.description})")
     if not hasattr(chosen, "evaluate"):
-        scored = [t for t in _scored_tasks()]
-        raise ModelFileError(f"{path.name}: output shape{'s' if len(outputs) > 1 else ''} "
-                             f"{', '.join(str(tuple(o.shape)) for o in outputs)} is not a class vector, and eval needs "
-                             f"a task that scores it: pass --task ({', '.join(scored)})")
+        shapes = ", ".join(str(tuple(o.shape)) for o in outputs)
+        raise ModelFileError(f"{path.name}: its output{'s' if len(outputs) > 1 else ''} {shapes} "
+                             f"{'are' if len(outputs) > 1 else 'is'} not a class vector (task {chosen.name}), and eval "
+                             f"scores tasks with labelled data ({', '.join(_scored_tasks())}): pass --task if one "
+                             f"applies, else judge it by its parity (edgekit convert) and time it (edgekit bench)")
     return chosen
 
 
@@ -81,6 +82,12 @@ def _scored_tasks() -> list[str]:
     from edgekit.tasks import known
 
     return [name for name in known() if hasattr(get_task(name), "evaluate")]
+
+
+def _sidecar_task(path: Path) -> str | None:
+    from edgekit.export.artifact import read_sidecar
+
+    return (read_sidecar(path) or {}).get("task")
 
 
 def _sidecar_names(path: Path):

@@ -69,9 +69,11 @@ class LiteRTRuntime(Runtime):
                 raise ModelFileError(f"{path.name} cannot run batch {batch} (its graph fixes batch "
                                      f"{detail['shape'][0]}): {first_line(exc)}") from None
         self.inputs = [_info(d) for d in self._interp.get_input_details()]
-        self.outputs = [_info(d) for d in self._interp.get_output_details()]
+        details = self._ordered_outputs()
+        self.outputs = [_info(d) for d in details]
         self._in_index = self._interp.get_input_details()[0]["index"]
-        self._out_index = self._interp.get_output_details()[0]["index"]
+        self._out_indices = [d["index"] for d in details]
+        self._out_index = self._out_indices[0]
 
     def delegation(self) -> dict:
         """How much of the graph the delegates took: each DELEGATE node is one partition; the ops left
@@ -111,7 +113,20 @@ class LiteRTRuntime(Runtime):
         return self._interp.get_tensor(self._out_index).copy()
 
     def output_values(self) -> list[np.ndarray]:
-        return [self._interp.get_tensor(d["index"]).copy() for d in self._interp.get_output_details()]
+        return [self._interp.get_tensor(index).copy() for index in self._out_indices]
+
+    def _ordered_outputs(self) -> list[dict]:
+        """The outputs in the model's own order: LiteRT lists them in no promised order, so a several-output model
+        of ours (signature outputs output_00, output_01, ...) is put back in signature-name order."""
+        details = self._interp.get_output_details()
+        try:
+            signature = next(iter(self._interp._get_full_signature_list().values()))["outputs"]  # noqa: SLF001
+        except (AttributeError, StopIteration, KeyError, TypeError):
+            return details
+        if len(signature) != len(details) or not all(name.startswith("output_") for name in signature):
+            return details
+        by_index = {d["index"]: d for d in details}
+        return [by_index[signature[name]] for name in sorted(signature) if signature[name] in by_index]
 
     def close(self) -> None:
         self._interp = None

@@ -55,17 +55,19 @@ def litert_ops(path: str | Path, threads: int = 1, xnnpack: bool = True, runs: i
 
     try:
         whole = interpreter(data)
+        for _ in range(warmup):
+            whole.invoke()
     except (ValueError, RuntimeError) as exc:
-        raise ModelFileError(f"LiteRT cannot load {path.name}: {' '.join(str(exc).split())[:200]}") from None
+        raise ModelFileError(f"LiteRT cannot run {path.name}: {' '.join(str(exc).split())[:200]}") from None
     ops = []
     for index, content in single_op_models(data):
-        try:
-            ops.append((index, interpreter(content)))
+        try:  # an op that cannot stand alone (a custom op, a kernel that needs its neighbours) is not profiled
+            interp = interpreter(content)
+            for _ in range(warmup):
+                interp.invoke()
+            ops.append((index, interp))
         except (ValueError, RuntimeError):
-            ops.append((index, None))  # an op that cannot stand alone: timed as part of the whole only
-    for interp in [whole] + [i for _, i in ops if i is not None]:
-        for _ in range(warmup):
-            interp.invoke()
+            ops.append((index, None))
     whole_samples: list[float] = []
     op_samples: dict[int, list[float]] = {index: [] for index, _ in ops}
     for r in range(rounds):

@@ -115,9 +115,9 @@ def open_runtime(path: str | Path, runtime: str | None = None, threads: int = 1,
 
 
 def channels_first(shape) -> bool:
-    """Whether an image input is NCHW (PyTorch's layout): 3 channels second, a square image after."""
+    """Whether an image input is NCHW (PyTorch's layout): 1 or 3 channels second, not last."""
     shape = tuple(shape)
-    return len(shape) == 4 and shape[1] == 3 and shape[3] != 3 and shape[2] == shape[3]
+    return len(shape) == 4 and shape[1] in (1, 3) and shape[3] not in (1, 3)
 
 
 def quantize(values: np.ndarray, info: TensorInfo) -> np.ndarray:
@@ -141,15 +141,18 @@ class Feed:
     dequantized with their own parameters.
     """
 
-    def __init__(self, runtime: Runtime, preprocess):
+    def __init__(self, runtime: Runtime, preprocess, layout: str | None = None):
+        """``layout``: "nchw" or "nhwc" when known (a model whose spatial size is dynamic cannot tell from its
+        shape); default: read from the input's shape."""
         self.runtime = runtime
         self.preprocess = preprocess
         self.input = runtime.inputs[0]
         self.output = runtime.outputs[0]
+        self.layout = layout or ("nchw" if channels_first(self.input.shape) else "nhwc")
 
     def model_input(self, pixels: np.ndarray) -> np.ndarray:
         values = self.preprocess(pixels)
-        if channels_first(self.input.shape):  # PyTorch exports: NCHW
+        if self.layout == "nchw":  # PyTorch exports
             values = np.ascontiguousarray(np.transpose(values, (0, 3, 1, 2)))
         if np.issubdtype(self.input.dtype, np.integer):
             if not self.input.quantized:

@@ -68,7 +68,7 @@ def quant_report(model_or_artifact: str, opts, fmt: str = "tflite", threshold: f
     if source.kind != "keras":
         raise EdgekitError(f"{spec.path.name}: quant-report rebuilds a Keras model layer by layer; convert the ONNX "
                            f"model and compare parity instead")
-    calib, check = cal.image_sets(opts.calibration, spec.resolution, True, opts.warn, opts.progress)
+    calib, check = cal.image_sets(opts.calibration, source.geometry, True, opts.warn, opts.progress)
     reference = make_reference(source, calib, check)
     model, calib_x, check_x = reference.model, reference.calib_x, reference.check_x
     exporter = exporter_class(fmt, "keras")

@@ -22,9 +22,9 @@ def layer_type(layer: Layer) -> str:
     """The v1 paper's 'Type / Stride' cell for a layer."""
     names = {
         "conv": "Conv", "dwconv": "Conv dw", "fc": "FC", "pool": "Avg Pool", "softmax": "Softmax",
-        "add": "Add", "mul": "SE scale", "rescale": "Rescale",
+        "add": "Add", "mul": "SE scale", "rescale": "Rescale", "normalize": "Normalize",
     }
-    label = names[layer.op]
+    label = names.get(layer.op, layer.op.replace("_", " ").capitalize())  # every arch op has a cell
     return f"{label} / s{layer.stride}" if layer.op in ("conv", "dwconv", "fc", "pool", "softmax") else label
 
 

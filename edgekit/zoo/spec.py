@@ -64,6 +64,13 @@ class ModelSpec:
     def input_shape(self) -> tuple[int, int, int]:
         return (self.resolution, self.resolution, 3)
 
+    @property
+    def geometry(self):
+        """The input: a square RGB image, stretched after the central crop (``data.images.Geometry``)."""
+        from edgekit.data.images import Geometry
+
+        return Geometry(self.resolution, self.resolution)
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,

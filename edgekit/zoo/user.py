@@ -19,35 +19,38 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgekit.data.images import Geometry
 from edgekit.errors import EdgekitError
 from edgekit.files import sha256_file
 from edgekit.zoo.families import Preprocessing
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 ONNX_SUFFIX = ".onnx"
+TFLITE_SUFFIX = ".tflite"
 LEADING_RESCALE = ("Rescaling", "Normalization")
 
 
 class UserModelError(EdgekitError):
-    """A model file that is not one image classifier edgekit can take (one line, exit 2)."""
+    """A model file edgekit cannot take (one line, exit 2)."""
 
 
 def is_model_path(text: str) -> bool:
     """Whether ``--model TEXT`` names a file or folder (a user model) rather than a zoo name."""
     path = Path(text)
-    return (path.suffix.lower() in (*KERAS_SUFFIXES, ONNX_SUFFIX) or "/" in text or path.exists())
+    return (path.suffix.lower() in (*KERAS_SUFFIXES, ONNX_SUFFIX, TFLITE_SUFFIX) or "/" in text or path.exists())
 
 
 @dataclass(frozen=True)
 class UserModel:
-    """A user's classifier file with what edgekit needs to know of it."""
+    """A user's model file with what edgekit needs to know of it: its input geometry and layout, its outputs
+    (shapes without the batch), and for a classifier its classes."""
 
     path: Path
-    kind: str  # "keras" or "onnx"
+    kind: str  # "keras", "onnx" or "tflite"
     name: str  # the file's stem, cleaned: also the folder name of its artifacts
     sha256: str
-    resolution: int
-    classes: int
+    geometry: Geometry
+    outputs: tuple[tuple[int, ...], ...]
     preprocessing: Preprocessing
     preprocessing_source: str  # "declared (--preprocess NAME)" or "detected: ..."
     layout: str = "nhwc"  # ONNX from PyTorch: "nchw"
@@ -58,12 +61,26 @@ class UserModel:
     family = "user"
 
     @property
+    def classes(self) -> int | None:
+        """The number of classes of a classifier (one (N, classes) output), else None."""
+        return self.outputs[0][0] if len(self.outputs) == 1 and len(self.outputs[0]) == 1 and \
+            self.outputs[0][0] >= 2 else None
+
+    @property
+    def resolution(self):
+        """The input's size: an int when square (what the zoo's names say), else (height, width)."""
+        g = self.geometry
+        return g.height if g.square else (g.height, g.width)
+
+    @property
     def input_shape(self) -> tuple[int, int, int]:
-        return (self.resolution, self.resolution, 3)
+        return (self.geometry.height, self.geometry.width, self.geometry.channels)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "family": "user", "file": self.path.name, "path": str(self.path),
                 "sha256": self.sha256, "kind": self.kind, "resolution": self.resolution, "layout": self.layout,
+                "input": {**self.geometry.to_dict(), "layout": self.layout},
+                "outputs": [list(o) for o in self.outputs],
                 "classes": self.classes, "class_names": list(self.class_names) if self.class_names else None,
                 "preprocessing": {**self.preprocessing.to_dict(), "source": self.preprocessing_source}}
 
@@ -73,7 +90,7 @@ class UserModel:
     def keras_model(self):
         """The model, loaded (safe mode unless ``trust_code``) and flattened; logits or scores as saved."""
         if self.kind != "keras":
-            raise UserModelError(f"{self.path.name} is an ONNX model: it has no Keras graph")
+            raise UserModelError(f"{self.path.name} is a {self.kind} model: it has no Keras graph")
         return flatten(_load_keras(self.path, self.trust_code))
 
 
@@ -87,46 +104,92 @@ def _clean_name(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "model"
 
 
-def load(path: str | Path, *, preprocess: str | None = None, mean=None, std=None, input_size: int | None = None,
-         class_names: list[str] | None = None, trust_code: bool = False) -> UserModel:
-    """Open and check the user's model file; settle its preprocessing. Raises UserModelError (one line)."""
+def parse_size(text) -> tuple[int, int] | None:
+    """``--input-size``: ``N`` (square) or ``HxW`` -> (height, width); one line of UserModelError otherwise."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        text = str(text)
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX*]\s*(\d+))?\s*", str(text))
+    if not match:
+        raise UserModelError(f"--input-size takes N or HxW (e.g. 224 or 48x192), got {text!r}")
+    height, width = int(match.group(1)), int(match.group(2) or match.group(1))
+    if not (8 <= height <= 8192 and 8 <= width <= 8192):
+        raise UserModelError(f"--input-size {text}: each side must be 8 to 8192 pixels")
+    return height, width
+
+
+def load(path: str | Path, *, preprocess: str | None = None, mean=None, std=None, input_size=None,
+         class_names: list[str] | None = None, trust_code: bool = False, channel_order: str | None = None,
+         resize: str | None = None) -> UserModel:
+    """Open and check the user's model file; settle its geometry and preprocessing. Raises UserModelError (one line)."""
     path = Path(path)
     if not path.exists():
         raise UserModelError(f"model file not found: {path}")
     if path.is_dir() and not (path / "saved_model.pb").is_file():
         raise UserModelError(f"{path} is a folder but not a SavedModel (no saved_model.pb)")
-    if path.is_file() and path.suffix.lower() not in (*KERAS_SUFFIXES, ONNX_SUFFIX):
-        raise UserModelError(f"{path.name}: not a model file edgekit reads (.keras, .h5, a SavedModel folder or .onnx)")
-    if path.suffix.lower() == ONNX_SUFFIX:
-        resolution, layout, classes = _onnx_shapes(path, input_size)
-        detected = None
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix not in (*KERAS_SUFFIXES, ONNX_SUFFIX, TFLITE_SUFFIX):
+        raise UserModelError(f"{path.name}: not a model file edgekit reads (.keras, .h5, a SavedModel folder, .onnx "
+                             f"or .tflite)")
+    size = parse_size(input_size)
+    detected = None
+    if suffix == ONNX_SUFFIX:
+        kind = "onnx"
+        (height, width, channels), layout, outputs = _onnx_shapes(path, size)
+    elif suffix == TFLITE_SUFFIX:
+        kind = "tflite"
+        (height, width, channels), layout, outputs = _tflite_shapes(path, size)
     else:
-        if input_size is not None:
-            raise UserModelError("--input-size is for ONNX models with a dynamic spatial size; a Keras model "
-                                 "states its own")
+        kind = "keras"
         model = _load_keras(path, trust_code)
-        resolution, layout, classes = _keras_shapes(path, model)
+        (height, width, channels), layout, outputs = _keras_shapes(path, model, size)
         detected = detect_preprocessing(model)
+    geometry = _geometry(path, height, width, channels, channel_order, resize)
+    chosen, how, notes = _preprocessing(path, preprocess, mean, std, detected, channels)
+    model = UserModel(path.resolve(), kind, _clean_name(path), _digest(path), geometry, outputs, chosen, how,
+                      layout, tuple(class_names) if class_names else None, trust_code, tuple(notes))
+    if class_names is not None and len(class_names) != (model.classes or -1):
+        raise UserModelError(f"--labels names {len(class_names)} classes, but {path.name} "
+                             + (f"outputs {model.classes} scores" if model.classes else "is not a classifier (its "
+                                f"outputs are {[list(o) for o in outputs]})"))
+    return model
+
+
+def _geometry(path: Path, height: int, width: int, channels: int, order: str | None, resize: str | None) -> Geometry:
+    from edgekit.vocab import CHANNEL_ORDERS, RESIZE_POLICIES
+
+    if order is not None and channels == 1:
+        raise UserModelError(f"{path.name} takes 1-channel (grey) images: --channel-order applies to RGB models only")
+    if order is not None and order not in CHANNEL_ORDERS:
+        raise UserModelError(f"unknown --channel-order '{order}' (known: {', '.join(CHANNEL_ORDERS)})")
+    if resize is not None and resize not in RESIZE_POLICIES:
+        raise UserModelError(f"unknown --resize '{resize}' (known: {', '.join(RESIZE_POLICIES)})")
+    return Geometry(height, width, channels, order or "rgb", resize or "stretch")
+
+
+def _preprocessing(path: Path, preprocess, mean, std, detected, channels: int):
+    """The declared (or detected) preprocessing, with what it says about itself, and notes for the user."""
+    if preprocess and (mean is not None or std is not None) and channels == 1:
+        mean = tuple(mean or ())[:1] * 3 if mean else None
+        std = tuple(std or ())[:1] * 3 if std else None
     declared = Preprocessing.named(preprocess, mean, std) if preprocess else None
+    if declared is not None and channels == 1 and isinstance(declared.scale, tuple):
+        declared = Preprocessing(declared.scale[0], declared.offset[0], declared.note + " (grey: the first value)",
+                                 declared.name)
     notes = []
     if declared and detected:
         notes.append(f"{detected[1]}, but --preprocess {preprocess} was declared: using the declaration "
                      f"(the model then rescales again inside)")
     if declared:
-        chosen, how = declared, f"declared (--preprocess {preprocess})"
-    elif detected:
-        chosen, how = detected
-    else:
-        from edgekit.vocab import PREPROCESSING
+        return declared, f"declared (--preprocess {preprocess})", notes
+    if detected:
+        return detected[0], detected[1], notes
+    from edgekit.vocab import PREPROCESSING
 
-        raise UserModelError(
-            f"{path.name}: say how pixels become its input: --preprocess {'|'.join(PREPROCESSING)} (the model "
-            f"has no leading Rescaling/Normalization layer to tell)")
-    if class_names is not None and len(class_names) != classes:
-        raise UserModelError(f"--labels names {len(class_names)} classes, but {path.name} outputs {classes} scores")
-    return UserModel(path.resolve(), "onnx" if path.suffix.lower() == ONNX_SUFFIX else "keras", _clean_name(path),
-                     _digest(path), resolution, classes, chosen, how, layout,
-                     tuple(class_names) if class_names else None, trust_code, tuple(notes))
+    raise UserModelError(
+        f"{path.name}: say how pixels become its input: --preprocess {'|'.join(PREPROCESSING)} (the model "
+        f"has no leading Rescaling/Normalization layer to tell)")
 
 
 def _digest(path: Path) -> str:
@@ -201,22 +264,57 @@ def _wrap_saved_model(keras, path: Path):
     return keras.Model(inputs, outputs, name=path.name)
 
 
-def _keras_shapes(path: Path, model) -> tuple[int, str, int]:
+def _image_input(path: Path, shape, size: tuple[int, int] | None, what: str) -> tuple[tuple[int, int, int], str]:
+    """(height, width, channels) and layout of an image input ``shape`` (NHWC or NCHW, 1 or 3 channels, the
+    batch free), its dynamic spatial dimensions fixed by ``size`` (``--input-size``)."""
+    shape = [d if (d is None or d > 0) else None for d in shape]
+    if len(shape) != 4 or not ({shape[1], shape[3]} & {1, 3}):
+        raise UserModelError(f"{path.name}: input shape {shape} is not one image (N, H, W, C) or (N, C, H, W) with "
+                             f"1 or 3 channels")
+    layout = "nhwc" if shape[3] in (1, 3) else "nchw"
+    channels = shape[3] if layout == "nhwc" else shape[1]
+    spatial = shape[1:3] if layout == "nhwc" else shape[2:4]
+    if None in spatial:
+        if size is None:
+            raise UserModelError(f"{path.name}: its input size is dynamic ({shape}); pass --input-size N or HxW")
+        spatial = [spatial[0] or size[0], spatial[1] or size[1]]
+        if tuple(spatial) != size:
+            raise UserModelError(f"{path.name} fixes its input at {'x'.join(map(str, spatial))} where "
+                                 f"--input-size says {size[0]}x{size[1]}")
+    elif size is not None and tuple(spatial) != size:
+        raise UserModelError(f"{path.name} takes {spatial[0]}x{spatial[1]} images; --input-size {size[0]}x{size[1]} "
+                             f"disagrees")
+    return (int(spatial[0]), int(spatial[1]), int(channels)), layout
+
+
+def _outputs(path: Path, shapes: list) -> tuple[tuple[int, ...], ...]:
+    """Output shapes without the batch; every dimension must be known."""
+    if not shapes:
+        raise UserModelError(f"{path.name} has no outputs")
+    out = []
+    for shape in shapes:
+        rest = tuple(shape[1:])
+        if not rest or any(d is None or d <= 0 for d in rest):
+            raise UserModelError(f"{path.name}: output shape {list(shape)} has dimensions edgekit cannot know ahead "
+                                 f"(only the batch may be dynamic)")
+        out.append(tuple(int(d) for d in rest))
+    return tuple(out)
+
+
+def _keras_shapes(path: Path, model, size) -> tuple[tuple[int, int, int], str, tuple]:
     if len(model.inputs) != 1:
         raise UserModelError(f"{path.name} takes {len(model.inputs)} inputs; edgekit needs one image tensor")
-    if len(model.outputs) != 1:
-        raise UserModelError(f"{path.name} has {len(model.outputs)} outputs; edgekit needs one class vector")
     shape = tuple(model.inputs[0].shape)
-    if len(shape) != 4 or shape[3] != 3 or not shape[1] or shape[1] != shape[2]:
-        raise UserModelError(f"{path.name}: input shape {shape} is not one square RGB image (N, H, W, 3) of a "
-                             f"fixed size")
-    out = tuple(model.outputs[0].shape)
-    if len(out) != 2 or not out[1] or out[1] < 2:
-        raise UserModelError(f"{path.name}: output shape {out} is not a class vector (N, classes)")
-    return int(shape[1]), "nhwc", int(out[1])
+    if len(shape) == 4 and (shape[1] is None or shape[2] is None):
+        raise UserModelError(f"{path.name}: input shape {shape} has no fixed size; save the model with its input "
+                             f"size (keras.Input(shape=(H, W, C)))")
+    dims, layout = _image_input(path, shape, size, "input")
+    if layout != "nhwc":
+        raise UserModelError(f"{path.name}: a Keras model takes NHWC images; its input is {shape}")
+    return dims, layout, _outputs(path, [tuple(o.shape) for o in model.outputs])
 
 
-def _onnx_shapes(path: Path, input_size: int | None) -> tuple[int, str, int]:
+def _onnx_shapes(path: Path, size) -> tuple[tuple[int, int, int], str, tuple]:
     try:
         import onnx
     except ImportError:
@@ -225,34 +323,55 @@ def _onnx_shapes(path: Path, input_size: int | None) -> tuple[int, str, int]:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError and friends
         raise UserModelError(f"{path.name} is not a readable ONNX model ({type(exc).__name__})") from None
+    _check_external_data(path, model)
     initializers = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     if len(inputs) != 1:
         raise UserModelError(f"{path.name} takes {len(inputs)} inputs; edgekit needs one image tensor")
-    if len(model.graph.output) != 1:
-        raise UserModelError(f"{path.name} has {len(model.graph.output)} outputs; edgekit needs one class vector")
 
     def dims(value):
         return [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
 
-    shape, out = dims(inputs[0]), dims(model.graph.output[0])
     if inputs[0].type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise UserModelError(f"{path.name}: the input is not float32; edgekit quantizes float ONNX models")
-    if len(shape) != 4 or 3 not in (shape[1], shape[3]):
-        raise UserModelError(f"{path.name}: input shape {shape} is not one RGB image (NCHW or NHWC)")
-    layout = "nchw" if shape[1] == 3 else "nhwc"
-    spatial = shape[2:4] if layout == "nchw" else shape[1:3]
-    if None in spatial:
-        if input_size is None:
-            raise UserModelError(f"{path.name}: its input size is dynamic ({shape}); pass --input-size N")
-        spatial = [input_size, input_size]
-    elif input_size is not None and input_size != spatial[0]:
-        raise UserModelError(f"{path.name} takes {spatial[0]} px images; --input-size {input_size} disagrees")
-    if spatial[0] != spatial[1]:
-        raise UserModelError(f"{path.name}: input {spatial[0]}x{spatial[1]} is not square")
-    if len(out) != 2 or not out[1] or out[1] < 2:
-        raise UserModelError(f"{path.name}: output shape {out} is not a class vector (N, classes)")
-    return int(spatial[0]), layout, int(out[1])
+    image, layout = _image_input(path, dims(inputs[0]), size, "input")
+    return image, layout, _outputs(path, [dims(o) for o in model.graph.output])
+
+
+def _check_external_data(path: Path, model) -> None:
+    """An ONNX model whose weights live in another file (torch.onnx's default): that file must be beside it."""
+    from onnx.external_data_helper import uses_external_data
+
+    for tensor in model.graph.initializer:
+        if uses_external_data(tensor):
+            location = next((e.value for e in tensor.external_data if e.key == "location"), None)
+            if location and not (path.parent / location).is_file():
+                raise UserModelError(f"{path.name} keeps its weights in {location}, which is not beside it in "
+                                     f"{path.parent}: copy the .onnx and its data file together")
+            return
+
+
+def _tflite_shapes(path: Path, size) -> tuple[tuple[int, int, int], str, tuple]:
+    """A float .tflite source: one float image input, outputs of known shape, and no quantized weights (an int8
+    file cannot be quantized again: its float original can)."""
+    from edgekit.run.tflite_graph import parse_graph
+
+    try:
+        graph = parse_graph(path.read_bytes(), path.name)
+    except Exception as exc:  # a flatbuffer that does not parse
+        raise UserModelError(f"{path.name} is not a readable TFLite model ({type(exc).__name__})") from None
+    if graph.edgetpu_compiled:
+        raise UserModelError(f"{path.name} is Edge TPU compiler output: convert its CPU twin (the file before compiling)")
+    if len(graph.inputs) != 1:
+        raise UserModelError(f"{path.name} takes {len(graph.inputs)} inputs; edgekit needs one image tensor")
+    first = graph.tensors[graph.inputs[0]]
+    quantized = [t for t in graph.tensors if t.quantized and t.dtype in ("INT8", "UINT8", "INT16")]
+    if first.dtype != "FLOAT32" or quantized:
+        raise UserModelError(f"{path.name} is already quantized ({first.dtype} input, {len(quantized)} quantized "
+                             f"tensors): edgekit quantizes float models; give it the float original, or measure this "
+                             f"file as it is with 'edgekit bench' / 'edgekit eval'")
+    image, layout = _image_input(path, list(first.shape), size, "input")
+    return image, layout, _outputs(path, [list(graph.tensors[i].shape) for i in graph.outputs])
 
 
 def detect_preprocessing(model) -> tuple[Preprocessing, str] | None:

@@ -85,3 +85,21 @@ class OnnxOnnx(_Onnx):
             extra["quantization"] = quantization(self.forms.opts.quantization, float_onnx,
                                                  weight_rounding="ONNX Runtime (round to nearest)")
         return data, {**extra, "onnx": graph(data, onnx_export.opset_of(data))}
+
+
+@register
+class TfliteOnnx(_Onnx):
+    """A foreign float .tflite file -> ONNX through tf2onnx's TFLite reader (float); ONNX Runtime QDQ (int8)."""
+
+    source_kind = "tflite"
+
+    def export(self, item) -> tuple[bytes, dict]:
+        float_onnx = self.forms.float_onnx()
+        extra: dict = {"converter": "tf2onnx (TFLite reader)"}
+        if item.precision == "float":
+            data = float_onnx
+        else:
+            data = self._int8(float_onnx, input_name=onnx_export.input_name(float_onnx))
+            extra["quantization"] = quantization(self.forms.opts.quantization, float_onnx,
+                                                 weight_rounding="ONNX Runtime (round to nearest)")
+        return data, {**extra, "onnx": graph(data, onnx_export.opset_of(data))}

@@ -124,5 +124,36 @@ class OnnxTFLite(_TFLite):
         from edgekit.export import onnx_tflite
 
         forms = self.forms
-        data, how = onnx_tflite.convert(forms.float_onnx(), item.precision, forms.calib_nhwc, forms.scratch)
+        data, how = onnx_tflite.convert(forms.float_onnx(), item.precision, forms.calib_nhwc, forms.scratch,
+                                        layout=forms.layout)
         return data, {"quantization": quantization(item.precision, "float"), "converter": how}
+
+
+@register
+class TfliteTFLite(_TFLite):
+    """A foreign float .tflite file: float as it is; int8, int16x8 and dynamic range by Google's AI Edge Quantizer
+    on our calibration images."""
+
+    source_kind = "tflite"
+    precisions = ("float", "dynamic", "int8", "int16x8")
+    edgetpu = True
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        from edgekit.export import aeq
+
+        return None if aeq.available() else aeq.EXTRA
+
+    def export(self, item) -> tuple[bytes, dict]:
+        from edgekit.export import aeq
+
+        forms = self.forms
+        if item.precision == "float":
+            return forms.float_tflite(), {"converter": "the source file, unchanged"}
+        data = aeq.quantize(forms.float_tflite(), item.precision, forms.calib_x, forms.scratch)
+        scheme = {"int8": "full-integer int8 (weights per channel, activations, model I/O), AI Edge Quantizer "
+                          "static_wi8_ai8", "dynamic": "dynamic-range: int8 weights (AI Edge Quantizer dynamic_wi8_afp32)",
+                  "int16x8": "int16 activations, int8 weights (AI Edge Quantizer static_wi8_ai16)"}[item.precision]
+        quant = {"scheme": scheme, "calibration_method": "minmax over the calibration images (AI Edge Quantizer)"
+                 if item.precision != "dynamic" else None, "io": "quantized by the recipe"}
+        return data, {"quantization": quant, "converter": f"ai-edge-quantizer {aeq.version()}"}
