@@ -303,8 +303,8 @@ def regress(baseline: str | Path, *, candidate: str | Path | None = None, thresh
     from edgekit.compare import gate
     from edgekit.compare.regress import regress as compare_runs
 
-    if max_sessions is not None and max_sessions < 2:
-        raise EdgekitError(f"--max-sessions must be at least 2 (the interval is drawn over sessions), got {max_sessions}")
+    if max_sessions is not None and max_sessions < 1:
+        raise EdgekitError(f"--max-sessions is how many sessions the gate may add, at least 1, got {max_sessions}")
     if time_budget is not None and not time_budget > 0:
         raise EdgekitError(f"--time-budget is seconds, more than 0, got {time_budget}")
     base = bl.load(str(baseline))

@@ -413,7 +413,7 @@ def test_report_writes_markdown_html_and_pictures(real_db, tmp_path):
 def test_report_and_compare_on_an_empty_store_are_clean_errors(tmp_path):
     db = str(tmp_path / "empty.db")
     assert_clean_error(run_edgekit("report", "--db", db, "--out", str(tmp_path / "r")), "no results")
-    assert_clean_error(run_edgekit("compare", "--db", db), "nothing to compare")
+    assert_clean_error(run_edgekit("compare", "--db", db), "no results store")  # a typo is not an empty history
 
 
 def test_pareto_front_keeps_only_undominated_points():

@@ -264,9 +264,10 @@ def test_eval_bad_input_is_one_line(case, tmp_path, coral, eval_dir):
     elif case in ("bad_labels", "bad_class"):
         data = tmp_path / "labelled"
         (data / "images").mkdir(parents=True)
-        first = sorted((eval_dir / "images").iterdir())[0]
+        first, second = sorted((eval_dir / "images").iterdir())[:2]
         shutil.copy(first, data / "images" / first.name)
-        extra = "ghost.JPEG,3" if case == "bad_labels" else f"{first.name},1000"
+        shutil.copy(second, data / "images" / second.name)
+        extra = "ghost.JPEG,3" if case == "bad_labels" else f"{second.name},1000"
         (data / "labels.csv").write_text(f"filename,class_index\n{first.name},1\n{extra}\n")
     else:
         data = tmp_path / "empty"

@@ -9,6 +9,7 @@ not by file hash: a changed model file under the same entry is exactly what regr
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,20 +75,30 @@ def save(path: str | Path, baseline: dict) -> Path:
 
 
 def _artifact_paths(data: dict) -> list[str]:
+    """Every artifact path a baseline names: the run's artifacts and references, and each entry's."""
     run = data.get("run") or {}
-    return [*(run.get("artifacts") or []), *(e["result"]["artifact"] for e in data["entries"])]
+    paths = [*(run.get("artifacts") or []), *([run["reference"]] if run.get("reference") else []),
+             *(ref["path"] for ref in (run.get("references") or {}).values())]
+    for entry in data["entries"]:
+        paths += [part["artifact"] for part in (entry["result"], entry.get("reference")) if part]
+    return [p for p in dict.fromkeys(paths) if isinstance(p, str) and os.path.isabs(p)]
 
 
 def _rerooted(data: dict, path: Path) -> dict:
-    """``data`` with its paths moved from the folder it was saved in to the one it lies in now, when its
-    artifacts are gone from the old place and present in the new one (they moved together)."""
+    """``data`` with its paths moved along with it: when the baseline now lies elsewhere than where it was saved
+    (``saved_in``) and its artifacts are gone from their old place, each path keeps its place relative to the
+    baseline (a CI cache restored in another checkout), if the file is there."""
     old, new = data.get("saved_in"), str(path.parent.resolve())
     paths = _artifact_paths(data)
-    if not old or old == new or not paths or Path(paths[0]).exists():
+    if not old or old == new or not paths or all(Path(p).exists() for p in paths):
         return data
-    moved = json.loads(json.dumps(data).replace(json.dumps(old + "/")[1:-1], json.dumps(new + "/")[1:-1]))
-    if not Path(_artifact_paths(moved)[0]).exists():
+    moves = {p: os.path.normpath(os.path.join(new, os.path.relpath(p, old))) for p in paths}
+    if not all(Path(target).exists() for target in moves.values()):
         return data
+    text = json.dumps(data)
+    for before, after in sorted(moves.items(), key=lambda m: -len(m[0])):
+        text = text.replace(json.dumps(before)[1:-1], json.dumps(after)[1:-1])
+    moved = json.loads(text)
     moved["saved_in"] = new
     return moved
 
