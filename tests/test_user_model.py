@@ -240,7 +240,8 @@ def _dynamic_onnx(path: Path, source: Path) -> Path:
     ("not-a-model.keras", (), ["not a Keras model file"]),
     ("notes.txt", (), ["not a model file edgekit reads"]),
     ("lambda.keras", ("--preprocess", "raw-pixels"), ["Lambda layer", "--trust-model-code"]),
-    ("featuremap.keras", ("--preprocess", "raw-pixels"), ["not a class vector"]),
+    ("featuremap.keras", ("--preprocess", "raw-pixels", "--task", "classification"),
+     ["--task classification", "not what the classification task reads"]),  # a feature map is the tensor task's
     ("two-inputs.keras", ("--preprocess", "raw-pixels"), ["takes 2 inputs", "one image tensor"]),
     ("plain.keras", (), ["--preprocess minus-one-to-one|zero-to-one|raw-pixels|imagenet-mean-std"]),
     ("plain.keras", ("--preprocess", "raw-pixels", "--weights", "imagenet"), ["carries its own weights"]),

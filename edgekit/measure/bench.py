@@ -127,15 +127,18 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
     return out
 
 
-def _sidecar_recipe(path: Path, staged: str) -> str | None:
-    """The named preprocessing of our artifact, for a device that gets the file without its sidecar."""
+def _sidecar_recipe(path: Path, staged: str) -> dict | None:
+    """Our artifact's preprocessing (scale, offset per channel) and input record (channel order, resize), for a
+    device that gets the file without its sidecar: it travels in the load request instead."""
     if Path(staged) == Path(path):
         return None  # the worker reads the sidecar beside the file itself
     from edgekit.export.artifact import read_sidecar
-    from edgekit.vocab import PREPROCESSING
 
-    name = (((read_sidecar(path) or {}).get("model") or {}).get("preprocessing") or {}).get("name")
-    return name if name in PREPROCESSING and name != "imagenet-mean-std" else None
+    model = (read_sidecar(path) or {}).get("model") or {}
+    pre = model.get("preprocessing")
+    if not pre or "scale" not in pre:
+        return None
+    return {"scale": pre["scale"], "offset": pre["offset"], "input": model.get("input")}
 
 
 def _runtime_options(runtime: str | None, execution, delegate: str | None = None) -> dict:
@@ -209,7 +212,7 @@ class _Session:
         try:
             loaded = worker.ask(protocol.Load(
                 artifact=staged, runtime=runtime, threads=threads, batch=opts.timing.batch, options=run_options,
-                inputs=opts.where.inputs, preprocess=opts.where.preprocess or _sidecar_recipe(path, staged)))
+                inputs=opts.where.inputs, preprocess=opts.where.preprocess, recipe=_sidecar_recipe(path, staged)))
             warm = worker.ask(protocol.Time(runs=opts.timing.warmup)).samples_ms if opts.timing.warmup else []
         except WorkerError as exc:
             self.errors.append(str(exc))

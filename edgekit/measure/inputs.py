@@ -62,14 +62,19 @@ def input_geometry(shape) -> tuple[Geometry, str]:
     raise EdgekitError(f"input shape {shape} is not an image (N, H, W, 1 or 3 channels; or N, C, H, W)")
 
 
-def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | None = None) -> InputRecipe:
+def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | None = None,
+               sidecar: dict | None = None) -> InputRecipe:
     """The preprocessing of ``artifact`` whose first input is ``model_input``: its geometry from the input's shape,
     its channel order and resize policy from our sidecar (RGB and stretch for a file of unknown origin)."""
     try:
         geometry, layout = input_geometry(model_input.shape)
     except EdgekitError as exc:
         raise EdgekitError(f"{Path(artifact).name}: {exc}") from None
-    sidecar = read_sidecar(artifact)
+    if sidecar is not None:  # sent with the request (a device that has the file without its sidecar)
+        sidecar = {"model": {"preprocessing": {"scale": sidecar["scale"], "offset": sidecar["offset"]},
+                             "input": sidecar.get("input")}}
+    else:
+        sidecar = read_sidecar(artifact)
     declared = ((sidecar or {}).get("model") or {}).get("input")
     if declared:
         geometry = Geometry(geometry.height, geometry.width, geometry.channels, declared.get("order", "rgb"),

@@ -9,7 +9,10 @@ from typing import Sequence
 
 import numpy as np
 
-from edgekit.tasks.base import EXACT, Metric, Task, cosine, register, sqnr_db, tolerance
+from edgekit.tasks.base import EXACT, Metric, Task, cosine, register, sqnr_db
+
+FEATURE_TOLERANCE = {"float": 1e-3, "fp16": 0.05}  # of max(1, the output's largest magnitude)
+EXACT_SQNR_DB = {"float": 80.0, "fp16": 30.0}
 
 
 @register
@@ -48,11 +51,18 @@ class Tensors(Task):
                   "mean_abs_diff": float(np.mean([r["mean_abs_diff"] for r in rows])),
                   "sqnr_db": min(r["sqnr_db"] for r in rows), "cosine": min(r["cosine"] for r in rows)}
         if precision in EXACT:
-            result["tolerance"] = max(tolerance(precision, ref) for ref in reference)
-            result["passed"] = bool(result["max_abs_diff"] <= result["tolerance"])
+            # Feature maps hold thousands of values per image where a classifier has its logits: float32
+            # reassociation leaves a larger largest error there (the real v1 backbone's conv_pw_13 map, 4x4x256
+            # ReLU6: 1.1e-4 to 1e-3 against Keras over 8-32 images, at 102 dB). So a tensor is exact when its
+            # error is at that level: max |diff| within 1e-3 of the output's range and an SQNR of 80 dB.
+            result["tolerance"] = max(FEATURE_TOLERANCE[precision] * max(1.0, float(np.abs(ref).max()))
+                                      for ref in reference)
+            floor = EXACT_SQNR_DB[precision]
+            result["passed"] = bool(result["max_abs_diff"] <= result["tolerance"] and result["sqnr_db"] >= floor)
         else:
             result["passed"] = None
         return result
 
     def failure(self, result: dict) -> str:
-        return f"max |output diff| {result['max_abs_diff']:.3g} > {result.get('tolerance', 0):.3g}"
+        return (f"max |output diff| {result['max_abs_diff']:.3g} (tolerance {result.get('tolerance', 0):.3g}), "
+                f"SQNR {result['sqnr_db']:.1f} dB")

@@ -151,9 +151,37 @@ class TfliteTFLite(_TFLite):
         if item.precision == "float":
             return forms.float_tflite(), {"converter": "the source file, unchanged"}
         data = aeq.quantize(forms.float_tflite(), item.precision, forms.calib_x, forms.scratch)
+        refused = _loads(data)
+        if refused:  # the quantizer wrote a file LiteRT refuses (seen: asymmetric int8 conv weights): the other route
+            from edgekit.export import onnx_tflite
+
+            forms.notes.append(f"tflite {item.precision}: AI Edge Quantizer's model does not load in LiteRT "
+                               f"({refused}); made through tf2onnx + onnx2tf + TFLiteConverter instead")
+            data, how = onnx_tflite.convert(forms.float_onnx(), item.precision, forms.calib_x, forms.scratch,
+                                            layout=self.forms.user.layout if self.forms.user.layout == "nchw" else "nhwc")
+            return data, {"quantization": quantization(item.precision, "float"), "converter": how,
+                          "ai_edge_quantizer": f"refused by LiteRT: {refused}"}
         scheme = {"int8": "full-integer int8 (weights per channel, activations, model I/O), AI Edge Quantizer "
                           "static_wi8_ai8", "dynamic": "dynamic-range: int8 weights (AI Edge Quantizer dynamic_wi8_afp32)",
                   "int16x8": "int16 activations, int8 weights (AI Edge Quantizer static_wi8_ai16)"}[item.precision]
         quant = {"scheme": scheme, "calibration_method": "minmax over the calibration images (AI Edge Quantizer)"
                  if item.precision != "dynamic" else None, "io": "quantized by the recipe"}
         return data, {"quantization": quant, "converter": f"ai-edge-quantizer {aeq.version()}"}
+
+
+def _loads(data: bytes) -> str | None:
+    """None when LiteRT loads and runs ``data``; else the first line of why not."""
+    import numpy as np
+    from ai_edge_litert import interpreter as litert
+
+    from edgekit.errors import first_line
+
+    try:
+        interp = litert.Interpreter(model_content=data)
+        interp.allocate_tensors()
+        for detail in interp.get_input_details():
+            interp.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+        interp.invoke()
+    except (ValueError, RuntimeError) as exc:
+        return first_line(exc, 160)
+    return None
