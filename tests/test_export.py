@@ -164,7 +164,8 @@ def test_a_broken_conversion_fails_parity_and_writes_nothing(tmp_path, calib_dir
         convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
                                calib_count=16, check_count=8, out=str(tmp_path)))
     folder = tmp_path / "v2-0.35-96"
-    assert not list(folder.iterdir())  # neither the artifact, its sidecar nor a temp file
+    assert not folder.exists()  # neither the artifact, its sidecar, a temp file nor an empty model folder
+    assert not list(tmp_path.iterdir())
 
 
 def test_interrupted_conversion_leaves_no_file(tmp_path, calib_dir, monkeypatch):
@@ -175,7 +176,7 @@ def test_interrupted_conversion_leaves_no_file(tmp_path, calib_dir, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("float",), formats=("tflite",), calib=str(calib_dir),
                                calib_count=16, check_count=8, out=str(tmp_path)))
-    assert not list((tmp_path / "v2-0.35-96").iterdir())
+    assert not (tmp_path / "v2-0.35-96").exists() and not list(tmp_path.iterdir())
 
 
 def test_write_atomic_keeps_the_old_file_when_replace_fails(tmp_path, monkeypatch):

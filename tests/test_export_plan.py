@@ -11,6 +11,7 @@ from edgekit.export.exporters import exporter_class, formats_for, registered
 from edgekit.export.options import ConvertOptions
 from edgekit.export.plan import make_plan
 from edgekit.export.source import resolve
+from edgekit.tasks import known as known_tasks
 
 
 def _plan(model="v1-0.25-128", **fields):
@@ -23,9 +24,12 @@ def test_the_registry_is_the_vocabulary():
     got = registered()
     assert {fmt for fmt, _ in got} == set(vocab.FORMATS)
     for (fmt, kind), cls in got.items():
-        assert cls.precisions == vocab.FORMAT_PRECISIONS[fmt] and cls.runtime == vocab.FORMAT_RUNTIME[fmt]
+        assert set(cls.precisions) <= set(vocab.FORMAT_PRECISIONS[fmt]) and cls.runtime == vocab.FORMAT_RUNTIME[fmt]
         assert cls.extension == vocab.EXTENSIONS[fmt] and cls.format == fmt and cls.source_kind == kind
-    assert formats_for("tflite") == {"keras", "onnx"} and formats_for("onnx") == {"keras", "onnx"}
+    for fmt in vocab.FORMATS:  # a Keras model reaches every format at every precision vocab names for it
+        assert exporter_class(fmt, "keras").precisions == vocab.FORMAT_PRECISIONS[fmt]
+    assert formats_for("tflite") == {"keras", "onnx", "tflite"} and formats_for("onnx") == {"keras", "onnx", "tflite"}
+    assert set(known_tasks()) == set(vocab.TASKS)
     assert exporter_class("tflite", "keras").mixed_scheme and exporter_class("onnx", "onnx").mixed_scheme is None
 
 

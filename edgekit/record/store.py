@@ -91,6 +91,11 @@ class ResultsStore:
             raise StoreError(f"cannot open results database {self.path}: {exc}") from None
 
     def _open_read_only(self) -> None:
+        blocker = next((p for p in self.path.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise StoreError(f"cannot read results database {self.path}: {blocker} is a file, not a folder")
+        if self.path.is_dir():
+            raise StoreError(f"cannot read results database {self.path}: it is a folder (give the .db file)")
         if not self.path.is_file():
             raise StoreError(f"no results store at {self.path} (record results with 'edgekit bench' / 'edgekit eval', "
                              f"or check --db)")
