@@ -10,6 +10,7 @@ ONNX2TF ?= 1.29.24
 DATA   ?= $(abspath ../shared/data)
 DEMO_OUT ?= models
 DEMO_DB ?= $(DEMO_OUT)/edgekit.db
+THIRDPARTY ?= $(or $(EDGEKIT_THIRDPARTY),.cache/thirdparty)
 export EDGEKIT_DATA := $(DATA)
 GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0.5_160_quant.tflite \
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
@@ -122,6 +123,26 @@ demo: setup
 	$(EDGEKIT) models --published --family v2
 	@echo "== 14b. Their latency side by side (recorded by 'make bench': benchmarks/seed_systems.py; remeasure there) =="
 	$(PY) benchmarks/seed_systems.py --show benchmarks/results/seed_systems.json
+	@echo "== 15. Models nobody here made, from wheels on the index: PaddleOCR's text-orientation MobileNetV3 (ONNX, NCHW, dynamic H x W, BGR) at 48x192 =="
+	$(PY) examples/text_lines.py $(DEMO_OUT)/text/train --count 80 --seed 1
+	$(PY) examples/text_lines.py $(DEMO_OUT)/text/check --count 24 --seed 2
+	$(PY) examples/text_lines.py $(DEMO_OUT)/text/test --count 240 --seed 3
+	$(EDGEKIT) convert --model $(THIRDPARTY)/textcls.onnx --input-size 48x192 --channel-order bgr \
+		--preprocess minus-one-to-one --float --int8 --format all --calib $(DEMO_OUT)/text/train \
+		--check $(DEMO_OUT)/text/check --out $(DEMO_OUT)
+	$(EDGEKIT) eval $(DEMO_OUT)/textcls/*.tflite $(DEMO_OUT)/textcls/*.onnx --data $(DEMO_OUT)/text/test --db $(DEMO_DB)
+	$(EDGEKIT) bench $(DEMO_OUT)/textcls/*.tflite $(DEMO_OUT)/textcls/*.onnx --threads 1 --db $(DEMO_DB)
+	@echo "== 15b. MediaPipe's selfie segmenter (144x256 TFLite, a mask out, a custom op) measured as it ships =="
+	$(EDGEKIT) bench $(THIRDPARTY)/selfie_landscape.tflite --threads 1 --db $(DEMO_DB)
+	$(EDGEKIT) profile $(THIRDPARTY)/selfie_landscape.tflite --top 6 --no-record
+	@echo "== 15c. MediaPipe's face mesh, a float TFLite from elsewhere: int8 by AI Edge Quantizer (or the onnx2tf route when LiteRT refuses its file) =="
+	$(EDGEKIT) convert --model $(THIRDPARTY)/face_landmark.tflite --preprocess zero-to-one --float --int8 \
+		--calib $(DATA)/imagenet-val/calib100 --out $(DEMO_OUT)
+	@echo "== 15d. A PyTorch user's model: the real v1 weights in a torch module, torch.onnx.export (weights in .onnx.data), then converted =="
+	$(PY) examples/torch_user.py --data $(DATA) --out $(DEMO_OUT)/torch
+	$(EDGEKIT) convert --model $(DEMO_OUT)/torch/v1_torch.onnx --preprocess minus-one-to-one --float --int8 \
+		--format all --calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)
+	$(EDGEKIT) eval $(DEMO_OUT)/v1_torch/*.tflite $(DEMO_OUT)/v1_torch/*.onnx --data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py

@@ -321,7 +321,7 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
 
 @cli.command(cls=Sectioned, sections=CONVERT_SECTIONS)
 @click.option("--model", "-m", required=True, help="Zoo name (v1-0.25-128, v3-small) or your model file: .keras, "
-              ".h5, a SavedModel folder or a float .onnx.")
+              ".h5, a SavedModel folder, a float .onnx (its .onnx.data beside it) or a float .tflite.")
 @click.option("--weights", help="Zoo models: none, imagenet, or a .h5 file [default: none]. A model file has its own.")
 @user_model_opts
 @click.option("--float", "p_float", is_flag=True, help="float32 (the default when no precision is given).")

@@ -87,3 +87,16 @@ def test_the_readme_is_a_short_guide_whose_links_resolve():
         for link in re.findall(r"\]\(([^)#]+)\)", page.read_text(encoding="utf-8")):
             if not link.startswith("http"):
                 assert (page.parent / link).exists() or (ROOT / link).exists(), f"{page.name}: {link}"
+
+
+def test_the_tests_of_every_module_are_findable():
+    """tests/README.md has a row for every package and top-level module, and names every test file."""
+    text = (ROOT / "tests" / "README.md").read_text()
+    named = set(re.findall(r"`(edgekit(?:\.[a-z_]+)*)`", text))
+    modules = {f"edgekit.{p.name}" for p in (ROOT / "edgekit").iterdir()
+               if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    modules = {m.removesuffix(".py") for m in modules}
+    assert not modules - named, f"no row in tests/README.md for {sorted(modules - named)}"
+    files = {p.name for p in (ROOT / "tests").glob("test_*.py")}
+    listed = set(re.findall(r"`(test_[a-z_]+\.py)`", text))
+    assert files == listed, (sorted(files - listed), sorted(listed - files))
