@@ -43,7 +43,7 @@ test: setup test-deps
 	$(PY) -m pytest -q
 
 test-fast: setup test-deps
-	$(PY) -m pytest -q -m "not slow"
+	EDGEKIT_EVERY_COMMAND=1 $(PY) -m pytest -q -m "not slow"
 
 # The end-to-end story on real data; it grows with each stage of the pipeline.
 demo: setup

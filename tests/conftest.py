@@ -103,13 +103,48 @@ def require(module: str, install: str):
         pytest.skip(f"{module} is not installed: {install}")
 
 
+# Commands that ran to exit 0 through run_edgekit in this session: with EDGEKIT_EVERY_COMMAND=1 (make test-fast)
+# the session fails unless every command of the CLI is among them, so the fast subset still runs each one.
+COMMANDS_RUN: set[str] = set()
+
+
 def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``python -m edgekit ARGS`` exactly as a user would, capturing output."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
         env=full_env, timeout=timeout, cwd=ROOT,
     )
+    if done.returncode == 0 and args and "--help" not in args:
+        words = [a for a in args[:2] if not a.startswith("-")]
+        COMMANDS_RUN.add(" ".join(words[:2]) if words[:1] == ["study"] else words[0] if words else "")
+    return done
+
+
+def _every_command() -> set[str]:
+    import click
+
+    from edgekit.cli import cli
+
+    names = set()
+    for name, command in cli.commands.items():
+        if isinstance(command, click.Group):
+            names |= {f"{name} {sub}" for sub in command.commands}
+        else:
+            names.add(name)
+    return names
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("EDGEKIT_EVERY_COMMAND") != "1" or exitstatus != 0:
+        return
+    missing = sorted(_every_command() - COMMANDS_RUN)
+    if missing:
+        session.config.get_terminal_writer().line(
+            f"EDGEKIT_EVERY_COMMAND: these commands never ran to exit 0 in this session: {', '.join(missing)}", red=True)
+        session.exitstatus = 1
+    else:
+        session.config.get_terminal_writer().line(f"EDGEKIT_EVERY_COMMAND: all {len(COMMANDS_RUN)} commands ran")
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:

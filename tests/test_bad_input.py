@@ -229,7 +229,7 @@ def test_a_full_disk_is_the_users_problem_said_with_the_path(tmp_path, monkeypat
 
 @pytest.mark.parametrize("args, fragment", [
     (("models", "--family", "nosuch"), "Invalid value for '--family'"),
-    (("convert", "--model", "v1-0.25-128", "--input-size", "0"), "'--input-size'"),
+    (("convert", "--model", "v1-0.25-128", "--calib-count", "many"), "'--calib-count'"),
     (("bench", "--runs", "many", "x.tflite"), "'--runs'"),
     (("--no-such-option",), "No such option"),
     (("results", "--limit", "-1"), "'--limit'"),

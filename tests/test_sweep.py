@@ -111,7 +111,8 @@ def test_bench_and_convert_never_overlap_and_host_benches_run_one_at_a_time(loca
 def test_second_run_converts_nothing_and_resume_skips_everything_done(local_run):
     second, resumed = local_run["second"], local_run["resumed"]
     assert second["artifacts"]["converted"] == 0 and second["artifacts"]["cache_hits"] == 2
-    assert second["seconds"]["convert"] < local_run["first"]["seconds"]["convert"]
+    # only the model whose weights are corrupt is tried again; the cached one is not converted (no timing here)
+    assert {t["what"] for t in second["timeline"] if t["step"] == "convert"} == {"v1-0.25-160"}
     assert resumed["skipped"] == 4 and resumed["done"] == 0
 
 

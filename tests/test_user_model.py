@@ -164,7 +164,8 @@ def test_bench_reaches_a_device_over_ssh_with_the_users_export(exported, tmp_pat
         assert not errors, errors
         (r,) = results
         assert r["device"] == "testpi" and r["staging"] == "copied" and r["model"] == "animals4"
-        assert r["preprocessing"]["source"] == "--preprocess raw-pixels"  # the sidecar's, sent along
+        assert r["preprocessing"]["source"] == "sidecar (sent with the model)"  # the device has no sidecar
+        assert r["preprocessing"]["scale"] == 1.0 and r["preprocessing"]["offset"] == 0.0  # raw pixels, as declared
     finally:
         sshd.stop(server)
 

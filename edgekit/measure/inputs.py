@@ -70,7 +70,8 @@ def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | 
         geometry, layout = input_geometry(model_input.shape)
     except EdgekitError as exc:
         raise EdgekitError(f"{Path(artifact).name}: {exc}") from None
-    if sidecar is not None:  # sent with the request (a device that has the file without its sidecar)
+    sent = sidecar is not None
+    if sent:  # sent with the request (a device that has the file without its sidecar)
         sidecar = {"model": {"preprocessing": {"scale": sidecar["scale"], "offset": sidecar["offset"]},
                              "input": sidecar.get("input")}}
     else:
@@ -86,7 +87,8 @@ def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | 
         return InputRecipe(*preprocessing(preprocess), f"--preprocess {preprocess}", resolution, layout)
     if sidecar and "model" in sidecar:
         pre = sidecar["model"]["preprocessing"]
-        return InputRecipe(_number(pre["scale"]), _number(pre["offset"]), "sidecar", resolution, layout)
+        return InputRecipe(_number(pre["scale"]), _number(pre["offset"]),
+                           "sidecar (sent with the model)" if sent else "sidecar", resolution, layout)
     if model_input.quantized:
         # The pixels go in as they are: the float value the input stands for is (q - zp) * scale.
         limits = np.iinfo(model_input.dtype)
