@@ -38,7 +38,16 @@ def capture(verbose: bool = False) -> bool:
     sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), encoding=encoding, errors="replace",
                                   line_buffering=True, write_through=True)
     _sink = sink
+    _quiet_known_warnings()
     return True
+
+
+def _quiet_known_warnings() -> None:
+    """Python warnings from libraries that the user cannot act on (shown again with --verbose)."""
+    import warnings
+
+    # the converters' own debuggers still construct tf.lite.Interpreter; nothing of ours does
+    warnings.filterwarnings("ignore", message=r"\s*Warning: tf\.lite\.Interpreter is deprecated", category=UserWarning)
 
 
 def captured(limit: int = 4000) -> str:

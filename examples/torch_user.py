@@ -103,7 +103,13 @@ def check_against_keras(net, weights: Path, images: list[Path]) -> float:
 
 def export(net, target: Path) -> Path:
     """torch.onnx.export's default exporter, as a PyTorch user calls it (dynamic batch)."""
+    import logging
+    import warnings
+
     import torch
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed. Skipping ..." x4
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.export's own deprecations, not the user's
 
     import contextlib
     import io

@@ -85,6 +85,7 @@ def test_a_non_square_nchw_model_from_another_framework(thirdparty, text_lines, 
     assert profile.returncode == 0 and "where the time goes" in profile.stdout, profile.stderr
 
 
+@pytest.mark.slow
 def test_nhwc_onnx_to_tflite_keeps_the_function(ours, calib_dir, tmp_path):
     """An NHWC ONNX model (a Keras model through tf2onnx): onnx2tf used to take its input for NCHW."""
     _, paths = ours
@@ -118,6 +119,7 @@ def test_a_float_tflite_as_the_source(ours, calib_dir, data_dir, tmp_path):
     assert check.returncode == 0 and json.loads(check.stdout)["ops_on_tpu"] > 20, check.stderr
 
 
+@pytest.mark.slow
 def test_a_foreign_float_tflite_regressor_is_judged_by_the_tensor_task(thirdparty, calib_dir, tmp_path):
     """MediaPipe's face-mesh model (two outputs, PReLU): no class vector, so parity per output."""
     proc = run_edgekit("convert", "--model", str(thirdparty["face_landmark.tflite"]), "--preprocess", "zero-to-one",

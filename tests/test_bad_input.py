@@ -284,6 +284,7 @@ def test_labels_csv_one_reader_one_policy(tmp_path):
         list_images(conflict)  # calibration reads the same file through the same reader
 
 
+@pytest.mark.slow
 def test_convert_crop_and_undecodable_calibration_images_are_said(tmp_path, calib_dir):
     one_line(run_edgekit("convert", "--model", "v1-0.25-32", "--int8", "--calib", str(calib_dir), "--crop", "0",
                          "--out", str(tmp_path / "o")), "--crop", "(0, 1]")
@@ -365,6 +366,7 @@ def _wait_for_scratch(out: Path, proc: subprocess.Popen, limit: float = 240) -> 
     raise AssertionError(f"the conversion never started its scratch work (exit {proc.poll()})")
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_no_scratch_in_the_temp_folder_and_the_next_run_clears_its_own(tmp_path):
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()
@@ -385,6 +387,7 @@ def test_kill_9_leaves_no_scratch_in_the_temp_folder_and_the_next_run_clears_its
     assert not [p.name for p in tmp.iterdir() if p.name.startswith("edgekit-")]
 
 
+@pytest.mark.slow
 def test_sigterm_ends_with_a_message_and_cleans_up(tmp_path):
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()

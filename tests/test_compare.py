@@ -313,6 +313,7 @@ def test_suite_validation_fails_before_any_work(tmp_path):
     assert_clean_error(run_edgekit("bench", "--suite", str(_suite(tmp_path, 'name = "x"\n'))), "empty")
 
 
+@pytest.mark.slow
 def test_suite_converts_what_is_missing_and_regresses_against_itself(tmp_path, coral):
     out = tmp_path / "artifacts"
     suite = _suite(tmp_path, f'''
@@ -432,6 +433,7 @@ def test_a_busy_machine_is_called_out():
     assert regress(base, cand, 0.05)["warnings"] == []
 
 
+@pytest.mark.slow
 def test_a_baseline_without_a_reference_gets_a_built_in_one(tmp_path, coral):
     """The simplest command line: `bench FILE --save-baseline base.json`. edgekit makes a seeded, pinned
     reference workload of the file's kind beside the baseline; regress refuses it changed, rebuilds it lost."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 from conftest import assert_clean_error, run_edgekit
 from edgekit.edgetpu import compiler
@@ -52,6 +54,7 @@ def test_float_model_maps_nothing_and_says_why(ours):
     assert any("full-integer" in a for a in result["advice"])
 
 
+@pytest.mark.slow
 def test_v3_hard_swish_split_maps_entirely_and_stock_is_cut(v3_for_edgetpu):
     split, stock = v3_for_edgetpu["split"], v3_for_edgetpu["stock"]
     assert split["io"]["inputs"][0]["dtype"] == "uint8"

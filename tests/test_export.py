@@ -65,6 +65,7 @@ EVERY = ("float", "fp16", "dynamic", "int8", "int16x8")
 
 
 @pytest.mark.parametrize("model, precisions", [("v2-0.35-96", EVERY), ("v3-small-0.75-96", EVERY)])
+@pytest.mark.slow
 def test_every_family_converts_to_every_precision(model, precisions, tmp_path, calib_dir):
     sidecars = convert(ConvertOptions.build(model, weights="none", precisions=precisions,
                                       formats=("tflite", "onnx"), calib=str(calib_dir), calib_count=24, check_count=8,
@@ -85,6 +86,7 @@ def test_every_family_converts_to_every_precision(model, precisions, tmp_path, c
             assert s["parity"]["sqnr_db"] > 1, (s["format"], s["parity"])
 
 
+@pytest.mark.slow
 def test_int8_of_real_weights_beats_the_converters_own_rounding(tmp_path, v1_weights, calib_dir):
     """The default weight rounding (sequential GPTQ) must stay well above plain min/max int8 (14.9 dB
     here), and above plain GPTQ on the same held-out parity images (21.5 vs 20.6 dB on eval300; the
@@ -103,6 +105,7 @@ def test_int8_of_real_weights_beats_the_converters_own_rounding(tmp_path, v1_wei
     assert ours["parity"]["sqnr_db"] > plain["parity"]["sqnr_db"] + 0.3, (ours["parity"], plain["parity"])
 
 
+@pytest.mark.slow
 def test_v3_onnx_graph_has_no_stray_transposes(tmp_path, calib_dir):
     """tf2onnx's own optimizer gives up on v3's scalar '+3' and leaves ~100 Transposes."""
     import tf2onnx
@@ -125,6 +128,7 @@ def test_v3_onnx_graph_has_no_stray_transposes(tmp_path, calib_dir):
     ("v1-0.25-128", 2 / 255, 128),   # v1/v2 calibrate on x/127.5 - 1: input range [-1, 1]
     ("v3-small-0.75-96", 1.0, 0),    # Keras v3 calibrates on raw pixels: input range [0, 255]
 ])
+@pytest.mark.slow
 def test_calibration_uses_each_familys_preprocessing(model, scale, zero_point, tmp_path, calib_dir):
     sidecars = convert(ConvertOptions.build(model, weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir), calib_count=16,
                                       check_count=8, io="uint8", out=str(tmp_path)))
@@ -135,6 +139,7 @@ def test_calibration_uses_each_familys_preprocessing(model, scale, zero_point, t
     assert sidecars[0]["quantization"]["io"] == "uint8"
 
 
+@pytest.mark.slow
 def test_int8_io_variants(tmp_path, calib_dir):
     for io, dtype in (("int8", "int8"), ("float", "float32")):
         s = convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), calib=str(calib_dir),
@@ -142,6 +147,7 @@ def test_int8_io_variants(tmp_path, calib_dir):
         assert s["io"]["inputs"][0]["dtype"] == dtype and s["io"]["outputs"][0]["dtype"] == dtype
 
 
+@pytest.mark.slow
 def test_synthetic_calibration_is_loud_and_recorded(tmp_path):
     warnings = []
     s = convert(ConvertOptions.build("v2-0.35-96", weights="none", precisions=("int8",), formats=("tflite",), out=str(tmp_path),

@@ -80,3 +80,16 @@ def test_skipped_pairs_are_said():
     plan = make_plan(opts, resolve(opts.source))
     assert [(i.format, i.precision) for i in plan.items] == [("tflite", "fp16")]
     assert said == ["onnx has no fp16 export: skipped"]
+
+
+def test_a_litert_refusal_reads_cause_first():
+    """LiteRT's run-together log lines (as MediaPipe's face mesh after AI Edge Quantizer gives them) become one
+    readable reason: the failing kernel's check, then the delegations XNNPACK declined, counted."""
+    from edgekit.export.exporters.tflite import _litert_refusal
+
+    raw = ("failed to delegate MAX_POOL_2D node #11failed to delegate MAX_POOL_2D node #25tflite/kernels/conv.cc:390 "
+           "affine_quantization->zero_point->data[i] != 0 (21 != 0)Node number 0 (CONV_2D) failed to prepare.")
+    said = _litert_refusal(raw)
+    assert said.startswith("conv.cc:390") and "(21 != 0); Node number 0 (CONV_2D)" in said
+    assert said.endswith("(XNNPACK also declined 2 MAX_POOL_2D nodes)")
+    assert _litert_refusal("") == "it does not run"

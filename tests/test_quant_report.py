@@ -21,6 +21,7 @@ def reports(v1_weights, calib_dir):
     return out
 
 
+@pytest.mark.slow
 def test_quant_report_lists_every_quantized_layer_worst_first(reports):
     report = reports["tflite"]
     layers = report["layers"]
@@ -37,6 +38,7 @@ def test_quant_report_lists_every_quantized_layer_worst_first(reports):
     assert report["check"]["count"] == 8 and report["calibration"]["count"] == 40
 
 
+@pytest.mark.slow
 def test_onnx_debugger_agrees_with_tflite_on_the_same_model(reports):
     def worst(layers):  # a layer can own several tensors (e.g. a conv and its lossless reshape)
         out = {}
@@ -67,6 +69,7 @@ def test_quant_report_csv_and_bad_input(v1_weights, calib_dir, coral, tmp_path):
     assert_clean_error(run_edgekit("quant-report", "v1-0.25-128", "--calib", str(empty)), "empty")
 
 
+@pytest.mark.slow
 def test_keep_float_makes_a_mixed_model(v1_weights, calib_dir, data_dir, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -86,6 +89,7 @@ def test_keep_float_makes_a_mixed_model(v1_weights, calib_dir, data_dir, tmp_pat
     assert sidecar["parity"]["top1_agreement"] > 0.6
 
 
+@pytest.mark.slow
 def test_keep_float_bad_requests_are_one_line_errors(v1_weights, calib_dir, tmp_path):
     base = ["convert", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--calib", str(calib_dir),
             "--calib-count", "16", "--out", str(tmp_path)]
@@ -96,6 +100,7 @@ def test_keep_float_bad_requests_are_one_line_errors(v1_weights, calib_dir, tmp_
     assert not list(tmp_path.rglob("*.tflite"))
 
 
+@pytest.mark.slow
 def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_dir, v3_for_edgetpu):
     """The default v3 int8 TFLite export writes hard-swish as delegable int8 ops; --hswish stock keeps
     HARD_SWISH, which XNNPACK leaves to the reference kernels (many partitions). The forms themselves
@@ -131,6 +136,7 @@ def test_v3_int8_hard_swish_split_is_one_partition_and_the_same_function(calib_d
     assert ops["split"].count("MUL") == ops["stock"].count("MUL") + 19
 
 
+@pytest.mark.slow
 def test_relu6_study_on_the_real_weights(v1_weights, calib_dir, eval_dir, tmp_path):
     proc = run_edgekit("study", "relu6", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--calib",
                        str(calib_dir), "--calib-count", "40", "--data", str(eval_dir), "--limit", "60",

@@ -107,6 +107,7 @@ def test_mnasnet_efficientnet_counts_beside_their_papers():
     assert lite["note"] and abs(lite["macs_delta"]) > 0.01  # 407 M published, 385 M counted: explained, not hidden
 
 
+@pytest.mark.slow
 def test_mnasnet_converts_with_parity_and_maps_to_the_edge_tpu(calib_dir, tmp_path):
     from edgekit.edgetpu.check import predict
     from edgekit.export.convert import ConvertOptions, convert

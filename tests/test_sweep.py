@@ -81,6 +81,7 @@ def local_run(tmp_path_factory, data_dir):
     return {"path": path, "db": db, "first": first, "second": second, "resumed": resumed, "tmp": tmp}
 
 
+@pytest.mark.slow
 def test_local_sweep_records_results_and_failures_and_goes_on(local_run):
     first = local_run["first"]
     assert first["cells"] == 8 and first["done"] == 4  # v1-0.25-128: bench + eval for float and int8
@@ -98,6 +99,7 @@ def test_local_sweep_records_results_and_failures_and_goes_on(local_run):
     assert len(failures) >= 6
 
 
+@pytest.mark.slow
 def test_bench_and_convert_never_overlap_and_host_benches_run_one_at_a_time(local_run):
     timeline = local_run["first"]["timeline"]
     converts = [t for t in timeline if t["step"] == "convert"]
@@ -108,6 +110,7 @@ def test_bench_and_convert_never_overlap_and_host_benches_run_one_at_a_time(loca
         assert a["ended"] <= b["started"]
 
 
+@pytest.mark.slow
 def test_second_run_converts_nothing_and_resume_skips_everything_done(local_run):
     second, resumed = local_run["second"], local_run["resumed"]
     assert second["artifacts"]["converted"] == 0 and second["artifacts"]["cache_hits"] == 2
@@ -116,6 +119,7 @@ def test_second_run_converts_nothing_and_resume_skips_everything_done(local_run)
     assert resumed["skipped"] == 4 and resumed["done"] == 0
 
 
+@pytest.mark.slow
 def test_report_plots_the_sweep(local_run, tmp_path):
     out = run_edgekit("report", "--db", str(local_run["db"]), "--out", str(tmp_path / "report"), "--json")
     assert out.returncode == 0, out.stderr
@@ -123,6 +127,7 @@ def test_report_plots_the_sweep(local_run, tmp_path):
     assert pngs and all(p.stat().st_size > 5000 for p in pngs)
 
 
+@pytest.mark.slow
 def test_cli_prints_json_summary(local_run):
     """Exit 1 when cells failed (here v1-0.25-160's, retried by --resume), with the JSON summary."""
     out = run_edgekit("sweep", local_run["path"], "--db", str(local_run["db"]), "--resume", "--json")
@@ -207,6 +212,7 @@ def test_a_device_no_node_offers_fails_up_front(fleet, tmp_path, data_dir):
         RayExecutor(cluster.address, ["pi-a", "rpi4"])
 
 
+@pytest.mark.slow
 def test_fleet_benchmarks_never_share_a_board_and_keep_both_busy(fleet, local_run, data_dir):
     """Artifacts from the local run's cache travel through Ray's object store to the two boards."""
     from edgekit.sweep.ray_executor import RayExecutor

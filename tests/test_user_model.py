@@ -66,6 +66,7 @@ def test_nested_backbone_is_flattened_without_changing_the_function(user):
     assert np.abs(nested.predict(x, verbose=0) - flat.predict(x, verbose=0)).max() < 1e-6
 
 
+@pytest.mark.slow
 def test_float_exports_match_keras_and_int8_keeps_accuracy(exported, user):
     """The must-show: float within 1e-4 and 100% agreement; int8 (TFLite and ONNX) loses <= 1.0 point of
     top-1 on the test class folders, held apart from calibration; per-class accuracy reported."""
@@ -105,6 +106,7 @@ def test_float_exports_match_keras_and_int8_keeps_accuracy(exported, user):
     assert top1[("tflite", "float")] > 0.5  # a real classifier, not chance (0.25)
 
 
+@pytest.mark.slow
 def test_eval_cli_shows_per_class_accuracy_and_the_confusion_matrix(exported, user, tmp_path):
     artifacts, _ = exported
     out = run_edgekit("eval", artifacts[("tflite", "int8")]["path"], "--data", str(user / "test"), "--no-record",
@@ -125,6 +127,7 @@ def test_eval_cli_shows_per_class_accuracy_and_the_confusion_matrix(exported, us
     assert json.loads(again.stdout)["top1"] < mine["top1"]
 
 
+@pytest.mark.slow
 def test_bench_regress_and_compare_on_the_users_exports(exported, tmp_path):
     artifacts, _ = exported
     db = tmp_path / "r.db"
@@ -149,6 +152,7 @@ def test_bench_regress_and_compare_on_the_users_exports(exported, tmp_path):
     assert "no published figures exist" in text and "animals4.keras" in text
 
 
+@pytest.mark.slow
 def test_bench_reaches_a_device_over_ssh_with_the_users_export(exported, tmp_path, monkeypatch):
     import sshd
     from edgekit.measure.bench import BenchOptions, bench
@@ -187,6 +191,7 @@ def foreign_onnx(tmp_path_factory, data_dir):
     return path
 
 
+@pytest.mark.slow
 def test_foreign_onnx_int8_qdq_and_tflite_through_onnx2tf(foreign_onnx, calib_dir, eval_dir, tmp_path):
     from edgekit.export.convert import ConvertOptions, convert
 
@@ -266,6 +271,7 @@ def test_bad_onnx_and_labels_inputs(bad_models, foreign_onnx, user, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_eval_refuses_data_that_disagrees_with_the_model(exported, user, tmp_path):
     artifacts, _ = exported
     path = artifacts[("tflite", "float")]["path"]

@@ -41,6 +41,7 @@ def blank_folder(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_convert_table_judges_every_artifact(tmp_path, calib_dir):
     out = user("convert", "--model", "v2-0.35-96", "--float", "--int8", "--format", "all", "--calib", str(calib_dir),
                "--calib-count", "16", "--check-count", "8", "--out", str(tmp_path))
@@ -53,6 +54,7 @@ def test_convert_table_judges_every_artifact(tmp_path, calib_dir):
     assert sidecar["parity"]["passed"] is True and sidecar["parity"]["requirements"] == ["sqnr>=1"]
 
 
+@pytest.mark.slow
 def test_a_broken_int8_conversion_is_written_marked_failed_and_exits_1(tmp_path, v1_weights, blank_folder, data_dir):
     """Real weights calibrated on blank images: SQNR ~5 dB, agreement ~15% (parity_floors.json)."""
     out = user("convert", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--int8", "--calib",
@@ -67,6 +69,7 @@ def test_a_broken_int8_conversion_is_written_marked_failed_and_exits_1(tmp_path,
     assert sidecar["parity"]["drop_pts"] is not None  # fullres20 is labelled: the drop is reported
 
 
+@pytest.mark.slow
 def test_require_overrides_the_floors(tmp_path, calib_dir):
     out = user("convert", "--model", "v2-0.35-96", "--int8", "--calib", str(calib_dir), "--calib-count", "16",
                "--check-count", "8", "--require", "sqnr>=99", "--out", str(tmp_path))
@@ -105,6 +108,7 @@ def test_max_drop_needs_labelled_check_images(tmp_path, v1_weights, calib_dir, c
     assert_clean_error(out, "needs labelled check images", "--min-agreement")
 
 
+@pytest.mark.slow
 def test_max_drop_keeps_the_fewest_layers_float_and_prices_each(tmp_path, v1_weights, calib_dir, data_dir):
     """Real weights, fullres20 (20 labelled images): plain int8 drops 10 points there (parity_floors.json);
     keeping the worst layers float, one at a time, brings it to the 5-point target."""
@@ -172,6 +176,7 @@ def test_study_relu6_table(v1_weights, calib_dir, eval_dir, tmp_path):
     assert "ReLU6" in out.stdout and "plot:" in out.stdout and (tmp_path / "relu6_v1-0.25-128.png").is_file()
 
 
+@pytest.mark.slow
 def test_study_keep_float_on_the_real_weights(v1_weights, calib_dir, data_dir, eval_dir, tmp_path):
     out = user("study", "keep-float", "--weights", str(v1_weights), "--calib", str(calib_dir), "--calib-count", "40",
                "--check", str(data_dir / "imagenet-val" / "fullres20"), "--data", str(eval_dir), "--limit", "60",
@@ -185,6 +190,7 @@ def test_study_keep_float_on_the_real_weights(v1_weights, calib_dir, data_dir, e
     assert len(mixed["quantization"]["keep_float"]["layers"]) == 2  # auto:2 kept the two worst
 
 
+@pytest.mark.slow
 def test_quantized_precisions_hold_their_quality_and_size(tmp_path, v1_weights, calib_dir):
     """fp16 halves the file, dynamic stores int8 weights (a quarter), int16x8 keeps 8-bit weights, each judged."""
     from edgekit.run.tflite_graph import read_graph
