@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-
 from conftest import assert_clean_error, run_edgekit
 from edgekit.edgetpu import compiler
 from edgekit.edgetpu.check import predict
