@@ -115,10 +115,34 @@ def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> su
         [sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
         env=full_env, timeout=timeout, cwd=ROOT,
     )
-    if done.returncode == 0 and args and "--help" not in args:
+    if done.returncode == 0:
+        _ran(args)
+    return done
+
+
+def _ran(args) -> None:
+    args = [str(a) for a in args or ()]
+    if args and "--help" not in args:
         words = [a for a in args[:2] if not a.startswith("-")]
         COMMANDS_RUN.add(" ".join(words[:2]) if words[:1] == ["study"] else words[0] if words else "")
-    return done
+
+
+def _counting_invoke():
+    """CliRunner runs (test_cli's in-process calls) count as runs of their command too."""
+    from click.testing import CliRunner
+
+    invoke = CliRunner.invoke
+
+    def counted(self, cli, args=None, *rest, **kwargs):
+        result = invoke(self, cli, args, *rest, **kwargs)
+        if result.exit_code == 0 and not isinstance(args, str):
+            _ran(args)
+        return result
+
+    CliRunner.invoke = counted
+
+
+_counting_invoke()
 
 
 def _every_command() -> set[str]:
@@ -136,7 +160,7 @@ def _every_command() -> set[str]:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if os.environ.get("EDGEKIT_EVERY_COMMAND") != "1" or exitstatus != 0:
+    if os.environ.get("EDGEKIT_EVERY_COMMAND") != "1" or exitstatus != 0 or session.config.option.collectonly:
         return
     missing = sorted(_every_command() - COMMANDS_RUN)
     if missing:

@@ -265,6 +265,7 @@ def test_cli_regress_bad_baselines_are_one_line_errors(tmp_path):
 
 # ---- the real thing: bench --save-baseline, then regress runs the same entries now ----------
 
+@pytest.mark.slow
 def test_real_baseline_then_regress_catches_a_swapped_slower_model(tmp_path, coral):
     entry = tmp_path / "entry.tflite"
     shutil.copyfile(coral / "mobilenet_v1_0.25_128_quant.tflite", entry)

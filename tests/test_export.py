@@ -156,6 +156,7 @@ def test_synthetic_calibration_is_loud_and_recorded(tmp_path):
     assert any("SYNTHETIC" in w for w in warnings)
 
 
+@pytest.mark.slow
 def test_a_broken_conversion_fails_parity_and_writes_nothing(tmp_path, calib_dir, monkeypatch):
     real_save = forms_mod.tflite_export.save_model
 
@@ -174,6 +175,7 @@ def test_a_broken_conversion_fails_parity_and_writes_nothing(tmp_path, calib_dir
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_interrupted_conversion_leaves_no_file(tmp_path, calib_dir, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -199,6 +201,7 @@ def test_write_atomic_keeps_the_old_file_when_replace_fails(tmp_path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["a.tflite"]
 
 
+@pytest.mark.slow
 def test_odd_images_are_converted_not_fatal(tmp_path):
     """Grayscale, CMYK, RGBA PNG and a corrupt file: the first three calibrate, the last is skipped."""
     folder = tmp_path / "calib"
@@ -235,6 +238,7 @@ def test_bad_input_is_one_line(tmp_path, setup, args, fragment):
     assert_clean_error(run_edgekit("convert", "--model", "v2-0.35-96", *args), fragment)
 
 
+@pytest.mark.slow
 def test_cli_convert_json(tmp_path, calib_dir):
     proc = run_edgekit("convert", "--model", "v2-0.35-96", "--int8", "--io", "uint8", "--calib", str(calib_dir),
                        "--calib-count", "16", "--check-count", "8", "--out", str(tmp_path), "--json")

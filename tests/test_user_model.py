@@ -252,12 +252,14 @@ def _dynamic_onnx(path: Path, source: Path) -> Path:
     ("plain.keras", (), ["--preprocess minus-one-to-one|zero-to-one|raw-pixels|imagenet-mean-std"]),
     ("plain.keras", ("--preprocess", "raw-pixels", "--weights", "imagenet"), ["carries its own weights"]),
 ])
+@pytest.mark.slow
 def test_bad_models_get_one_line_and_nothing_written(bad_models, tmp_path, name, args, fragments):
     out = tmp_path / "out"
     assert_clean_error(run_edgekit("convert", "--model", str(bad_models / name), *args, "--out", str(out)), *fragments)
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_onnx_and_labels_inputs(bad_models, foreign_onnx, user, tmp_path):
     out = tmp_path / "out"
     dynamic = _dynamic_onnx(tmp_path / "dynamic.onnx", foreign_onnx)

@@ -155,6 +155,7 @@ def test_eval_table(coral, eval_dir, tmp_path):
     assert "recorded in" in out.stdout
 
 
+@pytest.mark.slow
 def test_quant_report_table(v1_weights, calib_dir):
     out = user("quant-report", "v1-0.25-128", "--weights", str(v1_weights), "--calib", str(calib_dir),
                "--calib-count", "16", "--check-count", "8", "--top", "5")
@@ -174,6 +175,16 @@ def test_study_relu6_table(v1_weights, calib_dir, eval_dir, tmp_path):
                "--data", str(eval_dir), "--limit", "40", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "ReLU6" in out.stdout and "plot:" in out.stdout and (tmp_path / "relu6_v1-0.25-128.png").is_file()
+
+
+def test_study_keep_float_table_small(calib_dir, eval_dir, tmp_path):
+    """The study's three rows on a small random-weight run (the real-weight run is marked slow)."""
+    out = user("study", "keep-float", "--model", "v2-0.35-96", "--calib", str(calib_dir), "--calib-count", "8",
+               "--data", str(eval_dir), "--limit", "8", "--keep-float", "auto:1", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    for variant in ("float", "int8", "mixed"):
+        assert re.search(rf"{variant}\s.*\d+\.\d%", out.stdout), out.stdout
+    assert "kept float:" in flat(out.stdout) and "8 images" in flat(out.stdout)
 
 
 @pytest.mark.slow
