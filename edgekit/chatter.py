@@ -44,7 +44,11 @@ def capture(verbose: bool = False) -> bool:
 
 def _quiet_known_warnings() -> None:
     """Python warnings from libraries that the user cannot act on (shown again with --verbose)."""
+    import logging
     import warnings
+
+    # TensorFlow's Python logger ("5 out of the last 18 calls ... triggered tf.function retracing")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     # the converters' own debuggers still construct tf.lite.Interpreter; nothing of ours does
     warnings.filterwarnings("ignore", message=r"\s*Warning: tf\.lite\.Interpreter is deprecated", category=UserWarning)
