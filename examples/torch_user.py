@@ -103,6 +103,8 @@ def check_against_keras(net, weights: Path, images: list[Path]) -> float:
 
 def export(net, target: Path) -> Path:
     """torch.onnx.export's default exporter, as a PyTorch user calls it (dynamic batch)."""
+    import contextlib
+    import io
     import logging
     import warnings
 
@@ -110,10 +112,6 @@ def export(net, target: Path) -> Path:
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed. Skipping ..." x4
     warnings.filterwarnings("ignore", category=FutureWarning)  # torch.export's own deprecations, not the user's
-
-    import contextlib
-    import io
-
     target.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(1, 3, SIZE, SIZE)
     with contextlib.redirect_stdout(io.StringIO()):  # its progress lines

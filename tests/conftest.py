@@ -122,9 +122,9 @@ def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> su
 
 def _ran(args) -> None:
     args = [str(a) for a in args or ()]
-    if args and "--help" not in args:
-        words = [a for a in args[:2] if not a.startswith("-")]
-        COMMANDS_RUN.add(" ".join(words[:2]) if words[:1] == ["study"] else words[0] if words else "")
+    words = [a for a in args[:2] if not a.startswith("-")]
+    if words and "--help" not in args:
+        COMMANDS_RUN.add(" ".join(words) if words[0] == "study" else words[0])
 
 
 def _counting_invoke():

@@ -85,7 +85,10 @@ def test_skipped_pairs_are_said():
 def test_a_litert_refusal_reads_cause_first():
     """LiteRT's run-together log lines (as MediaPipe's face mesh after AI Edge Quantizer gives them) become one
     readable reason: the failing kernel's check, then the delegations XNNPACK declined, counted."""
-    from edgekit.export.exporters.tflite import _litert_refusal
+    from edgekit.run.litert import refusal
+
+    def _litert_refusal(text):
+        return refusal(RuntimeError(text))
 
     raw = ("failed to delegate MAX_POOL_2D node #11failed to delegate MAX_POOL_2D node #25tflite/kernels/conv.cc:390 "
            "affine_quantization->zero_point->data[i] != 0 (21 != 0)Node number 0 (CONV_2D) failed to prepare.")

@@ -127,8 +127,8 @@ def resolve_artifacts(names: list[str], models_dir: str | Path = "models") -> li
     return out
 
 
-def _sidecar_recipe(path: Path, staged: str) -> dict | None:
-    """Our artifact's preprocessing (scale, offset per channel) and input record (channel order, resize), for a
+def _sidecar_part(path: Path, staged: str) -> dict | None:
+    """The part of our artifact's sidecar the worker reads (its model's preprocessing and input record), for a
     device that gets the file without its sidecar: it travels in the load request instead."""
     if Path(staged) == Path(path):
         return None  # the worker reads the sidecar beside the file itself
@@ -138,7 +138,7 @@ def _sidecar_recipe(path: Path, staged: str) -> dict | None:
     pre = model.get("preprocessing")
     if not pre or "scale" not in pre:
         return None
-    return {"scale": pre["scale"], "offset": pre["offset"], "input": model.get("input")}
+    return {"model": {"preprocessing": pre, "input": model.get("input")}}
 
 
 def _runtime_options(runtime: str | None, execution, delegate: str | None = None) -> dict:
@@ -212,7 +212,7 @@ class _Session:
         try:
             loaded = worker.ask(protocol.Load(
                 artifact=staged, runtime=runtime, threads=threads, batch=opts.timing.batch, options=run_options,
-                inputs=opts.where.inputs, preprocess=opts.where.preprocess, recipe=_sidecar_recipe(path, staged)))
+                inputs=opts.where.inputs, preprocess=opts.where.preprocess, sidecar=_sidecar_part(path, staged)))
             warm = worker.ask(protocol.Time(runs=opts.timing.warmup)).samples_ms if opts.timing.warmup else []
         except WorkerError as exc:
             self.errors.append(str(exc))

@@ -65,16 +65,14 @@ def input_geometry(shape) -> tuple[Geometry, str]:
 def recipe_for(artifact: str | Path, model_input: TensorInfo, preprocess: str | None = None,
                sidecar: dict | None = None) -> InputRecipe:
     """The preprocessing of ``artifact`` whose first input is ``model_input``: its geometry from the input's shape,
-    its channel order and resize policy from our sidecar (RGB and stretch for a file of unknown origin)."""
+    its channel order and resize policy from our sidecar (RGB and stretch for a file of unknown origin).
+    ``sidecar``: the part of ours that came with the request, for a file that has none beside it."""
     try:
         geometry, layout = input_geometry(model_input.shape)
     except EdgekitError as exc:
         raise EdgekitError(f"{Path(artifact).name}: {exc}") from None
-    sent = sidecar is not None
-    if sent:  # sent with the request (a device that has the file without its sidecar)
-        sidecar = {"model": {"preprocessing": {"scale": sidecar["scale"], "offset": sidecar["offset"]},
-                             "input": sidecar.get("input")}}
-    else:
+    sent = sidecar is not None  # the part of it sent with the request (the device has the file, not its sidecar)
+    if not sent:
         sidecar = read_sidecar(artifact)
     declared = ((sidecar or {}).get("model") or {}).get("input")
     if declared:

@@ -37,7 +37,7 @@ class Load(Request):
     options: dict = field(default_factory=dict)  # the runtime's own (xnnpack, optimization, delegate)
     inputs: str | None = None  # an image folder on the worker's machine; default random images
     preprocess: str | None = None
-    recipe: dict | None = None  # our sidecar's preprocessing and input record, for a device without the sidecar
+    sidecar: dict | None = None  # our sidecar's model preprocessing and input record, for a device without it
     crop: float = 0.875
     seed: int = 0
 

@@ -55,7 +55,6 @@ class Worker:
         artifact, runtime, threads, batch = request.artifact, request.runtime, request.threads, request.batch
         options, inputs, preprocess, crop, seed = (request.options, request.inputs, request.preprocess, request.crop,
                                                    request.seed)
-        sidecar = request.recipe
         from edgekit.measure.inputs import random_pixels, recipe_for
         from edgekit.environment import fingerprint
         from edgekit.run.runtime import Classifier, import_runtime, open_runtime
@@ -68,7 +67,7 @@ class Worker:
         self.runtime = open_runtime(artifact, runtime=name, threads=threads, batch=batch, **(options or {}))
         init_ms = (time.perf_counter() - start) * 1e3
         info = self.runtime.inputs[0]
-        recipe = recipe_for(artifact, info, preprocess, sidecar=sidecar)
+        recipe = recipe_for(artifact, info, preprocess, sidecar=request.sidecar)
         if inputs:
             from edgekit.data.dataset import list_images, spread
             from edgekit.data.images import load_batch

@@ -16,6 +16,25 @@ def _info(detail: dict) -> TensorInfo:
                       float(scale), int(zero))
 
 
+def refusal(exc: BaseException, limit: int = 300) -> str:
+    """Why LiteRT would not load or run a model, readable. LiteRT runs its log lines together ('failed to
+    delegate MAX_POOL_2D node #11failed to ...conv.cc:390 ...(21 != 0)Node number 0 (CONV_2D) failed to
+    prepare.'): the cause first, the delegations XNNPACK declined counted after it."""
+    import re
+    from collections import Counter
+
+    if not str(exc).strip():
+        return "it does not run"
+    text = first_line(exc, 2000)
+    declined = Counter(re.findall(r"failed to delegate (\w+) node #\d+", text))
+    if not declined and not re.search(r"\SNode number", text):
+        return text[:limit]
+    cause = re.sub(r"failed to delegate \w+ node #\d+", "", text).strip()
+    cause = re.sub(r"(?<=\S)(Node number)", r"; \1", cause).replace("tflite/kernels/", "")
+    extra = ", ".join(f"{n} {op}" for op, n in declined.items())
+    return (cause or "it does not run")[:200] + (f" (XNNPACK also declined {extra} nodes)" if extra else "")
+
+
 def litert_version() -> str:
     """The installed ai-edge-litert version."""
     from importlib.metadata import PackageNotFoundError, version
@@ -59,7 +78,7 @@ class LiteRTRuntime(Runtime):
                 raise ModelFileError(f"{path.name} is Edge TPU compiler output: its edgetpu-custom-op cannot run "
                                      f"on a CPU; use --device edgetpu, or its CPU twin (the file before "
                                      f"compiling)") from None
-            raise ModelFileError(f"LiteRT cannot load {path.name}: {first_line(exc)}") from None
+            raise ModelFileError(f"LiteRT cannot load {path.name}: {refusal(exc)}") from None
         detail = self._interp.get_input_details()[0]
         if batch and batch != int(detail["shape"][0]):
             try:

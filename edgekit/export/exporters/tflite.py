@@ -169,12 +169,13 @@ class TfliteTFLite(_TFLite):
         return data, {"quantization": quant, "converter": f"ai-edge-quantizer {aeq.version()}"}
 
 
+
 def _loads(data: bytes) -> str | None:
-    """None when LiteRT loads and runs ``data``; else the first line of why not."""
+    """None when LiteRT loads and runs ``data``; else why not, in one line."""
     import numpy as np
     from ai_edge_litert import interpreter as litert
 
-    from edgekit.errors import first_line
+    from edgekit.run.litert import refusal
 
     try:
         interp = litert.Interpreter(model_content=data)
@@ -183,18 +184,5 @@ def _loads(data: bytes) -> str | None:
             interp.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
         interp.invoke()
     except (ValueError, RuntimeError) as exc:
-        return _litert_refusal(first_line(exc, 2000))
+        return refusal(exc)
     return None
-
-
-def _litert_refusal(text: str) -> str:
-    """LiteRT runs its log lines together ('failed to delegate MAX_POOL_2D node #11failed to ...conv.cc:390
-    ...(21 != 0)Node number 0 (CONV_2D) failed to prepare.'): the cause first, the declined delegations counted."""
-    import re
-    from collections import Counter
-
-    declined = Counter(re.findall(r"failed to delegate (\w+) node #\d+", text))
-    cause = re.sub(r"failed to delegate \w+ node #\d+", "", text).strip()
-    cause = re.sub(r"(?<=\S)(Node number)", r"; \1", cause).replace("tflite/kernels/", "")
-    extra = ", ".join(f"{n} {op}" for op, n in declined.items())
-    return (cause or "it does not run")[:200] + (f" (XNNPACK also declined {extra} nodes)" if extra else "")
