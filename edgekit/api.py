@@ -235,7 +235,8 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
              preprocess: str | None = None, reference_kernels: bool = False, models_dir: str | Path = "models",
              record: bool = True, db: str | Path | None = None,
              progress: Callable[[str], Callable] | None = None, labels: str | Path | None = None,
-             confusion: str | Path | None = None, allow_modified: bool = False, task: str | None = None) -> EvalRun:
+             confusion: str | Path | None = None, allow_modified: bool = False, task: str | None = None,
+             overlay: str | Path | None = None) -> EvalRun:
     """Top-1/top-5 of each artifact on a labelled image folder, with the artifact's own runtime and the
     preprocessing its sidecar records.
 
@@ -244,6 +245,9 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
     balanced accuracy and the confusion matrix. ``labels`` (one class name per line, in output order)
     names or reorders the classes (default: the sidecar's). ``confusion``: a folder for one confusion-matrix
     PNG per artifact. ``progress(description)`` may return a wrapper for the image iterable (a progress bar).
+    A segmenter (``task`` "segmentation", or implied by a dense output) reads images/ + masks/, a VOC tree or a
+    COCO JSON file and scores mIoU, per-class IoU and pixel accuracy; ``overlay``: a folder for one picture per
+    image (image | reference mask | prediction).
     """
     from edgekit.measure.bench import resolve_artifacts
     from edgekit.measure.evaluate import evaluate as run
@@ -258,7 +262,7 @@ def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | 
         result = run(path, data, limit=limit, crop=crop, threads=threads, runtime=runtime, preprocess=preprocess,
                      progress=progress(f"eval {path.name}") if progress else None,
                      reference_kernels=reference_kernels, class_names=names, allow_modified=allow_modified,
-                     task=task)
+                     task=task, overlay=overlay)
         if confusion is not None and result.get("confusion") is not None:
             from edgekit.report.plots import confusion as plot
 

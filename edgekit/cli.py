@@ -582,7 +582,8 @@ def _percent(text: str, option: str = "--threshold") -> float:
 
 @cli.command(name="eval")
 @click.argument("artifacts", nargs=-1, required=True)
-@click.option("--data", required=True, type=click.Path(), help="Labelled folder (labels.csv, or WordNet-id folders).")
+@click.option("--data", required=True, type=click.Path(), help="Labelled data: a folder (labels.csv, WordNet-id or "
+              "class folders; a segmenter's images/ + masks/ or a VOC tree) or a COCO JSON file.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N images.")
 @crop_option
 @click.option("--threads", default=1, show_default=True)
@@ -593,6 +594,8 @@ def _percent(text: str, option: str = "--threshold") -> float:
 @click.option("--labels", "class_labels", type=click.Path(), help="An N-class model: class names, one per line in "
               "output order [default: the sidecar's, else the sorted class folders].")
 @click.option("--confusion", type=click.Path(), help="An N-class model: write its confusion matrix as a PNG in this folder.")
+@click.option("--overlay", type=click.Path(), help="A segmenter: write image | reference mask | prediction as one "
+              "PNG per image in this folder (`edgekit report` shows them).")
 @click.option("--task", type=click.Choice(vocab.SCORED_TASKS), help="What the outputs mean [default: from the "
               "model's outputs]; a model that is not a classifier needs its task named.")
 @allow_modified_option
@@ -601,25 +604,30 @@ def _percent(text: str, option: str = "--threshold") -> float:
 @no_record_option
 @json_option
 def evaluate(artifacts, data, limit, crop, threads, runtime, preprocess, reference_kernels, class_labels, confusion,
-             task, allow_modified, models_dir, db, no_record, as_json):
-    """Top-1/top-5 of ARTIFACTS on a labelled image folder.
+             overlay, task, allow_modified, models_dir, db, no_record, as_json):
+    """Accuracy of ARTIFACTS on labelled data: a classifier's top-1/top-5, a segmenter's mIoU.
 
     DATA: ImageNet labels (labels.csv with class_index, or WordNet-id folders) for ImageNet classifiers;
     for a model of N other classes, one sub-folder per class (sorted names = class indices) or a
     labels.csv (filename,class). N-class results add per-class accuracy, balanced accuracy and the
-    confusion matrix.
+    confusion matrix. A segmenter (per-pixel logits, a sigmoid mask or a class map) reads images/ +
+    masks/ (the same stems; class-index PNG or BMP, 255 = ignore), a PASCAL VOC tree, or a COCO JSON
+    file whose categories --labels maps by name; it scores mIoU, per-class IoU and pixel accuracy over
+    the whole frame (no --crop).
     """
     from edgekit.present import progress_over
 
     run = _api().evaluate(artifacts, data, limit=limit, crop=crop, threads=threads, runtime=runtime,
                           preprocess=preprocess, reference_kernels=reference_kernels, models_dir=models_dir,
                           record=not no_record, db=db, progress=progress_over if _show(as_json) else None,
-                          labels=class_labels, confusion=confusion, task=task, allow_modified=allow_modified)
+                          labels=class_labels, confusion=confusion, task=task, allow_modified=allow_modified,
+                          overlay=overlay)
     if as_json:
         one = len(run.results) == 1
         return _emit_json({**run.results[0].to_dict(), "db": run.db} if one else run.to_dict())
     console, present = _console()
-    console.print(present.eval_table(run.results))
+    for table in present.eval_tables(run.results):
+        console.print(table)
     for table in present.class_tables(run.results):
         console.print(table)
     for line in present.recorded_lines(run.db):

@@ -321,6 +321,46 @@ def bench_table(results) -> Table:
     return table
 
 
+def eval_tables(results: list[dict]) -> list[Table]:
+    """The accuracy tables: classifiers by top-1, segmenters by mIoU (each with its per-class IoU)."""
+    dense = [r for r in results if r.get("task") == "segmentation"]
+    rest = [r for r in results if r.get("task") != "segmentation"]
+    return ([eval_table(rest)] if rest else []) + (segmentation_tables(dense) if dense else [])
+
+
+def segmentation_tables(results: list[dict]) -> list[Table]:
+    """mIoU, pixel accuracy and where the arg-max ran, per artifact; then per-class IoU side by side."""
+    table = Table(title="segmentation accuracy")
+    for col in ("artifact", "data", "images", "mIoU", "pixel acc", "classes", "output", "arg-max", "runtime", "s"):
+        text = col in ("artifact", "data", "runtime", "output", "arg-max")
+        table.add_column(col, justify="left" if text else "right", no_wrap=not text, overflow="fold")
+    names = _distinct([r["artifact"] for r in results])
+    for r, name in zip(results, names):
+        table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['miou']:.4f}[/]" if r.get("miou") is not None
+                      else "-", f"{r['pixel_accuracy']:.4f}" if r.get("pixel_accuracy") is not None else "-",
+                      str(r.get("classes")), str(r.get("output_form")), str(r.get("arg_max")),
+                      f"{r['runtime']} {r['runtime_version']}", f"{r['seconds']:.1f}")
+    notes = sorted({n for r in results for n in r.get("data_notes") or ()})
+    overlays = [f"{len(r['overlays'])} pictures in {Path(r['overlays'][0]).parent}" for r in results if r.get("overlays")]
+    table.caption = ("mIoU over the classes in the masks or the predictions; pixels marked 255 are ignored; each "
+                     "prediction is scored at its mask's own size" + "".join(f"; {n}" for n in notes + overlays))
+    per = Table(title="IoU per class")
+    per.add_column("class")
+    per.add_column("pixels", justify="right")
+    for name in names:
+        per.add_column(name, justify="right", overflow="fold")
+    rows: dict = {}
+    for i, r in enumerate(results):
+        for row in r.get("per_class_iou") or ():
+            entry = rows.setdefault(row["class"], {"name": row["name"], "pixels": row["pixels"], "iou": {}})
+            entry["iou"][i] = row["iou"]
+    for c in sorted(rows):
+        entry = rows[c]
+        per.add_row(f"{c} {entry['name']}", str(entry["pixels"]),
+                    *(f"{entry['iou'][i]:.4f}" if i in entry["iou"] else "-" for i in range(len(results))))
+    return [table, per]
+
+
 def eval_table(results: list[dict]) -> Table:
     """Top-1/top-5 per artifact with data set and image count."""
     table = Table(title="accuracy")

@@ -77,7 +77,12 @@ def _resolve(folder: Path, filename: str) -> Path:
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Every image file of a folder, in a stable (sorted) order."""
+    """Every image file of a folder, in a stable (sorted) order. Segmentation data (a COCO JSON file, images/ +
+    masks/, a VOC tree) gives its images only, never its masks."""
+    from edgekit.data.masks import is_segmentation_data, list_segmentation_images
+
+    if is_segmentation_data(folder):
+        return list_segmentation_images(folder)
     folder = check_folder(folder)
     labels = _labels_csv(folder)
     try:

@@ -28,17 +28,20 @@ from edgekit.vocab import DEFAULT_CROP, RUNTIMES
 def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, crop: float = DEFAULT_CROP,
              threads: int = 1, runtime: str | None = None, preprocess: str | None = None,
              progress: Callable | None = None, reference_kernels: bool = False,
-             class_names: list[str] | None = None, allow_modified: bool = False, task: str | None = None) -> dict:
+             class_names: list[str] | None = None, allow_modified: bool = False, task: str | None = None,
+             overlay: str | Path | None = None) -> dict:
     """Accuracy of ``path`` on ``data`` by its task; ``outputs_sha256`` fingerprints every output in order, so
     two machines that computed the very same outputs (e.g. with ``reference_kernels``) can show it.
     ``class_names``: an N-class model's classes in output order (default: its sidecar's, else the
-    sorted class folders). ``task``: a task by name (default: the one the outputs imply)."""
+    sorted class folders). ``task``: a task by name (default: the one the outputs imply). ``overlay``: a folder
+    for one picture per image (image | reference mask | prediction), for a segmenter."""
     path = Path(path)
     if limit is not None and limit < 1:
         raise EdgekitError(f"--limit must be >= 1, got {limit}")
     if not (0 < crop <= 1):  # also NaN
         raise EdgekitError(f"--crop is a fraction in (0, 1], got {crop}")
-    check_folder(data, "--data")
+    if Path(data).suffix.lower() != ".json":  # a COCO annotations file is segmentation data
+        check_folder(data, "--data")
     start = time.perf_counter()
     identity = describe_artifact(path, allow_modified)
     options = {"reference": True} if reference_kernels else {}
@@ -49,18 +52,44 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
         recipe = recipe_for(path, rt.inputs[0], preprocess)
         feed = Feed(rt, recipe.apply)
         names = class_names if class_names is not None else _sidecar_names(path)
+        crop = chosen.crop or crop  # a segmenter sees the whole frame its mask covers
+        pictures = Overlays(overlay, path) if overlay is not None else None
+        if pictures is not None and not chosen.dense:
+            raise EdgekitError(f"--overlay draws masks: {path.name} is a {chosen.name} model")
         metrics, outputs = chosen.evaluate(
             lambda pixels: [o[0] for o in feed.outputs(pixels[None])],
             lambda image: load_image(image, recipe.resolution, crop), data, outputs=rt.outputs, limit=limit,
-            progress=progress, class_names=names, model_name=path.name)
+            progress=progress, class_names=names, model_name=path.name, geometry=recipe.resolution,
+            overlay=pictures)
         result = {
             **identity, "data": str(data), "task": chosen.name, **metrics,
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
             "crop": crop, "preprocessing": recipe.to_dict(), "kernels": getattr(rt, "kernels", None),
+            **({"overlays": pictures.written} if pictures is not None else {}),
             "outputs_sha256": hashlib.sha256(np.ascontiguousarray(outputs, dtype=np.float32).tobytes()).hexdigest(),
         }
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+class Overlays:
+    """Writes one PNG per evaluated image into a folder: the image | its reference mask | the prediction, the
+    masks in PASCAL VOC's colours (ignore in cream), each PNG written atomically."""
+
+    LIMIT = 200  # pictures per artifact at most (the scores count every image)
+
+    def __init__(self, folder: str | Path, artifact: Path):
+        self.folder, self.artifact, self.written = Path(folder), artifact, []
+
+    def __call__(self, image: Path, mask: np.ndarray, predicted: np.ndarray) -> None:
+        if len(self.written) >= self.LIMIT:
+            return
+        from edgekit.files import write_atomic
+        from edgekit.data.masks import side_by_side
+
+        target = self.folder / f"{self.artifact.parent.name}-{self.artifact.stem}-{image.stem}.png"
+        write_atomic(target, side_by_side(image, mask, predicted))
+        self.written.append(str(target))
 
 
 def _task(path: Path, outputs, name: str | None):

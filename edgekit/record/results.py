@@ -37,7 +37,8 @@ class BenchResult(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class EvalResult(Record):
-    """Top-1/top-5 of one artifact on a labelled data set, with its runtime and preprocessing."""
+    """Accuracy of one artifact on a labelled data set (top-1/top-5, or a segmenter's mIoU), with its runtime and
+    preprocessing."""
 
     artifact: str
     model: str | None = None
@@ -45,8 +46,11 @@ class EvalResult(Record):
     precision: str | None = None
     data: str | None = None  # the labelled folder
     count: int = 0  # images evaluated
+    task: str | None = None  # classification (top-1/top-5) or segmentation (mIoU, pixel accuracy)
     top1: float | None = None
     top5: float | None = None
+    miou: float | None = None
+    pixel_accuracy: float | None = None
     runtime: str | None = None
     runtime_version: str | None = None
     threads: int = 1

@@ -47,6 +47,15 @@ CREATE INDEX IF NOT EXISTS results_by_model ON results (model, kind);
 
 # The headline number of each kind, stored in ``metric``/``value`` for quick queries.
 HEADLINE = {"bench": "median_ms", "eval": "top1", "failure": None, "profile": "sum_ms"}
+# A segmenter's evaluation has no top-1: its headline is the mIoU.
+TASK_HEADLINE = {"segmentation": "miou"}
+
+
+def headline(kind: str, result: dict) -> str | None:
+    """The headline metric of one result: its kind's, or its task's (an evaluation's)."""
+    return TASK_HEADLINE.get(result.get("task"), HEADLINE[kind]) if kind == "eval" else HEADLINE[kind]
+
+
 COLUMNS = ("id", "kind", "created", "artifact", "artifact_sha256", "model", "format", "precision", "runtime",
            "runtime_version", "device", "threads", "batch", "dataset", "metric", "value")
 
@@ -133,8 +142,8 @@ class ResultsStore:
             "threads": result.get("threads"),
             "batch": result.get("batch"),
             "dataset": result.get("data"),
-            "metric": HEADLINE[kind] or kind,
-            "value": result.get(HEADLINE[kind]) if HEADLINE[kind] else None,
+            "metric": headline(kind, result) or kind,
+            "value": result.get(headline(kind, result)) if headline(kind, result) else None,
             "result": json.dumps(result, default=str),
             "environment": json.dumps(environment, default=str),
         }

@@ -45,6 +45,10 @@ class Task:
     metrics: ClassVar[tuple[Metric, ...]] = ()
     #: parity keys a table shows, in order (header, key, format)
     parity_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: a fraction of the image to crop centrally before resizing, when the task fixes it (None: the option's)
+    crop: ClassVar[float | None] = None
+    #: whether outputs are per pixel (masks can be drawn: eval --overlay)
+    dense: ClassVar[bool] = False
 
     @classmethod
     def accepts(cls, outputs: Sequence) -> bool:
@@ -104,7 +108,7 @@ def task_for(outputs: Sequence) -> Task:
 
 def _load() -> None:
     """Import the built-in tasks (each registers itself); cheap, numpy only."""
-    from edgekit.tasks import classification, tensor  # noqa: F401
+    from edgekit.tasks import classification, segmentation, tensor  # noqa: F401
 
 
 def shape_of(output) -> tuple:

@@ -103,7 +103,7 @@ class Classification(Task):
         return dataset.pairs, dataset
 
     def evaluate(self, infer, load, data, *, outputs, limit=None, progress=None, class_names=None,
-                 model_name: str = "the model") -> tuple[dict, np.ndarray]:
+                 model_name: str = "the model", geometry=None, overlay=None) -> tuple[dict, np.ndarray]:
         """Score a classifier on ``data``: ``infer(pixels)`` gives one image's outputs, ``load(path)`` one image's
         pixels. Returns the metrics (with the image count) and the scores, for the outputs' fingerprint."""
         classes = int(np.prod(shape_of(outputs[0])[1:]))
