@@ -126,12 +126,12 @@ def resolve(opts: SourceOptions) -> Source:
                               input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code,
                               channel_order=opts.channel_order, resize=opts.resize)
         return Source(model, UserWeights(model), model.kind, _task(opts.task, model), model.notes)
-    if opts.task not in (None, "classification"):
-        raise EdgekitError(f"--task {opts.task}: zoo classifiers are classification models")
+    spec = parse_model(opts.model)
+    if opts.task not in (None, spec.task):
+        raise EdgekitError(f"--task {opts.task}: {spec.name} is a {spec.task} model")
     for flag, value in (("--preprocess", opts.preprocess), ("--input-size", opts.input_size),
                         ("--labels", opts.labels), ("--mean", opts.mean), ("--std", opts.std),
                         ("--channel-order", opts.channel_order), ("--resize", opts.resize)):
         if value is not None:
             raise EdgekitError(f"{flag} is for a model file; zoo models know their own (see `edgekit summary`)")
-    spec = parse_model(opts.model)
-    return Source(spec, weights_mod.resolve(spec, opts.weights or "none"), "keras", get_task("classification"))
+    return Source(spec, weights_mod.resolve(spec, opts.weights or "none"), "keras", get_task(spec.task))

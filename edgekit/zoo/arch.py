@@ -36,6 +36,7 @@ class Layer:
     bias: bool = False
     bn: bool = False
     act: str | None = None
+    dilation: int = 1  # atrous (dilated) depthwise convolutions of a segmenter's backbone
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -61,8 +62,9 @@ def _out_size(size: int, kernel: int, stride: int, padding: str) -> int:
 class _Net:
     """Tracks the running tensor shape while a family's builder appends layers."""
 
-    def __init__(self, resolution: int):
-        self.shape = (resolution, resolution, 3)
+    def __init__(self, resolution):
+        height, width = (resolution, resolution) if isinstance(resolution, int) else resolution
+        self.shape = (height, width, 3)
         self.layers: list[Layer] = []
         self.block = "stem"
 
@@ -75,10 +77,10 @@ class _Net:
         size = (_out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding))
         self._add(name, "conv", (*size, filters), kernel=kernel, stride=stride, act=act, bn=bn, bias=bias)
 
-    def dwconv(self, name, kernel=3, stride=1, act=None, padding="same"):
+    def dwconv(self, name, kernel=3, stride=1, act=None, padding="same", dilation=1):
         h, w, c = self.shape
         size = (_out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding))
-        self._add(name, "dwconv", (*size, c), kernel=kernel, stride=stride, act=act, bn=True)
+        self._add(name, "dwconv", (*size, c), kernel=kernel, stride=stride, act=act, bn=True, dilation=dilation)
 
     def fc(self, name, units, act=None):
         self._add(name, "fc", (1, 1, units), bias=True, act=act)
@@ -113,7 +115,7 @@ def scaled_blocks(blocks: list[tuple], depth: float) -> list[tuple]:
 
 
 def _v1(spec: ModelSpec) -> _Net:
-    a, net = spec.alpha, _Net(spec.resolution)
+    a, net = spec.alpha, _Net(spec.input_shape[:2])
     net.conv("conv1", int(32 * a), 3, 2, act="relu6")
     for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, spec.depth), start=1):
         net.block = f"block {i}"
@@ -129,7 +131,7 @@ def _v1(spec: ModelSpec) -> _Net:
 def _v1_conv(spec: ModelSpec) -> _Net:
     """Conv MobileNet (v1 paper, Table 4): each depthwise-separable pair of v1 is one full 3x3 convolution
     with the pair's stride and output channels; same stem, padding and head."""
-    a, net = spec.alpha, _Net(spec.resolution)
+    a, net = spec.alpha, _Net(spec.input_shape[:2])
     net.conv("conv1", int(32 * a), 3, 2, act="relu6")
     for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
         net.block = f"block {i}"
@@ -149,20 +151,40 @@ _V2_BLOCKS = (
 )
 
 
-def _v2(spec: ModelSpec) -> _Net:
-    a, net = spec.alpha, _Net(spec.resolution)
+def atrous_schedule(strides: list[int], start: int, output_stride: int | None) -> list[tuple[int, int]]:
+    """(stride, dilation) per block so the features stop shrinking at ``output_stride`` (TF-slim's
+    ``mobilenet_base(output_stride=...)``, which DeepLab uses): once the running stride reaches it, the next
+    strided block runs at stride 1 with the current rate, and every later block dilates by the stride it gave
+    up. ``start``: the stride before the first block (the stem's)."""
+    out, current, rate = [], start, 1
+    for stride in strides:
+        if output_stride and stride > 1 and current * stride > output_stride:
+            out.append((1, rate))
+            rate *= stride
+        else:
+            out.append((stride, rate))
+            current *= stride
+    return out
+
+
+def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool = True) -> _Net:
+    a, net = spec.alpha, _Net(spec.input_shape[:2])
     net.conv("Conv1", make_divisible(32 * a), 3, 2, act="relu6")
-    for bid, (filters, stride, expansion) in enumerate(scaled_blocks(_V2_BLOCKS, spec.depth)):
+    blocks = scaled_blocks(_V2_BLOCKS, spec.depth)
+    schedule = atrous_schedule([b[1] for b in blocks], 2, output_stride)
+    for bid, ((filters, stride, expansion), (s, rate)) in enumerate(zip(blocks, schedule)):
         net.block = f"block {bid}"
         in_ch = net.shape[2]
         out_ch = make_divisible(int(filters * a))
         prefix = f"block_{bid}_" if bid else "expanded_conv_"
         if bid:
             net.conv(f"{prefix}expand", expansion * in_ch, act="relu6")
-        net.dwconv(f"{prefix}depthwise", 3, stride, act="relu6", padding="same" if stride == 1 else "correct")
+        net.dwconv(f"{prefix}depthwise", 3, s, act="relu6", padding="same" if s == 1 else "correct", dilation=rate)
         net.conv(f"{prefix}project", out_ch)
         if in_ch == out_ch and stride == 1:
             net.other(f"{prefix}add", "add")
+    if not top:
+        return net
     net.block = "head"
     net.conv("Conv_1", make_divisible(1280 * a) if a > 1.0 else 1280, act="relu6")
     net.pool("global_average_pooling2d")
@@ -186,13 +208,22 @@ _V3_LARGE = [
 ]
 
 
-def _v3(spec: ModelSpec) -> _Net:
-    a, net = spec.alpha, _Net(spec.resolution)
+def _v3(spec: ModelSpec, output_stride: int | None = None, top: bool = True, reduced_tail: bool = False,
+        taps: dict | None = None) -> _Net:
+    """MobileNetV3 as keras.applications builds it; for a segmenter: ``output_stride`` (atrous last stage),
+    ``reduced_tail`` (the last stage's channels halved, the v3 paper's RF2, as DeepLab's mobilenet_v3_*_seg
+    builds it), ``top=False`` (no pooling and classifier: the final 1x1 conv is the last layer) and ``taps``
+    (filled with the stride-8 feature's layer name and shape, for LR-ASPP's skip)."""
+    a, net = spec.alpha, _Net(spec.input_shape[:2])
     large = spec.family == "v3-large"
     kernel, act, se_ratio = (3, "relu", None) if spec.minimalistic else (5, "hard_swish", 0.25)
     net.other("rescaling", "rescale")
     net.conv("conv", 16, 3, 2, act=act)
-    for bid, (expansion, filters, k, stride, se, block_act) in enumerate(_V3_LARGE if large else _V3_SMALL):
+    blocks = _V3_LARGE if large else _V3_SMALL
+    schedule = atrous_schedule([b[3] for b in blocks], 2, output_stride)
+    last_stage = max(i for i, b in enumerate(blocks) if b[3] == 2)
+    current = 2
+    for bid, ((expansion, filters, k, stride, se, block_act), (s, rate)) in enumerate(zip(blocks, schedule)):
         net.block = f"block {bid}"
         k = kernel if k == "K" else k
         block_act = act if block_act == "A" else block_act
@@ -200,9 +231,12 @@ def _v3(spec: ModelSpec) -> _Net:
         out_ch = make_divisible(filters * a)
         prefix = f"expanded_conv_{bid}_" if bid else "expanded_conv_"
         mid = make_divisible(in_ch * expansion)
+        if reduced_tail and bid >= last_stage:
+            out_ch //= 2
+            mid = mid // 2 if bid == last_stage else mid
         if bid:
             net.conv(f"{prefix}expand", mid, act=block_act)
-        net.dwconv(f"{prefix}depthwise", k, stride, act=block_act, padding="same" if stride == 1 else "correct")
+        net.dwconv(f"{prefix}depthwise", k, s, act=block_act, padding="same" if s == 1 else "correct", dilation=rate)
         if se and se_ratio:
             spatial = net.shape
             net.pool(f"{prefix}squeeze_excite_avg_pool")
@@ -213,14 +247,81 @@ def _v3(spec: ModelSpec) -> _Net:
         net.conv(f"{prefix}project", out_ch)
         if stride == 1 and in_ch == out_ch:
             net.other(f"{prefix}add", "add")
+        current *= s
+        if taps is not None and current == 8 and "low" not in taps:
+            taps["low"] = (f"{prefix}project_bn", net.shape)
     net.block = "head"
+    net.conv("conv_1", make_divisible(net.shape[2] * 6), act=act)
+    if not top:
+        return net
     last_point = 1280 if large else 1024
     last_point = make_divisible(last_point * a) if a > 1.0 else last_point
-    net.conv("conv_1", make_divisible(net.shape[2] * 6), act=act)
     net.pool("global_average_pooling2d")
     net.fc("conv_2", last_point, act=act)
     net.fc("logits", NUM_CLASSES)
     net.other("predictions", "softmax")
+    return net
+
+
+def _backbone_spec(spec: ModelSpec) -> ModelSpec:
+    """The backbone of a segmenter as a classifier spec (its family, width and input)."""
+    return ModelSpec(spec.info.backbone, spec.alpha, spec.resolution, width=spec.width)
+
+
+DEEPLAB_FILTERS = 256  # DeepLab's aspp_convs_filters
+ASPP_RATES = (6, 12, 18)  # at output stride 16; doubled at 8 (DeepLabv3, Sec. 3.3)
+LRASPP_FILTERS = 128  # the v3 paper's segmentation head (Table 7, F = 128)
+
+
+def _deeplab(spec: ModelSpec) -> _Net:
+    """DeepLabv3 on MobileNetV2 (v2 paper, Sec. 6.3): the head reads the 320-channel output of the last
+    bottleneck (no 1280 Conv_1); image pooling (global average, 1x1 conv, back to the map's size) beside a 1x1
+    conv (and, with ASPP, three 3x3 atrous convs), concatenated, projected by a 1x1 conv, then the logits and a
+    bilinear resize to the input: DeepLab's ``extract_features`` + ``get_branch_logits``."""
+    net = _v2(_backbone_spec(spec), spec.stride, top=False)
+    feature = net.shape
+    classes = len(spec.info.class_names)
+    net.block = "head"
+    net.pool("image_pooling_pool")
+    net.conv("image_pooling", DEEPLAB_FILTERS, act="relu")
+    net.other("image_pooling_resize", "resize", (*feature[:2], DEEPLAB_FILTERS))
+    branches = 2
+    net.shape = feature
+    net.conv("aspp0", DEEPLAB_FILTERS, act="relu")
+    if spec.aspp:
+        for i, rate in enumerate(ASPP_RATES, start=1):
+            net.shape = feature
+            net.conv(f"aspp{i}", DEEPLAB_FILTERS, 3, act="relu")
+            branches += 1
+    net.other("concat", "concat", (*feature[:2], DEEPLAB_FILTERS * branches))
+    net.conv("concat_projection", DEEPLAB_FILTERS, act="relu")
+    net.conv("logits", classes, bn=False, bias=True)
+    net.other("upsample", "resize", (*spec.input_shape[:2], classes))
+    return net
+
+
+def _lraspp(spec: ModelSpec) -> _Net:
+    """LR-ASPP on MobileNetV3 (v3 paper, Sec. 6.4, Fig. 10), as torchvision's ``LRASPPHead`` builds it on the
+    atrous, reduced-tail backbone: 1x1 conv (128) + BN + ReLU on the last features, gated by a global-average
+    pooled 1x1 conv + sigmoid, resized to the stride-8 features, a 1x1 classifier on each, summed, resized."""
+    taps: dict = {}
+    net = _v3(_backbone_spec(spec), spec.stride, top=False, reduced_tail=True, taps=taps)
+    high = net.shape
+    low_name, low = taps["low"]
+    classes = len(spec.info.class_names)
+    net.block = "head"
+    net.conv("lraspp_cbr", LRASPP_FILTERS, act="relu")
+    net.shape = high
+    net.pool("lraspp_scale_pool")
+    net.conv("lraspp_scale", LRASPP_FILTERS, bn=False, act="sigmoid")
+    net.shape = (*high[:2], LRASPP_FILTERS)
+    net.other("lraspp_mul", "mul")
+    net.other("lraspp_resize", "resize", (*low[:2], LRASPP_FILTERS))
+    net.conv("lraspp_high_classifier", classes, bn=False, bias=True)
+    net.shape = low
+    net.conv("lraspp_low_classifier", classes, bn=False, bias=True)
+    net.other("lraspp_add", "add")
+    net.other("upsample", "resize", (*spec.input_shape[:2], classes))
     return net
 
 
@@ -245,7 +346,7 @@ def _mbconv(spec: ModelSpec) -> _Net:
     head: built for int8 and the Edge TPU) and MnasNet-A1 (ReLU, SE on some stages), from their stage
     tables. Channels scale with the width multiplier, rounded to multiples of 8."""
     stages, act, scale_ends, use_se, padding, head = MBCONV[spec.family]
-    a, net = spec.alpha, _Net(spec.resolution)
+    a, net = spec.alpha, _Net(spec.input_shape[:2])
 
     def width(filters: int) -> int:
         return make_divisible(filters * a)
@@ -286,9 +387,10 @@ def _mbconv(spec: ModelSpec) -> _Net:
 
 
 _BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3,
-             "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv}
+             "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv,
+             "deeplabv3-v2": _deeplab, "lraspp-v3-large": _lraspp, "lraspp-v3-small": _lraspp}
 
 
 def layers(spec: ModelSpec) -> list[Layer]:
-    """The architecture of ``spec`` as a list of table rows, input to logits."""
+    """The architecture of ``spec`` as a list of table rows, input to logits (a segmenter's: per pixel)."""
     return _BUILDERS[spec.family](spec).layers

@@ -34,6 +34,16 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     """
     source = weights_mod.resolve(spec, weights)
     keras = _keras()
+    if spec.info.dense:
+        if source.seed is not None:
+            keras.utils.set_random_seed(source.seed)
+        model = segmenter(spec)
+        if source.kind == "file":
+            try:
+                model.load_weights(source.path)
+            except Exception as exc:
+                raise WeightsError(f"cannot load {source.path} into {spec.name}: {first_line(exc)}") from None
+        return model, source
     if spec.depth != 1.0:  # EfficientNet's depth scaling: keras.applications has no such knob
         builder = _deep(spec.family, spec.depth)
     else:
@@ -205,6 +215,99 @@ def _mbconv_builder(family: str):
         return keras.Model(inputs, x, name=f"{family}_{alpha:g}_{input_shape[0]}")
 
     return build
+
+
+def _atrous(base, spec, backbone: str, output_stride: int | None, reduced_tail: bool = False):
+    """``base`` (a keras.applications MobileNetV2/V3 without its top) with the atrous schedule of
+    ``arch.atrous_schedule`` (the formerly strided block at stride 1, its padding widened to the rate; later
+    depthwise convs dilated) and, for ``reduced_tail``, the last stage's channels halved (RF2): the same
+    numbers ``arch`` counts, edited into the Keras config and rebuilt."""
+    from edgekit.zoo import arch
+
+    keras = _keras()
+    if backbone == "v2":
+        blocks = arch.scaled_blocks(arch._V2_BLOCKS, 1.0)  # noqa: SLF001
+        strides = [b[1] for b in blocks]
+        names = [(f"block_{i}_depthwise" if i else "expanded_conv_depthwise", f"block_{i}_pad") for i in range(len(blocks))]
+    else:
+        blocks = arch._V3_LARGE if backbone == "v3-large" else arch._V3_SMALL  # noqa: SLF001
+        strides = [b[3] for b in blocks]
+        names = [(f"expanded_conv_{i}_depthwise" if i else "expanded_conv_depthwise",
+                  f"expanded_conv_{i}_depthwise_pad") for i in range(len(blocks))]
+    schedule = arch.atrous_schedule(strides, 2, output_stride)
+    config = base.get_config()
+    by_name = {layer["config"]["name"]: layer["config"] for layer in config["layers"]}
+    for (depthwise, pad), stride, (s, rate) in zip(names, strides, schedule):
+        layer = by_name[depthwise]
+        layer["dilation_rate"] = [rate, rate]
+        if stride == 2 and s == 1:
+            layer["strides"] = [1, 1]
+            half = rate * (layer["kernel_size"][0] - 1) // 2
+            by_name[pad]["padding"] = [[half, half], [half, half]]
+    if reduced_tail:
+        last = max(i for i, stride in enumerate(strides) if stride == 2)
+        for i in range(last, len(blocks)):
+            prefix = f"expanded_conv_{i}_"
+            for suffix in ("expand", "project", "squeeze_excite_conv_1"):
+                if prefix + suffix in by_name:
+                    by_name[prefix + suffix]["filters"] //= 2
+            if prefix + "squeeze_excite_conv" in by_name:
+                by_name[prefix + "squeeze_excite_conv"]["filters"] = arch.make_divisible(
+                    by_name[prefix + "squeeze_excite_conv_1"]["filters"] * 0.25)
+        by_name["conv_1"]["filters"] //= 2
+        for layer in config["layers"]:  # shapes recorded at build time would pin the old channel counts
+            layer.pop("build_config", None)
+    return keras.Model.from_config(config)
+
+
+def segmenter(spec: ModelSpec):
+    """A zoo segmenter in Keras, logits at the input's resolution (the arg-max is the caller's): the backbone
+    from keras.applications made atrous (``_atrous``), the head of ``arch._deeplab`` / ``arch._lraspp`` with
+    the same layer names, so the tests hold the two to each other."""
+    from edgekit.zoo import arch
+
+    keras = _keras()
+    layers = keras.layers
+    fam, (height, width, _) = spec.info, spec.input_shape
+    classes = len(fam.class_names)
+    size = (height, width, 3)
+
+    def cbr(x, filters, name, kernel=1, dilation=1):
+        x = layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, use_bias=False, name=name)(x)
+        return layers.ReLU(name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_bn")(x))
+
+    if fam.head == "deeplabv3":
+        base = keras.applications.MobileNetV2(input_shape=size, alpha=spec.alpha, include_top=False, weights=None)
+        base = _atrous(base, spec, "v2", spec.stride)
+        feature = base.get_layer("block_16_project_BN").output
+        fh, fw = feature.shape[1], feature.shape[2]
+        pooled = layers.AveragePooling2D((fh, fw), name="image_pooling_pool")(feature)
+        pooled = cbr(pooled, arch.DEEPLAB_FILTERS, "image_pooling")
+        pooled = layers.UpSampling2D((fh, fw), name="image_pooling_resize")(pooled)  # 1x1 -> map: a broadcast
+        branches = [pooled, cbr(feature, arch.DEEPLAB_FILTERS, "aspp0")]
+        if spec.aspp:
+            for i, rate in enumerate(arch.ASPP_RATES, start=1):
+                branches.append(cbr(feature, arch.DEEPLAB_FILTERS, f"aspp{i}", 3, rate * 16 // spec.stride))
+        x = layers.Concatenate(name="concat")(branches)
+        x = cbr(x, arch.DEEPLAB_FILTERS, "concat_projection")
+        x = layers.Conv2D(classes, 1, name="logits")(x)
+    else:
+        maker = keras.applications.MobileNetV3Large if fam.backbone == "v3-large" else keras.applications.MobileNetV3Small
+        base = maker(input_shape=size, alpha=spec.alpha, include_top=False, weights=None, include_preprocessing=True)
+        base = _atrous(base, spec, fam.backbone, spec.stride, reduced_tail=True)
+        taps: dict = {}
+        arch._v3(arch._backbone_spec(spec), spec.stride, top=False, reduced_tail=True, taps=taps)  # noqa: SLF001
+        low = base.get_layer(taps["low"][0]).output
+        high = base.layers[-1].output
+        x = cbr(high, arch.LRASPP_FILTERS, "lraspp_cbr")
+        gate = layers.GlobalAveragePooling2D(keepdims=True, name="lraspp_scale_pool")(high)
+        gate = layers.Conv2D(arch.LRASPP_FILTERS, 1, use_bias=False, activation="sigmoid", name="lraspp_scale")(gate)
+        x = layers.Multiply(name="lraspp_mul")([x, gate])
+        x = layers.Resizing(low.shape[1], low.shape[2], interpolation="bilinear", name="lraspp_resize")(x)
+        x = layers.Add(name="lraspp_add")([layers.Conv2D(classes, 1, name="lraspp_high_classifier")(x),
+                                           layers.Conv2D(classes, 1, name="lraspp_low_classifier")(low)])
+    x = layers.Resizing(height, width, interpolation="bilinear", name="upsample")(x)
+    return keras.Model(base.inputs[0], x, name=spec.name.replace(".", "_"))
 
 
 # Families keras.applications does not have: builder factories (called only when building).

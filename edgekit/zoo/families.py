@@ -72,9 +72,29 @@ class Family:
     imagenet_any_resolution: bool = False
     # Width multipliers beyond the paper's, for EfficientNet Table 3's scaled MobileNets (with -dDEPTH).
     scaling_alphas: tuple[float, ...] = ()
+    # Dense heads on a MobileNet (segmentation): what the outputs mean, the backbone family, the head, the
+    # class list and the output stride the paper's row uses.
+    task: str = "classification"
+    backbone: str | None = None
+    head: str | None = None
+    class_names: tuple[str, ...] = ()
+    output_stride: int | None = None
+    output_strides: tuple[int, ...] = ()
+    default_resolution: int = 224
+
+    @property
+    def dense(self) -> bool:
+        return self.task == "segmentation"
 
 
 _V3_RES = (96, 128, 160, 192, 224, 256)  # v3 paper, Sec. 6.1 / Fig. 7 resolution sweep
+
+# PASCAL VOC 2012 (21 classes, DeepLab's order) and Cityscapes' 19 evaluation classes (trainIds 0..18).
+PASCAL_VOC = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+              "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+              "tvmonitor")
+CITYSCAPES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation",
+              "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle")
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -130,6 +150,27 @@ FAMILIES: dict[str, Family] = {
             alphas=(0.35, 0.5, 0.75, 1.0, 1.4), resolutions=(96, 128, 160, 192, 224),
             imagenet_alphas=(), imagenet_resolutions=(),
             preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
+            # DeepLabv3 on MobileNetV2's second-to-last feature map (320 channels, no 1280 Conv_1): 1x1 conv +
+            # image pooling (the no-ASPP row, the default) or the full ASPP; output stride 16 (or 8).
+            "deeplabv3-v2", "", "Sandler et al. 2018, arXiv:1801.04381 (Sec. 6.3, Table 7: PASCAL VOC 2012 val)",
+            alphas=(0.35, 0.5, 0.75, 1.0, 1.3, 1.4), resolutions=(513,), imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=MINUS_ONE_TO_ONE, task="segmentation", backbone="v2", head="deeplabv3",
+            class_names=PASCAL_VOC, output_stride=16, output_strides=(8, 16), default_resolution=513,
+        ),
+        Family(
+            # LR-ASPP on MobileNetV3 with the last block's channels halved (RF2), 128 head filters, output stride 16.
+            "lraspp-v3-large", "", "Howard et al. 2019, arXiv:1905.02244 (Sec. 6.4, Tables 7-8: Cityscapes)",
+            alphas=(0.75, 1.0), resolutions=(512,), imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=RAW_PIXELS, task="segmentation", backbone="v3-large", head="lraspp",
+            class_names=CITYSCAPES, output_stride=16, output_strides=(16, 32), default_resolution=512,
+        ),
+        Family(
+            "lraspp-v3-small", "", "Howard et al. 2019, arXiv:1905.02244 (Sec. 6.4, Tables 7-8: Cityscapes)",
+            alphas=(0.75, 1.0), resolutions=(512,), imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=RAW_PIXELS, task="segmentation", backbone="v3-small", head="lraspp",
+            class_names=CITYSCAPES, output_stride=16, output_strides=(16, 32), default_resolution=512,
         ),
     )
 }

@@ -2,6 +2,9 @@
 
 Examples: ``v1-0.25-128``, ``v1-conv-1.0-224`` (Conv MobileNet), ``v2-1.4``, ``v3-small``,
 ``v3-large-0.75-min``. Case-insensitive.
+Segmenters (``deeplabv3-v2``, ``lraspp-v3-large``, ``lraspp-v3-small``) add ``-osN`` (output stride), ``-aspp``
+(DeepLabv3's atrous pyramid; without it the v2 paper's no-ASPP head) and take HxW inputs:
+``deeplabv3-v2-0.5``, ``deeplabv3-v2-1.0-513-os8-aspp``, ``lraspp-v3-large-1.0-1024x2048``.
 ALPHA defaults to 1.0 and RESOLUTION to 224. ``-dDEPTH`` is EfficientNet's depth multiplier (each stage's
 blocks repeated ceil(DEPTH x n) times, v1 and v2 only: ``v2-1.0-224-d4``, ``v1-1.2-288-d1.4``). Width
 multipliers must be the papers' (or EfficientNet Table 3's scaling ones, 1.2 and 2.0, for v1 and v2); any
@@ -22,7 +25,8 @@ from edgekit.zoo.families import FAMILIES, Family, Preprocessing
 DEFAULT_ALPHA = 1.0
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
-_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1)((?:-[^-]+)*)$")
+_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|deeplabv3-v2|"
+                   r"lraspp-v3-large|lraspp-v3-small)((?:-[^-]+)*)$")
 
 
 def format_alpha(alpha: float) -> str:
@@ -40,13 +44,33 @@ class ModelSpec:
     resolution: int = DEFAULT_RESOLUTION
     minimalistic: bool = False
     depth: float = 1.0  # EfficientNet's depth multiplier: stage repeats ceil(depth * n)
+    width: int | None = None  # a segmenter's input width when it is not square (resolution is the height)
+    output_stride: int | None = None  # a segmenter's (None: its family's)
+    aspp: bool = False  # DeepLabv3's atrous spatial pyramid pooling (deeplabv3-v2)
 
     @property
     def name(self) -> str:
         """Canonical, fully spelled name: also the folder name of its artifacts."""
-        base = f"{self.family}-{format_alpha(self.alpha)}-{self.resolution}"
+        size = f"{self.resolution}x{self.width}" if self.width else f"{self.resolution}"
+        base = f"{self.family}-{format_alpha(self.alpha)}-{size}"
         base += f"-d{self.depth:g}" if self.depth != 1.0 else ""
+        if self.info.dense:
+            base += f"-os{self.stride}" if self.stride != self.info.output_stride else ""
+            base += "-aspp" if self.aspp else ""
         return base + ("-min" if self.minimalistic else "")
+
+    @property
+    def task(self) -> str:
+        return self.info.task
+
+    @property
+    def stride(self) -> int | None:
+        """A segmenter's output stride (its own or its family's)."""
+        return self.output_stride or self.info.output_stride
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        return self.info.class_names or None
 
     @property
     def info(self) -> Family:
@@ -62,14 +86,14 @@ class ModelSpec:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        return (self.resolution, self.resolution, 3)
+        return (self.resolution, self.width or self.resolution, 3)
 
     @property
     def geometry(self):
-        """The input: a square RGB image, stretched after the central crop (``data.images.Geometry``)."""
+        """The input: an RGB image, stretched after the central crop (``data.images.Geometry``)."""
         from edgekit.data.images import Geometry
 
-        return Geometry(self.resolution, self.resolution)
+        return Geometry(self.resolution, self.width or self.resolution)
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +103,10 @@ class ModelSpec:
             "resolution": self.resolution,
             "minimalistic": self.minimalistic,
             **({"depth": self.depth} if self.depth != 1.0 else {}),
+            **({"task": self.task, "input": f"{self.input_shape[0]}x{self.input_shape[1]}",
+                "output_stride": self.stride, "aspp": self.aspp, "classes": len(self.info.class_names),
+                "class_names": list(self.info.class_names)}
+               if self.info.dense else {}),
             "preprocessing": self.preprocessing.to_dict(),
         }
 
@@ -122,8 +150,25 @@ def parse_model(text: str) -> ModelSpec:
     family = FAMILIES[match.group(1)]
     tokens = [t for t in match.group(2).split("-") if t]
     alpha, resolution, minimalistic, depth = None, None, False, None
+    width, output_stride, aspp = None, None, False
     for i, token in enumerate(tokens):
-        if re.fullmatch(r"d\d+(\.\d+)?", token):
+        if family.dense and re.fullmatch(r"os\d+", token):
+            if int(token[2:]) not in family.output_strides:
+                raise UnknownModelError(f"'{raw}': {family.name} takes output stride "
+                                        f"{' or '.join(map(str, family.output_strides))}, not {token[2:]}")
+            output_stride = int(token[2:])
+        elif family.dense and token == "aspp":
+            if family.head != "deeplabv3":
+                raise UnknownModelError(f"'{raw}': -aspp is DeepLabv3's (deeplabv3-v2); LR-ASPP is its own head")
+            aspp = True
+        elif re.fullmatch(r"\d+x\d+", token):
+            if not family.dense:
+                raise UnknownModelError(f"'{raw}': classifiers take a square input (one resolution); HxW is for "
+                                        f"the segmenters")
+            if resolution is not None:
+                raise _unknown(raw, " (two resolutions)")
+            resolution, width = (int(v) for v in token.split("x"))
+        elif re.fullmatch(r"d\d+(\.\d+)?", token):
             if depth is not None:
                 raise _unknown(raw, " (two depth multipliers)")
             depth = float(token[1:])
@@ -142,7 +187,7 @@ def parse_model(text: str) -> ModelSpec:
         else:
             raise _unknown(raw)
     alpha = DEFAULT_ALPHA if alpha is None else alpha
-    resolution = DEFAULT_RESOLUTION if resolution is None else resolution
+    resolution = family.default_resolution if resolution is None else resolution
 
     if depth is not None and depth != 1.0:
         if not family.scaling_alphas:
@@ -161,6 +206,19 @@ def parse_model(text: str) -> ModelSpec:
         raise UnknownModelError(
             f"'{raw}': {family.name} has no width multiplier {format_alpha(alpha)}; the paper's are {allowed}{scaling}"
         )
+    if family.dense:
+        for side in (resolution, width or resolution):
+            if side < MIN_RESOLUTION or (side % 8 and side % 16 != 1):
+                raise UnknownModelError(f"'{raw}': input side {side} is impossible for a segmenter; use a multiple of "
+                                        f"8 (512) or one more than a multiple of 16 (DeepLab's 513)")
+        if width == resolution:
+            width = None
+        alpha = next((a for a in family.alphas if abs(alpha - a) < 1e-9), None)
+        if alpha is None:
+            raise UnknownModelError(f"'{raw}': {family.name} has no width multiplier; its backbone's are "
+                                    f"{', '.join(format_alpha(a) for a in family.alphas)}")
+        return ModelSpec(family.name, alpha, resolution, False, 1.0, width,
+                         None if output_stride == family.output_stride else output_stride, aspp)
     if resolution < MIN_RESOLUTION or resolution % 8:
         paper = ", ".join(map(str, family.resolutions))
         raise UnknownModelError(
