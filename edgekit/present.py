@@ -171,12 +171,17 @@ def progress_over(description: str):
 
 
 def convert_table(sidecars) -> Table:
-    """The artifacts ``convert`` wrote with their parity against Keras, judged."""
+    """The artifacts ``convert`` wrote with their parity against Keras, judged; the parity columns are the task's
+    (a classifier's agreement, a segmenter's pixel agreement and mIoU against float, a tensor's cosine)."""
+    from edgekit.tasks import get_task
+
     labelled = any(s["parity"].get("drop_pts") is not None for s in sidecars)
-    tensors = any("top1_agreement" not in s["parity"] for s in sidecars)  # the tensor task: no class to agree on
+    task = get_task(sidecars[0].get("task") or "classification") if sidecars else get_task("classification")
+    tensors = task.name == "tensor"
     table = Table(title="exported artifacts (parity against the source model)")
-    cols = ["artifact", "size", "input", "max |diff|", "cosine" if tensors else "agree", "SQNR",
-            *(["drop"] if labelled else []), "parity", "s"]
+    columns = task.parity_columns
+    cols = ["artifact", "size", "input", *(header for header, _, _ in columns), *(["drop"] if labelled else []),
+            "parity", "s"]
     for col in cols:  # figures never wrap or shorten; the artifact column folds in a narrow terminal
         table.add_column(col, justify="left" if col == "artifact" else "right", no_wrap=col != "artifact",
                          overflow="fold")
@@ -188,8 +193,8 @@ def convert_table(sidecars) -> Table:
         drop = [f"{p['drop_pts']:+.1f}" if p.get("drop_pts") is not None else ""] if labelled else []
         name = str(Path(s["path"]).relative_to(folders.copy().pop())) if len(folders) == 1 else s["path"]
         table.add_row(
-            name, f"{s['size_bytes'] / 1024:,.0f}K", inp["dtype"].replace("float32", "f32"), f"{p['max_abs_diff']:.1e}",
-            f"{p['cosine']:.4f}" if tensors else f"{p['top1_agreement']:.0%}", f"{p['sqnr_db']:.1f}", *drop, verdict,
+            name, f"{s['size_bytes'] / 1024:,.0f}K", inp["dtype"].replace("float32", "f32"),
+            *(format(p[key], spec) if p.get(key) is not None else "-" for _, key, spec in columns), *drop, verdict,
             f"{s['convert_seconds']:.1f}",
         )
     n = sidecars[0]["parity"]["images"] if sidecars else 0
@@ -199,7 +204,11 @@ def convert_table(sidecars) -> Table:
                      f"parity on {n} images from {src}; float/fp16 must match the source model, quantized artifacts are "
                      f"judged against floors (see the lines below)"
                      + ("; drop = the source model's top-1 minus the artifact's, on these labelled images"
-                        if labelled else "")
+                        if labelled and task.name == "classification" else "")
+                     + ("; drop = the source model's mIoU minus the artifact's, in points, on these masked images"
+                        if labelled and task.name == "segmentation" else "")
+                     + ("; pixels: pixel agreement with the source model's arg-max; mIoU/float: the artifact's "
+                        "classes scored against the source model's as truth" if task.name == "segmentation" else "")
                      + ("; cosine and SQNR: the worst output's (tensor task: outputs compared element by element)"
                         if tensors else ""))
     return table

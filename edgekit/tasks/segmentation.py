@@ -78,6 +78,16 @@ def class_map(values: np.ndarray, form: str, layout: str = "nhwc") -> np.ndarray
     return np.argmax(values, axis=-1)
 
 
+def _near_ties(values: np.ndarray, form: str, layout: str, margin: float) -> np.ndarray:
+    """(N, H, W) True where the two largest logits differ by at most ``margin`` (an arg-max there is a coin toss)."""
+    if values.ndim == 4 and layout == "nchw":
+        values = np.transpose(values, (0, 2, 3, 1))
+    if form == "sigmoid":
+        return np.abs(values[..., 0] - (0.5 if values.min() >= 0 and values.max() <= 1 else 0.0)) <= margin
+    top2 = -np.partition(-values, 1, axis=-1)[..., :2]
+    return (top2[..., 0] - top2[..., 1]) <= margin
+
+
 def classes_of(shape, form: str, layout: str) -> int | None:
     """How many classes an output distinguishes (None: a class map does not say)."""
     if form == "sigmoid":
@@ -202,15 +212,22 @@ class Segmentation(Task):
                               drop_pts=round(100 * (ref_truth["miou"] - got_truth["miou"]), 2))
         if precision in EXACT:
             result["tolerance"] = tolerance(precision, reference)
+            # A pixel whose two best logits lie within the tolerance is a tie: float reassociation may flip it
+            # (lraspp-v3-small, random weights, 22 check images of 512x512: 4 of 5.8 M pixels at 2e-5 max |diff|).
+            # Float parity is every other pixel agreeing.
+            ties = _near_ties(reference, form, layout, 2 * result["tolerance"]) if form == "logits" else None
+            differ = ref_map != got_map
+            result["disagreeing_pixels"] = int(differ.sum())
+            result["disagreeing_beyond_ties"] = int((differ & ~ties).sum()) if ties is not None else int(differ.sum())
             result["passed"] = bool(result["max_abs_diff"] <= result["tolerance"] and
-                                    (precision != "float" or result["pixel_agreement"] == 1.0))
+                                    (precision != "float" or result["disagreeing_beyond_ties"] == 0))
         else:
             result["passed"] = None
         return result
 
     def failure(self, result: dict) -> str:
-        return (f"max |output diff| {result['max_abs_diff']:.3g} > {result.get('tolerance', 0):.3g} or pixel agreement "
-                f"{result.get('pixel_agreement', 0):.2%}")
+        return (f"max |output diff| {result['max_abs_diff']:.3g} (tolerance {result.get('tolerance', 0):.3g}), "
+                f"{result.get('disagreeing_beyond_ties', 0)} pixels of another class beyond near-ties")
 
     def truth(self, images, class_names=None, classes: int | None = None):
         """The check images' masks (in their own size) when they come from segmentation data, else None."""
