@@ -208,7 +208,8 @@ def models(family, published_only, as_json):
     console.print(present.zoo_table(entries))
     console.print("Names: FAMILY[-ALPHA][-RESOLUTION][-dDEPTH][-min], e.g. v1-0.25-128, v1-conv-1.0-224 (Conv MobileNet), "
                   "v2-1.0-224-d4 (EfficientNet's depth scaling), v2-1.4, v3-large-0.75-min. "
-                  "Any resolution >= 32 divisible by 8 builds with --weights none or a file.")
+                  "Any resolution >= 32 divisible by 8 builds with --weights none or a file. Segmenters add -osN "
+                  "and -aspp and take HxW: deeplabv3-v2-0.5, deeplabv3-v2-1.0-513-aspp, lraspp-v3-small-1.0-512x1024.")
 
 
 @cli.command()

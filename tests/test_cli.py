@@ -25,7 +25,10 @@ def test_every_command_has_help():
 def test_models_json_shape():
     result = CliRunner().invoke(cli, ["models", "--json"])
     entries = json.loads(result.output)
-    assert len(entries) == 137  # v1 16, v1-conv 16, v2 30, v3 48 (with -min), MnasNet-A1 25, EfficientNet-B0 and Lite0 1 each
+    # v1 16, v1-conv 16, v2 30, v3 48 (with -min), MnasNet-A1 25, EfficientNet-B0 and Lite0 1 each; segmenters:
+    # DeepLabv3 on the six v2 widths at 513, LR-ASPP on the two v3 widths of each size at 512
+    assert len(entries) == 147
+    assert sum(e.get("task") == "segmentation" for e in entries) == 10
     for key in ("name", "family", "alpha", "resolution", "macs", "params", "params_folded", "published"):
         assert key in entries[0]
     v1 = next(e for e in entries if e["name"] == "v1-1.0-224")
