@@ -360,7 +360,9 @@ def segmentation_tables(results: list[dict]) -> list[Table]:
                       str(r.get("classes")), str(r.get("output_form")), str(r.get("arg_max")),
                       f"{r['runtime']} {r['runtime_version']}", f"{r['seconds']:.1f}")
     notes = sorted({n for r in results for n in r.get("data_notes") or ()})
-    overlays = [f"{len(r['overlays'])} pictures in {Path(r['overlays'][0]).parent}" for r in results if r.get("overlays")]
+    pictures = [p for r in results for p in r.get("overlays") or ()]
+    overlays = [f"{len(pictures)} pictures (image | mask | prediction) in "
+                f"{', '.join(sorted({str(Path(p).parent) for p in pictures}))}"] if pictures else []
     table.caption = ("mIoU over the classes in the masks or the predictions; pixels marked 255 are ignored; each "
                      "prediction is scored at its mask's own size" + "".join(f"; {n}" for n in notes + overlays))
     per = Table(title="IoU per class")

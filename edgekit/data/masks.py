@@ -27,6 +27,8 @@ from edgekit.errors import DataError
 from edgekit.vocab import IMAGE_SUFFIXES
 
 IGNORE = 255
+MIN_SIDE = 32  # a dense output this size or more per side is a segmentation map, not a feature vector
+MAX_CLASSES = 256
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".gif")
 BACKGROUND_NAMES = ("background", "bg", "__background__", "_background_", "unlabeled", "void", "none")
 # COCO and PASCAL VOC spell six shared classes differently (torchvision's CAT_LIST pairs them by id).
@@ -93,6 +95,47 @@ def list_segmentation_images(data: str | Path) -> list[Path]:
     if voc is not None:
         return [image for image, _ in _voc(voc).samples]
     return _files(data / "images", IMAGE_SUFFIXES)
+
+
+# --- what a segmenter's output looks like ----------------------------------------------------------------
+
+def output_form(shape, dtype=None, quantized: bool = False) -> str | None:
+    """``logits``, ``sigmoid``, ``class map`` or None (not a segmentation output) for an output's shape (with
+    the batch dimension), dtype and whether it is quantized (an int8 output is dequantized logits, not ids)."""
+    shape = tuple(shape)
+    ids = dtype is not None and np.issubdtype(np.dtype(dtype), np.integer) and not quantized
+    if len(shape) == 3:
+        return "class map" if min(shape[1:]) >= MIN_SIDE else None
+    if len(shape) != 4 or layout_of(shape) is None:
+        return None
+    channels = shape[3] if layout_of(shape) == "nhwc" else shape[1]
+    if ids:
+        return "class map" if channels == 1 else None
+    return "sigmoid" if channels == 1 else "logits"
+
+
+def layout_of(shape) -> str | None:
+    """``nhwc`` or ``nchw`` for a 4-d dense output: the class axis is the small one, the other two at least
+    ``MIN_SIDE``; None when it is neither."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        return "nhwc"
+    if min(shape[1:3]) >= MIN_SIDE and 1 <= shape[3] <= MAX_CLASSES:
+        return "nhwc"
+    if min(shape[2:4]) >= MIN_SIDE and 1 <= shape[1] <= MAX_CLASSES:
+        return "nchw"
+    return None
+
+
+def dense_classes(shape) -> int | None:
+    """How many classes a dense output (shape without the batch) distinguishes: its class axis, 2 for a sigmoid
+    mask; None for a class map or anything that is not a segmentation output."""
+    form = output_form((1, *shape))
+    if form == "sigmoid":
+        return 2
+    if form != "logits":
+        return None
+    return int(shape[2] if layout_of((1, *shape)) == "nhwc" else shape[0])
 
 
 # --- layouts ------------------------------------------------------------------------------------------

@@ -88,10 +88,12 @@ class Source:
     def with_class_names(self, *folders) -> "Source":
         """A user model's class names: its --labels, else the class sub-folders of its calibration (or check)
         folder when they are as many as its outputs (the image_dataset_from_directory order)."""
-        if not self.is_user or self.spec.class_names:
+        from edgekit.data.masks import is_segmentation_data
+
+        if not self.is_user or self.spec.class_names or self.task.name != "classification":
             return self
         for folder in folders:
-            if not folder:
+            if not folder or is_segmentation_data(folder):
                 continue
             subdirs = sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
             if len(subdirs) == self.spec.classes:

@@ -40,6 +40,8 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
         raise EdgekitError(f"--limit must be >= 1, got {limit}")
     if not (0 < crop <= 1):  # also NaN
         raise EdgekitError(f"--crop is a fraction in (0, 1], got {crop}")
+    if overlay is not None and Path(overlay).exists() and not Path(overlay).is_dir():
+        raise EdgekitError(f"--overlay {overlay} is a file: pictures go into a folder")
     if Path(data).suffix.lower() != ".json":  # a COCO annotations file is segmentation data
         check_folder(data, "--data")
     start = time.perf_counter()
@@ -65,7 +67,7 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
             **identity, "data": str(data), "task": chosen.name, **metrics,
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,
             "crop": crop, "preprocessing": recipe.to_dict(), "kernels": getattr(rt, "kernels", None),
-            **({"overlays": pictures.written} if pictures is not None else {}),
+            **({"overlays": pictures.flush()} if pictures is not None else {}),
             "outputs_sha256": hashlib.sha256(np.ascontiguousarray(outputs, dtype=np.float32).tobytes()).hexdigest(),
         }
     result["seconds"] = time.perf_counter() - start
@@ -73,23 +75,31 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
 
 
 class Overlays:
-    """Writes one PNG per evaluated image into a folder: the image | its reference mask | the prediction, the
-    masks in PASCAL VOC's colours (ignore in cream), each PNG written atomically."""
+    """One PNG per evaluated image: the image | its reference mask | the prediction, the masks in PASCAL VOC's
+    colours (ignore in cream). Kept in memory and written (each atomically) only once the whole evaluation has
+    succeeded: a run refused halfway (a mask of the wrong size on image 7) leaves no pictures behind."""
 
     LIMIT = 200  # pictures per artifact at most (the scores count every image)
 
     def __init__(self, folder: str | Path, artifact: Path):
-        self.folder, self.artifact, self.written = Path(folder), artifact, []
+        self.folder, self.artifact, self.pending, self.written = Path(folder), artifact, [], []
 
     def __call__(self, image: Path, mask: np.ndarray, predicted: np.ndarray) -> None:
-        if len(self.written) >= self.LIMIT:
+        if len(self.pending) >= self.LIMIT:
             return
-        from edgekit.files import write_atomic
         from edgekit.data.masks import side_by_side
 
         target = self.folder / f"{self.artifact.parent.name}-{self.artifact.stem}-{image.stem}.png"
-        write_atomic(target, side_by_side(image, mask, predicted))
-        self.written.append(str(target))
+        self.pending.append((target, side_by_side(image, mask, predicted)))
+
+    def flush(self) -> list[str]:
+        from edgekit.files import write_atomic
+
+        for target, data in self.pending:
+            write_atomic(target, data)
+            self.written.append(str(target))
+        self.pending = []
+        return self.written
 
 
 def _task(path: Path, outputs, name: str | None):

@@ -27,8 +27,32 @@ def _published_speedups() -> dict[str, float]:
             if r.source == "tflite-hosted" and r.numerator[1] == "int8" and r.denominator[1] == "float"}
 
 
+def _segmentation(evals: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Segmenters' newest evaluation per file and data set: the table rows, and their pictures (path, caption)."""
+    rows, pictures = [], []
+    for r in latest(evals, lambda r: (r["artifact_sha256"], r["result"].get("data"))):
+        res = r["result"]
+        rows.append({"artifact": Path(r["artifact"]).name, "model": r["model"] or "?", "precision": r["precision"] or "?",
+                     "data": f"{Path(res.get('data', '?')).name} ({res.get('count')} images)",
+                     "mIoU": f"{res['miou']:.4f}" if res.get("miou") is not None else "-",
+                     "pixel acc": f"{res['pixel_accuracy']:.4f}" if res.get("pixel_accuracy") is not None else "-",
+                     "classes": res.get("classes"), "output": res.get("output_form"), "arg-max": res.get("arg_max"),
+                     "runtime": f"{r['runtime']} {r['runtime_version']}"})
+        for path in (res.get("overlays") or ())[:OVERLAYS_PER_RESULT]:
+            if Path(path).is_file():
+                pictures.append((path, f"{Path(r['artifact']).parent.name}/{Path(r['artifact']).name} on "
+                                       f"{Path(path).stem.rsplit('-', 1)[-1]}: image | reference mask | prediction"))
+    return rows, pictures
+
+
+OVERLAYS_PER_RESULT = 4  # pictures the report shows per segmenter's evaluation (eval --overlay writes them all)
+
+
 def build(benches: list[dict], evals: list[dict], db: str) -> dict:
     """The report as data: tables (lists of rows), notes and PNG bytes."""
+    dense = [r for r in evals if r["result"].get("task") == "segmentation"]
+    evals = [r for r in evals if r["result"].get("task") != "segmentation"]
+    segmentation, pictures = _segmentation(dense)
     pts = points(benches, evals)
     ups = speedups(pts)
     images = {
@@ -57,7 +81,8 @@ def build(benches: list[dict], evals: list[dict], db: str) -> dict:
     return {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "db": db,
             "machines": [f"{cpu}, {cores} usable cores, {os_}" for cpu, cores, os_ in sorted(envs, key=str)],
             "accuracy": acc, "latency": lat, "ratios": ratios, "speedups": ups,
-            "easy_subset": cmp["easy_subset"], "note": cmp["notes"]["eval300"], "images": images}
+            "easy_subset": cmp["easy_subset"], "note": cmp["notes"]["eval300"], "images": images,
+            "segmentation": segmentation, "pictures": pictures}
 
 
 def _md_table(rows: list[dict]) -> str:
@@ -85,6 +110,10 @@ def _sections(report: dict):
     yield "Accuracy", "Newest evaluation of each file. " + report["note"] + ".", report["accuracy"]
     yield "How much easier the evaluation set is", ("Google's own files, measured here and as published "
                                                      "on the full validation set."), easy
+    if report.get("segmentation"):
+        yield ("Segmentation", "Newest evaluation of each segmenter: mIoU over the classes in the masks or the "
+               "predictions, pixel accuracy, each prediction scored at its mask's size (255 ignored).",
+               report["segmentation"])
     yield "Latency", "Newest benchmark of each file under each setting.", report["latency"]
     yield ("Latency ratios beside the published ones", "Phones cannot be reproduced here; ratios can. "
            "Both sides of each of our ratios come from one runtime, thread count and device.", report["ratios"])
@@ -118,6 +147,13 @@ def write(report: dict, out: str | Path) -> dict[str, Path]:
         else:
             md.append(f"### {title}\n\n_not enough results for this plot_\n")
             page.append(f"<h3>{html.escape(title)}</h3><p><em>not enough results for this plot</em></p>")
+    if report.get("pictures"):
+        md.append("## Segmentation pictures\n")
+        page.append("<h2>Segmentation pictures</h2>")
+        for path, caption in report["pictures"]:
+            md.append(f"{caption}\n\n![{caption}]({Path(path).resolve().as_uri()})\n")
+            page.append(f"<h3>{html.escape(caption)}</h3><img alt='{html.escape(caption)}' "
+                        f"src='data:image/png;base64,{base64.b64encode(Path(path).read_bytes()).decode()}'>")
     style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;"
              "padding:3px 7px;text-align:left}th{background:#f3f3f3}img{max-width:100%}")

@@ -62,9 +62,15 @@ class UserModel:
 
     @property
     def classes(self) -> int | None:
-        """The number of classes of a classifier (one (N, classes) output), else None."""
-        return self.outputs[0][0] if len(self.outputs) == 1 and len(self.outputs[0]) == 1 and \
-            self.outputs[0][0] >= 2 else None
+        """The number of classes of a classifier (one (N, classes) output) or a segmenter (one dense output of
+        per-pixel scores, or a sigmoid mask: 2), else None."""
+        if len(self.outputs) != 1:
+            return None
+        if len(self.outputs[0]) == 1:
+            return self.outputs[0][0] if self.outputs[0][0] >= 2 else None
+        from edgekit.data.masks import dense_classes
+
+        return dense_classes(self.outputs[0])
 
     @property
     def resolution(self):
@@ -151,7 +157,7 @@ def load(path: str | Path, *, preprocess: str | None = None, mean=None, std=None
                       layout, tuple(class_names) if class_names else None, trust_code, tuple(notes))
     if class_names is not None and len(class_names) != (model.classes or -1):
         raise UserModelError(f"--labels names {len(class_names)} classes, but {path.name} "
-                             + (f"outputs {model.classes} scores" if model.classes else "is not a classifier (its "
+                             + (f"outputs {model.classes} scores" if model.classes else "has no classes (its "
                                 f"outputs are {[list(o) for o in outputs]})"))
     return model
 
