@@ -11,6 +11,7 @@ DATA   ?= $(abspath ../shared/data)
 DEMO_OUT ?= models
 DEMO_DB ?= $(DEMO_OUT)/edgekit.db
 THIRDPARTY ?= $(or $(EDGEKIT_THIRDPARTY),.cache/thirdparty)
+SEG := $(DATA)/coral/segmentation
 export EDGEKIT_DATA := $(DATA)
 GOOGLE_INT8 = $(addprefix $(DATA)/coral/mobilenet_,v1_0.25_128_quant.tflite v1_0.5_160_quant.tflite \
 	v1_0.75_192_quant.tflite v2_1.0_224_quant.tflite)
@@ -143,6 +144,30 @@ demo: setup
 	$(EDGEKIT) convert --model $(DEMO_OUT)/torch/v1_torch.onnx --preprocess minus-one-to-one --float --int8 \
 		--format all --calib $(DATA)/imagenet-val/calib100 --check $(DATA)/imagenet-val/fullres20 --out $(DEMO_OUT)
 	$(EDGEKIT) eval $(DEMO_OUT)/v1_torch/*.tflite $(DEMO_OUT)/v1_torch/*.onnx --data $(DATA)/imagenet-val/eval300 --db $(DEMO_DB)
+	@echo "== 16. Segmentation: Google's int8 DeepLab on its own bird (the known answer: pixel accuracy 0.979 / 0.961, bird IoU 0.905 / 0.819) and on COCO polygons =="
+	@mkdir -p $(DEMO_OUT)/seg/bird/images $(DEMO_OUT)/seg/bird/masks
+	@ln -sf $(SEG)/bird_segmentation.bmp $(DEMO_OUT)/seg/bird/images/bird.bmp
+	@ln -sf $(SEG)/bird_segmentation_mask.bmp $(DEMO_OUT)/seg/bird/masks/bird.bmp
+	@head -21 $(SEG)/pascal_voc_segmentation_labels.txt > $(DEMO_OUT)/seg/pascal.txt
+	$(EDGEKIT) eval $(SEG)/deeplabv3_mnv2_pascal_quant.tflite $(SEG)/deeplabv3_mnv2_dm05_pascal_quant.tflite \
+		--data $(DEMO_OUT)/seg/bird --labels $(DEMO_OUT)/seg/pascal.txt --overlay $(DEMO_OUT)/seg/pictures --db $(DEMO_DB)
+	$(EDGEKIT) eval $(SEG)/deeplabv3_mnv2_pascal_quant.tflite $(SEG)/deeplabv3_mnv2_dm05_pascal_quant.tflite \
+		--data $(DATA)/coco-mini/instances_val.json --labels $(DEMO_OUT)/seg/pascal.txt --db $(DEMO_DB)
+	@echo "== 16b. The zoo's segmenters beside the v2 paper's Table 7 and the v3 paper's Tables 7-8; LR-ASPP on v3-small, float and int8 =="
+	$(EDGEKIT) models --family deeplabv3-v2 --published
+	$(EDGEKIT) models --family lraspp-v3-small --published
+	$(EDGEKIT) convert --model lraspp-v3-small --float --int8 --format all \
+		--calib $(DATA)/coco-mini/instances_train.json --out $(DEMO_OUT)
+	@echo "== 16c. A user's segmenter: the real v1 backbone, a new head trained on coco-mini; int8 judged by its mIoU drop on the held-apart val masks =="
+	$(PY) examples/seg_user.py --data $(DATA) --out $(DEMO_OUT)/seg/user
+	$(EDGEKIT) convert --model $(DEMO_OUT)/seg/user/coco4seg.keras --labels $(DEMO_OUT)/seg/user/labels.txt \
+		--float --int8 --format all --calib $(DATA)/coco-mini/instances_train.json \
+		--check $(DATA)/coco-mini/instances_val.json --out $(DEMO_OUT)
+	$(EDGEKIT) eval $(DEMO_OUT)/coco4seg/*.tflite $(DEMO_OUT)/coco4seg/*.onnx --data $(DATA)/coco-mini/instances_val.json \
+		--overlay $(DEMO_OUT)/seg/pictures --db $(DEMO_DB)
+	$(EDGEKIT) bench $(DEMO_OUT)/coco4seg/*.tflite $(DEMO_OUT)/lraspp-v3-small-1.0-512/*.tflite \
+		$(SEG)/deeplabv3_mnv2_pascal_quant.tflite --threads 1 --db $(DEMO_DB)
+	$(EDGEKIT) report --db $(DEMO_DB) --out $(DEMO_OUT)/report
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py

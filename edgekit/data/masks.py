@@ -16,6 +16,7 @@ of another size than its image, a class id the model does not have, a colour (RG
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class SegDataset:
 def is_segmentation_data(data: str | Path) -> bool:
     """Whether ``data`` is one of the segmentation layouts (a COCO JSON file, images/ + masks/, a VOC tree)."""
     data = Path(data)
-    if data.is_file():
+    if data.suffix.lower() == ".json" or data.is_file():
         return data.suffix.lower() == ".json"
     return data.is_dir() and ((data / "images").is_dir() and (data / "masks").is_dir() or _voc_root(data) is not None)
 
@@ -281,8 +282,9 @@ def coco_mask(anns: list, size: tuple[int, int], to_class: dict) -> np.ndarray:
         segmentation = ann.get("segmentation")
         if not segmentation:
             continue
-        rle = coco_rle.frPyObjects(segmentation, height, width)
-        binary = coco_rle.decode(rle)
+        with warnings.catch_warnings():  # pycocotools 2.0.11 on numpy 2: a DeprecationWarning about copy=False
+            warnings.simplefilter("ignore", DeprecationWarning)
+            binary = coco_rle.decode(coco_rle.frPyObjects(segmentation, height, width))
         binary = (binary.any(axis=2) if binary.ndim == 3 else binary).astype(bool)
         if ann.get("iscrowd", 0):
             crowd |= binary

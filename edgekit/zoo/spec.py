@@ -103,7 +103,7 @@ class ModelSpec:
             "resolution": self.resolution,
             "minimalistic": self.minimalistic,
             **({"depth": self.depth} if self.depth != 1.0 else {}),
-            **({"task": self.task, "input": f"{self.input_shape[0]}x{self.input_shape[1]}",
+            **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "output_stride": self.stride, "aspp": self.aspp, "classes": len(self.info.class_names),
                 "class_names": list(self.info.class_names)}
                if self.info.dense else {}),
