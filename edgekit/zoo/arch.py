@@ -114,13 +114,17 @@ def scaled_blocks(blocks: list[tuple], depth: float) -> list[tuple]:
     return out
 
 
-def _v1(spec: ModelSpec) -> _Net:
+def _v1(spec: ModelSpec, top: bool = True, taps: dict | None = None) -> _Net:
     a, net = spec.alpha, _Net(spec.input_shape[:2])
     net.conv("conv1", int(32 * a), 3, 2, act="relu6")
     for i, (filters, stride) in enumerate(scaled_blocks(_V1_BLOCKS, spec.depth), start=1):
         net.block = f"block {i}"
         net.dwconv(f"conv_dw_{i}", 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
         net.conv(f"conv_pw_{i}", int(filters * a), act="relu6")
+        if taps is not None and i == 11:  # SSD's C4: the last stride-16 pointwise conv (OD API conv_pw_11_relu)
+            taps["c4"] = ("conv_pw_11_relu", net.shape)
+    if not top:
+        return net
     net.block = "head"
     net.pool("global_average_pooling2d")
     net.fc("conv_preds", NUM_CLASSES)
@@ -167,7 +171,10 @@ def atrous_schedule(strides: list[int], start: int, output_stride: int | None) -
     return out
 
 
-def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool = True) -> _Net:
+def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool | str = True, taps: dict | None = None) -> _Net:
+    """MobileNetV2 as keras.applications builds it; ``top``: True (the classifier), False (up to the last
+    bottleneck, DeepLab's input) or "conv" (through the 1280 Conv_1, SSD's C5); ``taps`` gets SSD's C4, the
+    expansion of block 13 (the v2 paper's "expansion of layer 15")."""
     a, net = spec.alpha, _Net(spec.input_shape[:2])
     net.conv("Conv1", make_divisible(32 * a), 3, 2, act="relu6")
     blocks = scaled_blocks(_V2_BLOCKS, spec.depth)
@@ -179,6 +186,8 @@ def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool = True) -> 
         prefix = f"block_{bid}_" if bid else "expanded_conv_"
         if bid:
             net.conv(f"{prefix}expand", expansion * in_ch, act="relu6")
+            if taps is not None and bid == 13:
+                taps["c4"] = ("block_13_expand_relu", net.shape)
         net.dwconv(f"{prefix}depthwise", 3, s, act="relu6", padding="same" if s == 1 else "correct", dilation=rate)
         net.conv(f"{prefix}project", out_ch)
         if in_ch == out_ch and stride == 1:
@@ -187,6 +196,8 @@ def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool = True) -> 
         return net
     net.block = "head"
     net.conv("Conv_1", make_divisible(1280 * a) if a > 1.0 else 1280, act="relu6")
+    if top == "conv":
+        return net
     net.pool("global_average_pooling2d")
     net.fc("predictions", NUM_CLASSES, act="softmax")
     return net
@@ -209,7 +220,7 @@ _V3_LARGE = [
 
 
 def _v3(spec: ModelSpec, output_stride: int | None = None, top: bool = True, reduced_tail: bool = False,
-        taps: dict | None = None) -> _Net:
+        taps: dict | None = None, halve_first_expansion: bool = True) -> _Net:
     """MobileNetV3 as keras.applications builds it; for a segmenter: ``output_stride`` (atrous last stage),
     ``reduced_tail`` (the last stage's channels halved, the v3 paper's RF2, as DeepLab's mobilenet_v3_*_seg
     builds it), ``top=False`` (no pooling and classifier: the final 1x1 conv is the last layer) and ``taps``
@@ -233,9 +244,11 @@ def _v3(spec: ModelSpec, output_stride: int | None = None, top: bool = True, red
         mid = make_divisible(in_ch * expansion)
         if reduced_tail and bid >= last_stage:
             out_ch //= 2
-            mid = mid // 2 if bid == last_stage else mid
+            mid = mid // 2 if bid == last_stage and halve_first_expansion else mid
         if bid:
             net.conv(f"{prefix}expand", mid, act=block_act)
+            if taps is not None and bid == last_stage:  # SSD's C4: the expansion of the first stride-32 block
+                taps["c4"] = (f"{prefix}expand_bn", net.shape)
         net.dwconv(f"{prefix}depthwise", k, s, act=block_act, padding="same" if s == 1 else "correct", dilation=rate)
         if se and se_ratio:
             spatial = net.shape
@@ -386,9 +399,62 @@ def _mbconv(spec: ModelSpec) -> _Net:
     return net
 
 
+SSD_EXTRA_DEPTHS = (512, 256, 256, 128)  # the OD API's SSDLite feature_map_layout, maps 3-6
+SSD_MIN_DEPTH = 16
+SSD_ANCHORS_PER_CELL = (3, 6, 6, 6, 6, 6)  # reduce_boxes_in_lowest_layer: 3 on the first map, 6 elsewhere
+
+
+def _ssdlite(spec: ModelSpec, maps: list | None = None) -> _Net:
+    """SSDLite (v2 paper Sec. 6.2, v3 paper Sec. 6.3, the OD API's ssd_mobilenet_v{1,2,3} feature extractors):
+    C4 (stride 16) and C5 (the last 1x1 conv, stride 32) of the backbone, four extra maps each a 1x1 conv to half
+    the depth, a 3x3 depthwise conv of stride 2 and a 1x1 conv to the depth, and on all six a depthwise-separable
+    box predictor (3x3 depthwise + BN + ReLU6, 1x1 conv to anchors x 4) and class predictor (anchors x classes+1).
+    ``maps`` gets each map's (name, shape)."""
+    taps: dict = {}
+    backbone = _backbone_spec(spec)
+    if spec.info.backbone == "v1":
+        net = _v1(backbone, top=False, taps=taps)
+    elif spec.info.backbone == "v2":
+        net = _v2(backbone, top="conv", taps=taps)
+    else:
+        net = _v3(backbone, top=False, reduced_tail=spec.reduced, taps=taps, halve_first_expansion=False)
+    features = [taps["c4"][1], net.shape]
+    names = [taps["c4"][0], net.layers[-1].name]
+    net.block = "extra layers"
+    for i, depth in enumerate(SSD_EXTRA_DEPTHS, start=1):
+        depth = max(int(depth * spec.alpha), SSD_MIN_DEPTH)
+        prefix = f"extra_{i}"
+        net.conv(f"{prefix}_1x1", max(depth // 2, SSD_MIN_DEPTH), act="relu6")
+        net.dwconv(f"{prefix}_depthwise", 3, 2, act="relu6")
+        net.conv(f"{prefix}_project", depth, act="relu6")
+        features.append(net.shape)
+        names.append(f"{prefix}_project")
+    classes = len(spec.info.class_names) + 1
+    for i, (shape, anchors) in enumerate(zip(features, SSD_ANCHORS_PER_CELL)):
+        net.block = f"predictor {i}"
+        for kind, width in (("box", 4), ("class", classes)):
+            net.shape = shape
+            net.dwconv(f"predictor_{i}_{kind}_depthwise", 3, 1, act="relu6")
+            net.conv(f"predictor_{i}_{kind}", anchors * width, bn=False, bias=True)
+    if maps is not None:
+        maps.extend(zip(names, features))
+    total = sum(h * w * a for (h, w, _), a in zip(features, SSD_ANCHORS_PER_CELL))
+    net.shape = (1, total, classes)
+    net.other("scores", "sigmoid")
+    return net
+
+
+def feature_maps(spec: ModelSpec) -> list[tuple[str, tuple[int, int, int]]]:
+    """A detector's six feature maps (layer name, shape): where its anchors sit."""
+    maps: list = []
+    _ssdlite(spec, maps)
+    return maps
+
+
 _BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3,
              "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv,
-             "deeplabv3-v2": _deeplab, "lraspp-v3-large": _lraspp, "lraspp-v3-small": _lraspp}
+             "deeplabv3-v2": _deeplab, "lraspp-v3-large": _lraspp, "lraspp-v3-small": _lraspp,
+             "ssdlite-v1": _ssdlite, "ssdlite-v2": _ssdlite, "ssdlite-v3-large": _ssdlite, "ssdlite-v3-small": _ssdlite}
 
 
 def layers(spec: ModelSpec) -> list[Layer]:

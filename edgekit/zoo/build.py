@@ -34,10 +34,10 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     """
     source = weights_mod.resolve(spec, weights)
     keras = _keras()
-    if spec.info.dense:
+    if spec.info.head_task:
         if source.seed is not None:
             keras.utils.set_random_seed(source.seed)
-        model = segmenter(spec)
+        model = segmenter(spec) if spec.info.dense else detector(spec)
         if source.kind == "file":
             try:
                 model.load_weights(source.path)
@@ -217,7 +217,8 @@ def _mbconv_builder(family: str):
     return build
 
 
-def _atrous(base, spec, backbone: str, output_stride: int | None, reduced_tail: bool = False):
+def _atrous(base, spec, backbone: str, output_stride: int | None, reduced_tail: bool = False,
+            halve_first_expansion: bool = True):
     """``base`` (a keras.applications MobileNetV2/V3 without its top) with the atrous schedule of
     ``arch.atrous_schedule`` (the formerly strided block at stride 1, its padding widened to the rate; later
     depthwise convs dilated) and, for ``reduced_tail``, the last stage's channels halved (RF2): the same
@@ -248,8 +249,9 @@ def _atrous(base, spec, backbone: str, output_stride: int | None, reduced_tail: 
         last = max(i for i, stride in enumerate(strides) if stride == 2)
         for i in range(last, len(blocks)):
             prefix = f"expanded_conv_{i}_"
+            keep = ("expand", "squeeze_excite_conv_1") if i == last and not halve_first_expansion else ()
             for suffix in ("expand", "project", "squeeze_excite_conv_1"):
-                if prefix + suffix in by_name:
+                if prefix + suffix in by_name and suffix not in keep:
                     by_name[prefix + suffix]["filters"] //= 2
             if prefix + "squeeze_excite_conv" in by_name:
                 by_name[prefix + "squeeze_excite_conv"]["filters"] = arch.make_divisible(
@@ -308,6 +310,61 @@ def segmenter(spec: ModelSpec):
                                            layers.Conv2D(classes, 1, name="lraspp_low_classifier")(low)])
     x = layers.Resizing(height, width, interpolation="bilinear", name="upsample")(x)
     return keras.Model(base.inputs[0], x, name=spec.name.replace(".", "_"))
+
+
+def detector(spec: ModelSpec):
+    """A zoo SSDLite in Keras: the keras.applications backbone (v3's reduced variant by config edit), C4 and C5
+    where the OD API taps them, the extra layers and predictors of ``arch._ssdlite`` with the same names. Two
+    outputs, as the OD API's detectors have them before post-processing: box encodings (1, anchors, 4) as
+    [ty, tx, th, tw] for the faster-RCNN box coder, and sigmoid class scores (1, anchors, classes + 1),
+    background first."""
+    from edgekit.zoo import arch
+
+    keras = _keras()
+    layers = keras.layers
+    fam, size = spec.info, spec.input_shape
+    backbone = fam.backbone
+    if backbone == "v1":
+        base = keras.applications.MobileNet(input_shape=size, alpha=spec.alpha, include_top=False, weights=None)
+    elif backbone == "v2":
+        base = keras.applications.MobileNetV2(input_shape=size, alpha=spec.alpha, include_top=False, weights=None)
+    else:
+        maker = keras.applications.MobileNetV3Large if backbone == "v3-large" else keras.applications.MobileNetV3Small
+        base = maker(input_shape=size, alpha=spec.alpha, include_top=False, weights=None, include_preprocessing=True)
+        if spec.reduced:
+            base = _atrous(base, spec, backbone, None, reduced_tail=True, halve_first_expansion=False)
+    (c4_name, _), (_, _) = arch.feature_maps(spec)[:2]
+    if backbone.startswith("v3"):  # the activation after the expansion's BN is auto-named: find it by its input
+        bn = base.get_layer(c4_name).output
+        c4 = next(layer.output for layer in base.layers if getattr(layer, "input", None) is bn)
+    else:
+        c4 = base.get_layer(c4_name).output
+    maps = [c4, base.layers[-1].output]
+    x = maps[-1]
+
+    def cbr(x, filters, name, kernel=1, stride=1, depthwise=False):
+        if depthwise:
+            x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+        else:
+            x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
+        return layers.ReLU(6.0, name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_bn")(x))
+
+    for i, depth in enumerate(arch.SSD_EXTRA_DEPTHS, start=1):
+        depth = max(int(depth * spec.alpha), arch.SSD_MIN_DEPTH)
+        x = cbr(x, max(depth // 2, arch.SSD_MIN_DEPTH), f"extra_{i}_1x1")
+        x = cbr(x, None, f"extra_{i}_depthwise", 3, 2, depthwise=True)
+        x = cbr(x, depth, f"extra_{i}_project")
+        maps.append(x)
+    classes = len(fam.class_names) + 1
+    boxes, scores = [], []
+    for i, (feature, anchors) in enumerate(zip(maps, arch.SSD_ANCHORS_PER_CELL)):
+        for kind, width, out in (("box", 4, boxes), ("class", classes, scores)):
+            y = cbr(feature, None, f"predictor_{i}_{kind}_depthwise", 3, depthwise=True)
+            y = layers.Conv2D(anchors * width, 1, name=f"predictor_{i}_{kind}")(y)
+            out.append(layers.Reshape((-1, width), name=f"predictor_{i}_{kind}_reshape")(y))
+    box = layers.Concatenate(axis=1, name="box_encodings")(boxes)
+    score = layers.Activation("sigmoid", name="scores")(layers.Concatenate(axis=1, name="class_logits")(scores))
+    return keras.Model(base.inputs[0], [box, score], name=spec.name.replace(".", "_"))
 
 
 # Families keras.applications does not have: builder factories (called only when building).

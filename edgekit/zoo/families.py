@@ -86,6 +86,11 @@ class Family:
     def dense(self) -> bool:
         return self.task == "segmentation"
 
+    @property
+    def head_task(self) -> bool:
+        """A backbone with a task head (segmentation, detection): its own name tokens and input rules."""
+        return self.task != "classification"
+
 
 _V3_RES = (96, 128, 160, 192, 224, 256)  # v3 paper, Sec. 6.1 / Fig. 7 resolution sweep
 
@@ -93,6 +98,16 @@ _V3_RES = (96, 128, 160, 192, 224, 256)  # v3 paper, Sec. 6.1 / Fig. 7 resolutio
 PASCAL_VOC = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
               "tvmonitor")
+# COCO's label map ids 1..90 (index k = id k+1; "n/a": the ten ids COCO 2017 does not use): what the OD API's
+# detectors predict, after the background score at index 0.
+COCO_90 = ("person,bicycle,car,motorcycle,airplane,bus,train,truck,boat,traffic light,fire hydrant,n/a,stop sign,"
+           "parking meter,bench,bird,cat,dog,horse,sheep,cow,elephant,bear,zebra,giraffe,n/a,backpack,umbrella,n/a,n/a,"
+           "handbag,tie,suitcase,frisbee,skis,snowboard,sports ball,kite,baseball bat,baseball glove,skateboard,surfboard,"
+           "tennis racket,bottle,n/a,wine glass,cup,fork,knife,spoon,bowl,banana,apple,sandwich,orange,broccoli,carrot,"
+           "hot dog,pizza,donut,cake,chair,couch,potted plant,bed,n/a,dining table,n/a,n/a,toilet,n/a,tv,laptop,mouse,"
+           "remote,keyboard,cell phone,microwave,oven,toaster,sink,refrigerator,n/a,book,clock,vase,scissors,teddy bear,"
+           "hair drier,toothbrush").split(",")
+COCO_90 = tuple(COCO_90)
 CITYSCAPES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign", "vegetation",
               "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle", "bicycle")
 
@@ -172,5 +187,18 @@ FAMILIES: dict[str, Family] = {
             preprocessing=RAW_PIXELS, task="segmentation", backbone="v3-small", head="lraspp",
             class_names=CITYSCAPES, output_stride=16, output_strides=(16, 32), default_resolution=512,
         ),
+        *(Family(
+            # SSDLite (v2 paper Sec. 6.2; v3 paper Sec. 6.3): the backbone tapped at C4 (stride 16) and C5 (the last
+            # 1x1 conv), four extra depthwise-separable layers, depthwise-separable box and class predictors.
+            f"ssdlite-{backbone}", "", cite, alphas=alphas, resolutions=(320,), imagenet_alphas=(),
+            imagenet_resolutions=(), preprocessing=pre, task="detection", backbone=backbone, head="ssdlite",
+            class_names=COCO_90, default_resolution=320)
+          for backbone, alphas, pre, cite in (
+              ("v1", (0.25, 0.5, 0.75, 1.0), MINUS_ONE_TO_ONE, "Sandler et al. 2018, arXiv:1801.04381 (Table 6); "
+                                                               "Howard et al. 2019, arXiv:1905.02244 (Table 6)"),
+              ("v2", (0.35, 0.5, 0.75, 1.0), MINUS_ONE_TO_ONE, "Sandler et al. 2018, arXiv:1801.04381 (Sec. 6.2, "
+                                                               "Table 6); Howard et al. 2019 (Table 6)"),
+              ("v3-large", (0.75, 1.0), RAW_PIXELS, "Howard et al. 2019, arXiv:1905.02244 (Sec. 6.3, Table 6)"),
+              ("v3-small", (0.75, 1.0), RAW_PIXELS, "Howard et al. 2019, arXiv:1905.02244 (Sec. 6.3, Table 6)"))),
     )
 }

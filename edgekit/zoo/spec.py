@@ -26,7 +26,7 @@ DEFAULT_ALPHA = 1.0
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
 _NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|deeplabv3-v2|"
-                   r"lraspp-v3-large|lraspp-v3-small)((?:-[^-]+)*)$")
+                   r"lraspp-v3-large|lraspp-v3-small|ssdlite-v1|ssdlite-v2|ssdlite-v3-large|ssdlite-v3-small)((?:-[^-]+)*)$")
 
 
 def format_alpha(alpha: float) -> str:
@@ -47,6 +47,7 @@ class ModelSpec:
     width: int | None = None  # a segmenter's input width when it is not square (resolution is the height)
     output_stride: int | None = None  # a segmenter's (None: its family's)
     aspp: bool = False  # DeepLabv3's atrous spatial pyramid pooling (deeplabv3-v2)
+    reduced: bool = False  # SSDLite on v3: the blocks between C4 and C5 with half their channels (v3 paper, Table 6)
 
     @property
     def name(self) -> str:
@@ -57,6 +58,7 @@ class ModelSpec:
         if self.info.dense:
             base += f"-os{self.stride}" if self.stride != self.info.output_stride else ""
             base += "-aspp" if self.aspp else ""
+        base += "-reduced" if self.reduced else ""
         return base + ("-min" if self.minimalistic else "")
 
     @property
@@ -104,6 +106,9 @@ class ModelSpec:
             "minimalistic": self.minimalistic,
             **({"depth": self.depth} if self.depth != 1.0 else {}),
             **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
+                "classes": len(self.info.class_names), "class_names": list(self.info.class_names),
+                "reduced": self.reduced} if self.task == "detection" else {}),
+            **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "output_stride": self.stride, "aspp": self.aspp, "classes": len(self.info.class_names),
                 "class_names": list(self.info.class_names)}
                if self.info.dense else {}),
@@ -150,13 +155,18 @@ def parse_model(text: str) -> ModelSpec:
     family = FAMILIES[match.group(1)]
     tokens = [t for t in match.group(2).split("-") if t]
     alpha, resolution, minimalistic, depth = None, None, False, None
-    width, output_stride, aspp = None, None, False
+    width, output_stride, aspp, reduced = None, None, False, False
     for i, token in enumerate(tokens):
         if family.dense and re.fullmatch(r"os\d+", token):
             if int(token[2:]) not in family.output_strides:
                 raise UnknownModelError(f"'{raw}': {family.name} takes output stride "
                                         f"{' or '.join(map(str, family.output_strides))}, not {token[2:]}")
             output_stride = int(token[2:])
+        elif family.task == "detection" and token == "reduced":
+            if not family.backbone.startswith("v3"):
+                raise UnknownModelError(f"'{raw}': -reduced is the v3 paper's (C4-C5 channels halved): ssdlite-v3-large "
+                                        f"or ssdlite-v3-small")
+            reduced = True
         elif family.dense and token == "aspp":
             if family.head != "deeplabv3":
                 raise UnknownModelError(f"'{raw}': -aspp is DeepLabv3's (deeplabv3-v2); LR-ASPP is its own head")
@@ -206,6 +216,15 @@ def parse_model(text: str) -> ModelSpec:
         raise UnknownModelError(
             f"'{raw}': {family.name} has no width multiplier {format_alpha(alpha)}; the paper's are {allowed}{scaling}"
         )
+    if family.task == "detection":
+        if width is not None or resolution < MIN_RESOLUTION or resolution % 32:
+            raise UnknownModelError(f"'{raw}': SSDLite takes a square input divisible by 32 (the papers' 320), got "
+                                    f"{resolution if width is None else f'{resolution}x{width}'}")
+        alpha = next((a for a in family.alphas if abs(alpha - a) < 1e-9), None)
+        if alpha is None:
+            raise UnknownModelError(f"'{raw}': {family.name} has no such width multiplier; its are "
+                                    f"{', '.join(format_alpha(a) for a in family.alphas)}")
+        return ModelSpec(family.name, alpha, resolution, reduced=reduced)
     if family.dense:
         for side in (resolution, width or resolution):
             if side < MIN_RESOLUTION or (side % 8 and side % 16 != 1):
