@@ -30,8 +30,10 @@ def _pick(rows, field, precision="float"):
 
 def zoo_table(entries: list[dict]) -> Table:
     """The zoo listing with our counts beside the published ones (a segmenter's accuracy is its mIoU)."""
-    dense = bool(entries) and all(e.get("task") == "segmentation" for e in entries)
-    metric, name = ("miou", "mIoU") if dense else ("top1", "top-1")
+    tasks = {e.get("task") or "classification" for e in entries}
+    task = tasks.pop() if len(tasks) == 1 else "classification"
+    dense = task != "classification"
+    metric, name = {"segmentation": ("miou", "mIoU"), "detection": ("map", "COCO mAP")}.get(task, ("top1", "top-1"))
     table = Table(title="edgekit model zoo (MACs: plain conv/dw/FC count; params: BN folded)")
     for col, just in [("model", "left"), ("MACs (M)", "right"), ("params (M)", "right"),
                       ("published MACs (M)", "right"), ("diff", "right"),
@@ -57,7 +59,10 @@ def zoo_table(entries: list[dict]) -> Table:
             f"{int8[metric]:.2f}{unit} ({int8['source']})" if int8 else "",
             "yes" if e["imagenet_weights"] else "-",
         )
-    if dense:
+    if task == "detection":
+        table.caption = ("detectors: SSDLite at 320x320 with 90 COCO classes + background (the v3 paper's); the v2 "
+                         "paper's counts are for 80 + background; each deviation is noted in edgekit/zoo/published.toml")
+    if task == "segmentation":
         table.caption = ("segmenters: DeepLabv3 counted at 513x513 on PASCAL VOC's 21 classes, LR-ASPP at the inputs "
                          "the v3 paper's Tables 7-8 give, on Cityscapes' 19; each deviation is noted in "
                          "edgekit/zoo/published.toml (`edgekit models --json`)")
@@ -343,8 +348,38 @@ def bench_table(results) -> Table:
 def eval_tables(results: list[dict]) -> list[Table]:
     """The accuracy tables: classifiers by top-1, segmenters by mIoU (each with its per-class IoU)."""
     dense = [r for r in results if r.get("task") == "segmentation"]
-    rest = [r for r in results if r.get("task") != "segmentation"]
-    return ([eval_table(rest)] if rest else []) + (segmentation_tables(dense) if dense else [])
+    boxes = [r for r in results if r.get("task") == "detection"]
+    rest = [r for r in results if r.get("task") not in ("segmentation", "detection")]
+    return (([eval_table(rest)] if rest else []) + (segmentation_tables(dense) if dense else [])
+            + (detection_tables(boxes) if boxes else []))
+
+
+def detection_tables(results: list[dict]) -> list[Table]:
+    """COCO mAP (pycocotools) per artifact, then AP per category side by side."""
+    table = Table(title="detection accuracy (COCO, pycocotools)")
+    for col in ("artifact", "data", "images", "mAP", "mAP@.5", "AR@100", "detections", "post-processing", "runtime", "s"):
+        text = col in ("artifact", "data", "runtime", "post-processing")
+        table.add_column(col, justify="left" if text else "right", no_wrap=not text, overflow="fold")
+    names = _distinct([r["artifact"] for r in results])
+    for r, name in zip(results, names):
+        table.add_row(name, _short(r["data"]), str(r["count"]), f"[bold]{r['map']:.4f}[/]", f"{r['map50']:.4f}",
+                      f"{r['recall']:.4f}", str(r["detections"]), str(r.get("post_processing")),
+                      f"{r['runtime']} {r['runtime_version']}", f"{r['seconds']:.1f}")
+    notes = sorted({n for r in results for n in r.get("data_notes") or ()})
+    table.caption = ("mAP = AP averaged over IoU 0.50:0.95 and the categories, as COCO defines it, by pycocotools' "
+                     "COCOeval" + "".join(f"; {n}" for n in notes))
+    per = Table(title="AP per category (IoU 0.50:0.95 / 0.50)")
+    per.add_column("category")
+    for name in names:
+        per.add_column(name, justify="right", overflow="fold")
+    rows: dict = {}
+    for i, r in enumerate(results):
+        for row in r.get("per_class_ap") or ():
+            rows.setdefault((row["category_id"], row["name"]), {})[i] = row
+    for (cid, cname), cells in sorted(rows.items()):
+        per.add_row(f"{cid} {cname}", *(f"{cells[i]['ap']:.3f} / {cells[i]['ap50']:.3f}"
+                                        if i in cells and cells[i]["ap"] is not None else "-" for i in range(len(results))))
+    return [table, per]
 
 
 def segmentation_tables(results: list[dict]) -> list[Table]:

@@ -99,5 +99,5 @@ REGRESS_THRESHOLD = 0.05  # the smallest slowdown that fails the gate
 CREEP_THRESHOLD = 0.05  # the drift from the oldest kept (or a pinned) baseline that fails it: no looser than one step
 
 # Tasks: what a model's outputs mean (edgekit.tasks registers exactly these; a test keeps the two equal).
-TASKS = ("classification", "segmentation", "tensor")
-SCORED_TASKS = ("classification", "segmentation")  # tasks eval can score on labelled data
+TASKS = ("classification", "detection", "segmentation", "tensor")
+SCORED_TASKS = ("classification", "detection", "segmentation")  # tasks eval can score on labelled data

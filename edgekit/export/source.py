@@ -127,7 +127,8 @@ def resolve(opts: SourceOptions) -> Source:
         model = user_mod.load(opts.model, preprocess=opts.preprocess, mean=opts.mean, std=opts.std,
                               input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code,
                               channel_order=opts.channel_order, resize=opts.resize)
-        return Source(model, UserWeights(model), model.kind, _task(opts.task, model), model.notes)
+        task = _task(opts.task, model).for_model({"class_names": model.class_names})
+        return Source(model, UserWeights(model), model.kind, task, model.notes)
     spec = parse_model(opts.model)
     if opts.task not in (None, spec.task):
         raise EdgekitError(f"--task {opts.task}: {spec.name} is a {spec.task} model")
@@ -136,4 +137,5 @@ def resolve(opts: SourceOptions) -> Source:
                         ("--channel-order", opts.channel_order), ("--resize", opts.resize)):
         if value is not None:
             raise EdgekitError(f"{flag} is for a model file; zoo models know their own (see `edgekit summary`)")
-    return Source(spec, weights_mod.resolve(spec, opts.weights or "none"), "keras", get_task(spec.task))
+    return Source(spec, weights_mod.resolve(spec, opts.weights or "none"), "keras",
+                  get_task(spec.task).for_model(spec.to_dict()))

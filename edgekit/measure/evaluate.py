@@ -50,7 +50,7 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
     if reference_kernels and (runtime or RUNTIMES.get(path.suffix.lower())) != "litert":
         raise EdgekitError("--reference-kernels applies to LiteRT (.tflite) only")
     with open_runtime(path, runtime=runtime, threads=threads, **options) as rt:
-        chosen = _task(path, rt.outputs, task or _sidecar_task(path))
+        chosen = _task(path, rt.outputs, task or _sidecar_task(path)).for_model(_sidecar_model(path))
         recipe = recipe_for(path, rt.inputs[0], preprocess)
         feed = Feed(rt, recipe.apply)
         names = class_names if class_names is not None else _sidecar_names(path)
@@ -127,6 +127,12 @@ def _sidecar_task(path: Path) -> str | None:
     from edgekit.export.artifact import read_sidecar
 
     return (read_sidecar(path) or {}).get("task")
+
+
+def _sidecar_model(path: Path) -> dict | None:
+    from edgekit.export.artifact import read_sidecar
+
+    return (read_sidecar(path) or {}).get("model")
 
 
 def _sidecar_names(path: Path):

@@ -51,6 +51,8 @@ class EvalResult(Record):
     top5: float | None = None
     miou: float | None = None
     pixel_accuracy: float | None = None
+    map: float | None = None  # a detector's COCO mAP@[.5:.95] (pycocotools)
+    map50: float | None = None
     runtime: str | None = None
     runtime_version: str | None = None
     threads: int = 1

@@ -47,8 +47,8 @@ CREATE INDEX IF NOT EXISTS results_by_model ON results (model, kind);
 
 # The headline number of each kind, stored in ``metric``/``value`` for quick queries.
 HEADLINE = {"bench": "median_ms", "eval": "top1", "failure": None, "profile": "sum_ms"}
-# A segmenter's evaluation has no top-1: its headline is the mIoU.
-TASK_HEADLINE = {"segmentation": "miou"}
+# A segmenter's or detector's evaluation has no top-1: its headline is the mIoU or COCO's mAP.
+TASK_HEADLINE = {"segmentation": "miou", "detection": "map"}
 
 
 def headline(kind: str, result: dict) -> str | None:

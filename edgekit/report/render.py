@@ -51,7 +51,13 @@ OVERLAYS_PER_RESULT = 4  # pictures the report shows per segmenter's evaluation 
 def build(benches: list[dict], evals: list[dict], db: str) -> dict:
     """The report as data: tables (lists of rows), notes and PNG bytes."""
     dense = [r for r in evals if r["result"].get("task") == "segmentation"]
-    evals = [r for r in evals if r["result"].get("task") != "segmentation"]
+    boxes = [r for r in evals if r["result"].get("task") == "detection"]
+    evals = [r for r in evals if r["result"].get("task") not in ("segmentation", "detection")]
+    detection = [{"artifact": Path(r["artifact"]).name, "model": r["model"] or "?", "precision": r["precision"] or "?",
+                  "data": f"{Path(r['result'].get('data', '?')).name} ({r['result'].get('count')} images)",
+                  "mAP": f"{r['result']['map']:.4f}", "mAP@.5": f"{r['result']['map50']:.4f}",
+                  "post-processing": r["result"].get("post_processing"), "runtime": f"{r['runtime']} {r['runtime_version']}"}
+                 for r in latest(boxes, lambda r: (r["artifact_sha256"], r["result"].get("data")))]
     segmentation, pictures = _segmentation(dense)
     pts = points(benches, evals)
     ups = speedups(pts)
@@ -82,7 +88,7 @@ def build(benches: list[dict], evals: list[dict], db: str) -> dict:
             "machines": [f"{cpu}, {cores} usable cores, {os_}" for cpu, cores, os_ in sorted(envs, key=str)],
             "accuracy": acc, "latency": lat, "ratios": ratios, "speedups": ups,
             "easy_subset": cmp["easy_subset"], "note": cmp["notes"]["eval300"], "images": images,
-            "segmentation": segmentation, "pictures": pictures}
+            "segmentation": segmentation, "pictures": pictures, "detection": detection}
 
 
 def _md_table(rows: list[dict]) -> str:
@@ -114,6 +120,9 @@ def _sections(report: dict):
         yield ("Segmentation", "Newest evaluation of each segmenter: mIoU over the classes in the masks or the "
                "predictions, pixel accuracy, each prediction scored at its mask's size (255 ignored).",
                report["segmentation"])
+    if report.get("detection"):
+        yield ("Detection", "Newest evaluation of each detector: COCO mAP@[.5:.95] and mAP@.5 by pycocotools.",
+               report["detection"])
     yield "Latency", "Newest benchmark of each file under each setting.", report["latency"]
     yield ("Latency ratios beside the published ones", "Phones cannot be reproduced here; ratios can. "
            "Both sides of each of our ratios come from one runtime, thread count and device.", report["ratios"])

@@ -68,6 +68,10 @@ class Task:
         """Why an exact precision failed its parity, in a few words."""
         return f"max |diff| {result.get('max_abs_diff', float('nan')):.3g} > {result.get('tolerance', 0):.3g}"
 
+    def for_model(self, model: dict | None) -> "Task":
+        """This task for one model (its sidecar's or zoo spec's ``model`` record): a detector's anchors, say."""
+        return self
+
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
 
@@ -108,7 +112,7 @@ def task_for(outputs: Sequence) -> Task:
 
 def _load() -> None:
     """Import the built-in tasks (each registers itself); cheap, numpy only."""
-    from edgekit.tasks import classification, segmentation, tensor  # noqa: F401
+    from edgekit.tasks import classification, detection, segmentation, tensor  # noqa: F401
 
 
 def shape_of(output) -> tuple:

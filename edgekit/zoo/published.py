@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-FIELDS = ("macs_m", "params_m", "top1", "top5", "miou", "latency_ms")
+FIELDS = ("macs_m", "params_m", "top1", "top5", "miou", "map", "latency_ms")
 
 
 @dataclass(frozen=True)

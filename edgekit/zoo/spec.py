@@ -71,6 +71,17 @@ class ModelSpec:
         return self.output_stride or self.info.output_stride
 
     @property
+    def anchors(self) -> dict | None:
+        """A detector's anchors as the OD API's SSD anchor generator lays them out (what decoding needs)."""
+        if self.task != "detection":
+            return None
+        from edgekit.zoo.arch import SSD_ANCHORS_PER_CELL, feature_maps
+
+        return {"generator": "ssd_anchor_generator", "feature_maps": [list(s[:2]) for _, s in feature_maps(self)],
+                "per_cell": list(SSD_ANCHORS_PER_CELL), "min_scale": 0.2, "max_scale": 0.95,
+                "aspect_ratios": [1.0, 2.0, 0.5, 3.0, 0.3333], "box_coder": "faster_rcnn (10, 10, 5, 5)"}
+
+    @property
     def class_names(self) -> tuple[str, ...] | None:
         return self.info.class_names or None
 
@@ -107,7 +118,7 @@ class ModelSpec:
             **({"depth": self.depth} if self.depth != 1.0 else {}),
             **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "classes": len(self.info.class_names), "class_names": list(self.info.class_names),
-                "reduced": self.reduced} if self.task == "detection" else {}),
+                "reduced": self.reduced, "anchors": self.anchors} if self.task == "detection" else {}),
             **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "output_stride": self.stride, "aspp": self.aspp, "classes": len(self.info.class_names),
                 "class_names": list(self.info.class_names)}

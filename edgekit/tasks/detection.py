@@ -1,0 +1,438 @@
+"""Object detection: boxes, classes, scores and a count per image.
+
+Two output forms, recorded as ``output_form``:
+- ``raw``: the head's two outputs before post-processing, box encodings (1, anchors, 4) as [ty, tx, th, tw]
+  for the faster-RCNN box coder (scales 10, 10, 5, 5) and class scores (1, anchors, classes [+ background
+  first]), decoded here against the model's anchors (the OD API's SSD anchor generator, whose layout the
+  zoo's sidecar records), then one class-agnostic non-maximum suppression as TFLite's
+  ``TFLite_Detection_PostProcess`` runs it by default ("fast NMS": each anchor ranked by its best class).
+- ``post-processed``: four outputs as ``TFLite_Detection_PostProcess`` gives them, boxes (1, M, 4)
+  [ymin, xmin, ymax, xmax] normalised, classes (1, M), scores (1, M), count (1,).
+
+Accuracy is COCO's: mAP@[.5:.95], mAP@.5, AP per class and recall computed by pycocotools' own COCOeval
+(the reference implementation; no hand-written AP), with the image count. Parity of an artifact with its
+source model: max |diff| and SQNR on the raw outputs, the matched-box IoU and score error of the decoded
+detections, and with COCO-annotated check images the drop in mAP points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from edgekit.errors import DataError, EdgekitError
+from edgekit.tasks.base import EXACT, TOLERANCE, Metric, Task, register, shape_of, sqnr_db
+
+BOX_SCALES = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w: the OD API's faster_rcnn_box_coder in every SSDLite config
+NMS_IOU = 0.6
+MAX_DETECTIONS = 100
+SCORE_THRESHOLD = 1e-8  # the OD API's batch_non_max_suppression
+MATCH_SCORE = 0.3  # parity: reference detections at least this confident are matched to the artifact's
+
+
+# --- anchors and the box coder ------------------------------------------------------------------------
+
+def ssd_anchors(feature_maps, per_cell=(3, 6, 6, 6, 6, 6), min_scale: float = 0.2, max_scale: float = 0.95,
+                aspect_ratios=(1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)) -> np.ndarray:
+    """(anchors, 4) [yc, xc, h, w] normalised, in the OD API's order (``ssd_anchor_generator`` with
+    ``reduce_boxes_in_lowest_layer``: 3 boxes on the first map, the 5 ratios + one interpolated scale elsewhere;
+    centres at ((i + 0.5) / H, (j + 0.5) / W); not clipped). 2034 anchors at 320 px."""
+    layers = len(feature_maps)
+    scales = [min_scale + (max_scale - min_scale) * i / (layers - 1) for i in range(layers)] + [1.0]
+    out = []
+    for index, ((gh, gw), count) in enumerate(zip(feature_maps, per_cell)):
+        s, s_next = scales[index], scales[index + 1]
+        specs = [(0.1, 1.0), (s, 2.0), (s, 0.5)] if index == 0 and count == 3 else \
+            [(s, a) for a in aspect_ratios] + [(float(np.sqrt(s * s_next)), 1.0)]
+        scale = np.array([p[0] for p in specs])
+        root = np.sqrt([p[1] for p in specs])
+        y, x, h = np.meshgrid((np.arange(gh) + 0.5) / gh, (np.arange(gw) + 0.5) / gw, scale / root, indexing="ij")
+        w = np.meshgrid((np.arange(gh) + 0.5) / gh, (np.arange(gw) + 0.5) / gw, scale * root, indexing="ij")[2]
+        out.append(np.stack([y, x, h, w], -1).reshape(-1, 4))
+    return np.concatenate(out).astype(np.float32)
+
+
+def decode(encodings: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """(..., anchors, 4) [ty, tx, th, tw] -> [ymin, xmin, ymax, xmax] (TFLite's detection_postprocess.cc)."""
+    ty, tx, th, tw = (encodings[..., i] / BOX_SCALES[i] for i in range(4))
+    ya, xa, ha, wa = anchors[:, 0], anchors[:, 1], anchors[:, 2], anchors[:, 3]
+    yc, xc = ty * ha + ya, tx * wa + xa
+    h, w = np.exp(th) * ha, np.exp(tw) * wa
+    return np.stack([yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2], -1)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4), [ymin, xmin, ymax, xmax]."""
+    top = np.maximum(a[:, None, 0], b[None, :, 0])
+    left = np.maximum(a[:, None, 1], b[None, :, 1])
+    bottom = np.minimum(a[:, None, 2], b[None, :, 2])
+    right = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(bottom - top, 0, None) * np.clip(right - left, 0, None)
+    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU, limit: int = MAX_DETECTIONS) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best first."""
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while len(order) and len(keep) < limit:
+        best = order[0]
+        keep.append(int(best))
+        if len(order) == 1:
+            break
+        overlap = iou_matrix(boxes[best][None], boxes[order[1:]])[0]
+        order = order[1:][overlap <= iou]
+    return np.array(keep, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Detections:
+    """One image's detections: boxes (n, 4) [ymin, xmin, ymax, xmax] normalised, class indices (the model's own,
+    background excluded), scores."""
+
+    boxes: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+
+
+def postprocess(boxes: np.ndarray, scores: np.ndarray, background: bool) -> Detections:
+    """One image's decoded boxes (anchors, 4) and class scores (anchors, K) -> detections (fast NMS)."""
+    scores = scores[:, 1:] if background else scores
+    best = scores.argmax(axis=1)
+    top = scores[np.arange(len(scores)), best]
+    chosen = np.flatnonzero(top > SCORE_THRESHOLD)
+    kept = chosen[nms(boxes[chosen], top[chosen])] if len(chosen) else chosen
+    return Detections(boxes[kept].astype(np.float32), best[kept], top[kept].astype(np.float32))
+
+
+# --- the output forms --------------------------------------------------------------------------------
+
+def output_form(outputs: Sequence) -> tuple[str | None, tuple[int, ...]]:
+    """("raw" | "post-processed" | None, the outputs' roles in order): raw = (boxes, scores); post-processed =
+    (boxes, classes, scores, count), the classes told from the scores by their values later (see ``split``)."""
+    shapes = [shape_of(o) for o in outputs]
+    if len(shapes) == 2 and all(len(s) == 3 for s in shapes) and shapes[0][1] == shapes[1][1]:
+        four = [i for i, s in enumerate(shapes) if s[2] == 4]
+        if four and any(s[2] >= 2 for i, s in enumerate(shapes) if i != four[0]):
+            other = 1 - four[0]
+            return "raw", (four[0], other)
+    if len(shapes) == 4:
+        boxes = [i for i, s in enumerate(shapes) if len(s) == 3 and s[2] == 4]
+        count = [i for i, s in enumerate(shapes) if int(np.prod(s[1:])) == 1 and len(s) <= 2]
+        flat = [i for i, s in enumerate(shapes) if len(s) == 2 and s[1] > 1]
+        if len(boxes) == 1 and len(count) == 1 and len(flat) == 2:
+            return "post-processed", (boxes[0], flat[0], flat[1], count[0])
+    return None, ()
+
+
+def split(values: list[np.ndarray], form: str, roles: tuple[int, ...]):
+    """The outputs of one batch in role order; for the post-processed form the classes are the pair's
+    whole-number array (TFLite gives both as float32)."""
+    if form == "raw":
+        return values[roles[0]], values[roles[1]]
+    boxes, a, b, count = (values[i] for i in roles)
+    a_whole = np.all(a == np.round(a))
+    b_whole = np.all(b == np.round(b))
+    classes, scores = (a, b) if a_whole and not b_whole else (b, a) if b_whole and not a_whole else (a, b)
+    return boxes, classes, scores, count
+
+
+# --- COCO evaluation, by pycocotools ---------------------------------------------------------------------
+
+def coco_ground_truth(path):
+    """pycocotools' COCO index of an annotations file, quietly (it prints), with one line for a broken file."""
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return COCO(str(path))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"cannot read COCO annotations {path}: {exc}") from None
+
+
+def coco_scores(ground_truth, results: list[dict], image_ids: list[int], categories: list[int] | None = None) -> dict:
+    """mAP@[.5:.95], mAP@.5, mAP@.75, AR@100 and per-category AP and recall, by pycocotools' COCOeval."""
+    from pycocotools.cocoeval import COCOeval
+
+    categories = categories or sorted(ground_truth.getCatIds())
+    with contextlib.redirect_stdout(io.StringIO()):
+        if results:
+            found = ground_truth.loadRes(results)
+        else:  # pycocotools cannot load an empty result list: score nothing found as 0
+            return {"map": 0.0, "map50": 0.0, "map75": 0.0, "recall": 0.0, "detections": 0,
+                    "per_class_ap": [{"category_id": c, "name": ground_truth.cats[c]["name"], "ap": 0.0,
+                                      "ap50": 0.0, "recall": 0.0} for c in categories]}
+        evaluator = COCOeval(ground_truth, found, "bbox")
+        evaluator.params.imgIds = list(image_ids)
+        evaluator.params.catIds = list(categories)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    precision = evaluator.eval["precision"]  # (T iou thresholds, R recall points, K categories, A areas, M maxDets)
+    recall = evaluator.eval["recall"]  # (T, K, A, M)
+    rows = []
+    for k, category in enumerate(categories):
+        p = precision[:, :, k, 0, -1]
+        p50 = precision[0, :, k, 0, -1]
+        r = recall[:, k, 0, -1]
+        rows.append({"category_id": int(category), "name": ground_truth.cats[category]["name"],
+                     "ap": float(np.mean(p[p > -1])) if (p > -1).any() else None,
+                     "ap50": float(np.mean(p50[p50 > -1])) if (p50 > -1).any() else None,
+                     "recall": float(np.mean(r[r > -1])) if (r > -1).any() else None})
+    stats = evaluator.stats
+    return {"map": float(max(stats[0], 0)), "map50": float(max(stats[1], 0)), "map75": float(max(stats[2], 0)),
+            "recall": float(max(stats[8], 0)), "detections": len(results), "per_class_ap": rows}
+
+
+SYNONYMS = {"aeroplane": "airplane", "motorbike": "motorcycle", "sofa": "couch", "tvmonitor": "tv",
+            "diningtable": "dining table", "pottedplant": "potted plant"}
+
+
+def category_map(class_names, ground_truth) -> tuple[dict, list[str]]:
+    """{model class index: COCO category id} by name (PASCAL's spellings of six classes too), and the data's
+    categories the model has no class for."""
+    by_name = {str(c["name"]).strip().lower(): c["id"] for c in ground_truth.dataset["categories"]}
+    mapping = {}
+    for index, name in enumerate(class_names):
+        key = str(name).strip().lower()
+        key = key if key in by_name else SYNONYMS.get(key, key)
+        if key in by_name:
+            mapping[index] = by_name[key]
+    missing = [c["name"] for c in ground_truth.dataset["categories"] if c["id"] not in mapping.values()]
+    return mapping, missing
+
+
+def check_annotations(ground_truth, images_by_id: dict) -> None:
+    """One line of DataError for annotations that cannot be scored: an unknown category id, a box outside its
+    image, an image whose size disagrees with its file."""
+    from edgekit.data.masks import image_size
+
+    known = set(ground_truth.getCatIds())
+    for ann in ground_truth.dataset.get("annotations", []):
+        if ann.get("category_id") not in known:
+            raise DataError(f"annotation {ann.get('id')} has category id {ann.get('category_id')}, which the file's "
+                            f"categories do not list ({', '.join(map(str, sorted(known)))})")
+        info = ground_truth.imgs.get(ann.get("image_id"))
+        if info is None:
+            raise DataError(f"annotation {ann.get('id')} is of image id {ann.get('image_id')}, which the file's images "
+                            f"do not list")
+        x, y, w, h = ann["bbox"]
+        slack = 1.0  # COCO's own boxes reach a pixel past the border now and then
+        if x < -slack or y < -slack or x + w > info["width"] + slack or y + h > info["height"] + slack or w < 0 or h < 0:
+            raise DataError(f"annotation {ann.get('id')}: box {[round(v, 1) for v in ann['bbox']]} lies outside its "
+                            f"image {info['file_name']} ({info['width']}x{info['height']})")
+    for image_id, path in images_by_id.items():
+        info = ground_truth.imgs[image_id]
+        height, width = image_size(path)
+        if (height, width) != (info["height"], info["width"]):
+            raise DataError(f"{path.name} is {width}x{height} but the annotations say {info['width']}x{info['height']}: "
+                            f"they are not of this image")
+
+
+def to_coco(found: Detections, size: tuple[int, int], image_id: int, mapping: dict) -> list[dict]:
+    """One image's detections as COCO results (pixel [x, y, w, h], clipped to the image), mapped classes only."""
+    height, width = size
+    out = []
+    for box, cls, score in zip(found.boxes, found.classes, found.scores):
+        if int(cls) not in mapping:
+            continue
+        y0, x0, y1, x1 = np.clip(box, 0, 1) * [height, width, height, width]
+        if x1 - x0 <= 0 or y1 - y0 <= 0:
+            continue
+        out.append({"image_id": int(image_id), "category_id": int(mapping[int(cls)]),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], "score": float(score)})
+    return out
+
+
+@register
+class Detection(Task):
+    """Boxes out: the raw head (box encodings + class scores) or a post-processed (boxes, classes, scores, count)."""
+
+    name = "detection"
+    description = ("boxes out: raw box encodings (1, anchors, 4) with class scores (1, anchors, classes), or "
+                   "TFLite_Detection_PostProcess's boxes, classes, scores and count")
+    metrics = (Metric("iou", "box_iou", ">=", fraction=True), Metric("sqnr", "sqnr_db", ">=", " dB"),
+               Metric("drop", "drop_pts", "<=", " pts"))
+    parity_columns = (("max |diff|", "max_abs_diff", ".1e"), ("box IoU", "box_iou", ".3f"),
+                      ("score err", "score_error", ".3f"), ("SQNR", "sqnr_db", ".1f"))
+    crop = 1.0  # boxes are of the whole frame
+
+    def __init__(self, anchors: dict | None = None, class_names=None):
+        self.anchor_spec = anchors
+        self.class_names = tuple(class_names) if class_names else None
+
+    @classmethod
+    def accepts(cls, outputs: Sequence) -> bool:
+        return output_form(outputs)[0] is not None
+
+    def for_model(self, model: dict | None) -> "Detection":
+        """This task with a model's anchors and class names (a sidecar's or a zoo spec's ``model`` record)."""
+        model = model or {}
+        return Detection(model.get("anchors") or self.anchor_spec, model.get("class_names") or self.class_names)
+
+    def describe(self) -> dict:
+        return {"task": self.name, "anchors": self.anchor_spec}
+
+    # --- detections from outputs ---------------------------------------------------------------------
+
+    def anchors(self, count: int) -> np.ndarray:
+        if not self.anchor_spec:
+            raise EdgekitError("raw detector outputs (box encodings and class scores) need their anchors, and this "
+                               "model does not record them: export the post-processing into the graph "
+                               "(TFLite_Detection_PostProcess) or convert it with edgekit, whose zoo detectors "
+                               "record theirs")
+        spec = self.anchor_spec
+        anchors = ssd_anchors([tuple(m) for m in spec["feature_maps"]], tuple(spec.get("per_cell", (3, 6, 6, 6, 6, 6))),
+                              spec.get("min_scale", 0.2), spec.get("max_scale", 0.95))
+        if len(anchors) != count:
+            raise EdgekitError(f"the recorded anchors number {len(anchors)}, but the model outputs {count} boxes")
+        return anchors
+
+    def detections(self, outputs: list[np.ndarray], shapes) -> list[Detections]:
+        """Every image's detections from a batch of outputs (one array per output, images first)."""
+        form, roles = output_form(shapes)
+        if form == "raw":
+            encodings, scores = split(outputs, form, roles)
+            anchors = self.anchors(encodings.shape[1])
+            background = self.class_names is not None and scores.shape[2] == len(self.class_names) + 1
+            boxes = decode(encodings.astype(np.float64), anchors.astype(np.float64))
+            return [postprocess(b, s, background) for b, s in zip(boxes, scores)]
+        boxes, classes, scores, count = split(outputs, form, roles)
+        out = []
+        for b, c, s, n in zip(boxes, classes, scores, count.reshape(len(boxes), -1)):
+            n = int(round(float(n[0])))
+            out.append(Detections(b[:n].astype(np.float32), np.rint(c[:n]).astype(np.int64), s[:n].astype(np.float32)))
+        return out
+
+    # --- parity -------------------------------------------------------------------------------------
+
+    def parity(self, reference, candidate, precision: str, truth=None) -> dict:
+        reference = list(reference) if isinstance(reference, (list, tuple)) else [reference]
+        candidate = list(candidate) if isinstance(candidate, (list, tuple)) else [candidate]
+        shapes = [(1, *r.shape[1:]) for r in reference]
+        if len(candidate) != len(reference) or any(c.shape != r.shape for c, r in zip(candidate, reference)):
+            return {"images": int(len(reference[0])), "passed": False, "max_abs_diff": float("inf"),
+                    "failed": [f"outputs {[list(c.shape[1:]) for c in candidate]} where the source model has "
+                               f"{[list(r.shape[1:]) for r in reference]}"]}
+        form, _ = output_form(shapes)
+        diff = max(float(np.abs(r.astype(np.float64) - c).max()) for r, c in zip(reference, candidate))
+        ref, got = self.detections(reference, shapes), self.detections(candidate, shapes)
+        ious, errors, matched, considered = [], [], 0, 0
+        for a, b in zip(ref, got):
+            confident = a.scores >= MATCH_SCORE
+            considered += int(confident.sum())
+            for box, cls, score in zip(a.boxes[confident], a.classes[confident], a.scores[confident]):
+                same = b.classes == cls
+                if not same.any():
+                    ious.append(0.0)
+                    continue
+                overlap = iou_matrix(box[None], b.boxes[same])[0]
+                best = int(np.argmax(overlap))
+                ious.append(float(overlap[best]))
+                errors.append(abs(float(score) - float(b.scores[same][best])))
+                matched += overlap[best] >= 0.5
+        result = {"images": int(len(reference[0])), "output_form": form, "max_abs_diff": diff,
+                  "sqnr_db": round(min(sqnr_db(r, c) for r, c in zip(reference, candidate)), 2) if form == "raw" else None,
+                  "box_iou": round(float(np.mean(ious)), 6) if ious else None,
+                  "score_error": round(float(np.mean(errors)), 6) if errors else None,
+                  "matched": f"{matched}/{considered} detections of score >= {MATCH_SCORE} (IoU >= 0.5, same class)",
+                  "detections": int(sum(len(d.scores) for d in ref))}
+        if truth is not None:
+            ref_map = self._map(ref, truth)
+            got_map = self._map(got, truth)
+            result.update(reference_map=round(ref_map, 6), map=round(got_map, 6),
+                          drop_pts=round(100 * (ref_map - got_map), 2))
+        if precision in EXACT:
+            scale = max(1.0, max(float(np.abs(r).max()) for r in reference))
+            result["tolerance"] = TOLERANCE[precision] * scale
+            result["passed"] = bool(diff <= result["tolerance"] and (result["box_iou"] is None or
+                                                                     result["box_iou"] >= 0.99))
+        else:
+            result["passed"] = None
+        return result
+
+    def failure(self, result: dict) -> str:
+        return (f"max |output diff| {result['max_abs_diff']:.3g} (tolerance {result.get('tolerance', 0):.3g}), "
+                f"matched-box IoU {result.get('box_iou')}")
+
+    def truth(self, images, class_names=None, classes: int | None = None):
+        """The check images' COCO annotations (when they come from a COCO JSON file): what mAP is scored on."""
+        from pathlib import Path
+
+        if images is None or images.synthetic or Path(images.source).suffix.lower() != ".json":
+            return None
+        names = class_names or self.class_names
+        if not names:
+            return None
+        ground_truth = coco_ground_truth(images.source)
+        mapping, _ = category_map(names, ground_truth)
+        by_file = {Path(info["file_name"]).name: image_id for image_id, info in ground_truth.imgs.items()}
+        ids = [by_file.get(Path(f).name) for f in images.files]
+        if not mapping or any(i is None for i in ids):
+            return None
+        return {"ground_truth": ground_truth, "image_ids": ids, "mapping": mapping}
+
+    def _map(self, found: list[Detections], truth: dict) -> float:
+        gt = truth["ground_truth"]
+        results = []
+        for detections, image_id in zip(found, truth["image_ids"]):
+            info = gt.imgs[image_id]
+            results += to_coco(detections, (info["height"], info["width"]), image_id, truth["mapping"])
+        return coco_scores(gt, results, truth["image_ids"], sorted(set(truth["mapping"].values())))["map"]
+
+    # --- evaluation ----------------------------------------------------------------------------------
+
+    def evaluate(self, infer, load, data, *, outputs, limit=None, progress=None, class_names=None,
+                 model_name: str = "the model", geometry=None, overlay=None) -> tuple[dict, np.ndarray]:
+        """Score a detector on a COCO JSON file (images beside it or in images/ beside it) with pycocotools."""
+        from pathlib import Path
+
+        from edgekit.data.masks import _coco_images  # noqa: PLC2701  (the one COCO image resolver)
+
+        if Path(data).suffix.lower() != ".json":
+            raise EdgekitError(f"{data}: detection data is a COCO JSON file (instances_*.json, the images beside it or "
+                               f"in images/ beside it)")
+        names = list(class_names) if class_names else (list(self.class_names) if self.class_names else None)
+        if not names:
+            raise EdgekitError(f"{model_name}: its classes must be named to match COCO's categories: pass --labels FILE "
+                               f"(one class name per line, in output order, background not included)")
+        if getattr(geometry, "resize", "stretch") not in ("stretch", None):
+            raise EdgekitError(f"{model_name}: detection is scored on stretched inputs; its geometry asks for "
+                               f"'{geometry.resize}'")
+        paths, sizes, extra = _coco_images(Path(data))
+        ground_truth = coco_ground_truth(data)
+        ids_by_path = {path: image_id for image_id, path in extra["by_id"].items()}
+        check_annotations(ground_truth, extra["by_id"])
+        mapping, missing = category_map(names, ground_truth)
+        if not mapping:
+            raise EdgekitError(f"none of {Path(data).name}'s categories "
+                               f"({', '.join(str(c['name']) for c in ground_truth.dataset['categories'])}) is a class "
+                               f"of {model_name}")
+        shapes = [shape_of(o) for o in outputs]
+        paths = paths[:limit] if limit else paths
+        results, digests = [], []
+        for path in (progress(paths) if progress else paths):
+            values = [np.asarray(v)[None] for v in infer(load(path))]
+            (found,) = self.detections(values, shapes)
+            results += to_coco(found, sizes[path], ids_by_path[path], mapping)
+            digests.append(np.concatenate([found.boxes.reshape(-1), found.scores, found.classes.astype(np.float32)]))
+        image_ids = [ids_by_path[p] for p in paths]
+        categories = sorted(set(mapping.values()))
+        metrics = coco_scores(ground_truth, results, image_ids, categories)
+        form, _ = output_form(shapes)
+        notes = [f"categories matched by name: " + ", ".join(f"{names[i]}->{c}" for i, c in sorted(mapping.items())
+                                                              if c in categories)]
+        if missing:
+            notes.append(f"categories the model has no class for (not scored): {', '.join(map(str, missing))}")
+        metrics.update(count=len(paths), output_form=form, layout="COCO JSON", data_notes=notes,
+                       post_processing=("in the graph (TFLite_Detection_PostProcess)" if form == "post-processed"
+                                        else f"on the host: SSD box decoding, class-agnostic NMS at IoU {NMS_IOU}, "
+                                             f"{MAX_DETECTIONS} detections at most"),
+                       evaluator="pycocotools COCOeval (bbox)")
+        return metrics, (np.concatenate(digests) if digests else np.zeros(0, np.float32))
