@@ -283,6 +283,9 @@ user_model_options = [
                  "--calib when they are as many as its outputs]."),
     click.option("--trust-model-code", is_flag=True, help="Load a Keras file whose Lambda layers or custom objects run "
                  "code from the file (off: safe mode)."),
+    click.option("--anchors", type=click.Path(), help="A detector file with raw outputs (box encodings and class "
+                 "scores): its anchors as JSON (the SSD anchor generator's feature_maps, per_cell, min_scale, "
+                 "max_scale), recorded in every sidecar so eval can decode its boxes."),
 ]
 
 
@@ -311,7 +314,7 @@ def cost(in_shape, out_channels, kernel, alpha, rho, stride, as_json):
 
 CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command line spells them
     "Source (which model)": ("model", "weights", "preprocess", "mean", "std", "input_size", "task", "channel_order",
-                             "resize", "class_labels", "trust_model_code"),
+                             "resize", "class_labels", "trust_model_code", "anchors"),
     "Output (precisions, formats, where)": ("p_float", "p_fp16", "p_dynamic", "p_int8", "p_int16x8", "fmt", "out",
                                             "opset"),
     "Calibration and check images": ("calib", "calib_count", "check", "check_count", "crop"),
@@ -360,7 +363,7 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
 @click.option("--out", default="models", show_default=True, type=click.Path(), help="Output root folder.")
 @json_option
 def convert(model, weights, preprocess, mean, std, input_size, task, channel_order, resize, class_labels,
-            trust_model_code, p_float, p_fp16,
+            trust_model_code, anchors, p_float, p_fp16,
             p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check, check_count, io, onnx_calibration, ptq,
             keep_float, hswish, edgetpu, opset, require, max_drop, min_agreement, min_sqnr, crop, out, as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity.
@@ -375,7 +378,7 @@ def convert(model, weights, preprocess, mean, std, input_size, task, channel_ord
     artifacts = _api().convert(
         model, weights=weights, preprocess=preprocess, mean=mean, std=std, input_size=input_size,
         task=task, channel_order=channel_order, resize=resize, labels=class_labels,
-        trust_model_code=trust_model_code, precisions=tuple(name for name, on in flags if on),
+        trust_model_code=trust_model_code, anchors=anchors, precisions=tuple(name for name, on in flags if on),
         formats=vocab.FORMATS if fmt == "all" else (fmt,), calib=calib, calib_count=calib_count, check=check,
         check_count=check_count, io=io, out=out, crop=crop, onnx_opset=opset, onnx_calibration=onnx_calibration,
         ptq=ptq, keep_float=keep_float, hswish=hswish, edgetpu=edgetpu, skip_unsupported=fmt == "all", warn=_warn,

@@ -39,6 +39,7 @@ class SourceOptions:
     resize: str | None = None  # how photos of another shape become its input (vocab.RESIZE_POLICIES)
     labels: str | None = None  # a model file: its class names, one per line (default: calibration class folders)
     trust_model_code: bool = False  # a Keras file with Lambda layers / custom objects: run code from it
+    anchors: str | None = None  # a detector file with raw outputs: its anchors (JSON), recorded in the sidecar
     task: str | None = None  # what the outputs mean (vocab.TASKS); default: from the outputs (a class vector or not)
 
 

@@ -114,6 +114,25 @@ def _task(name: str | None, model) -> Task:
     return task
 
 
+def _anchors(path: str) -> dict:
+    """A detector's anchors file: JSON with the SSD anchor generator's feature_maps (and optionally per_cell,
+    min_scale, max_scale), as edgekit's zoo records them. One line for anything else."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EdgekitError(f"anchors file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EdgekitError(f"cannot read anchors file {path}: {exc}") from None
+    maps = data.get("feature_maps") if isinstance(data, dict) else None
+    if not maps or not all(isinstance(m, list) and len(m) == 2 and all(isinstance(v, int) and v > 0 for v in m)
+                           for m in maps):
+        raise EdgekitError(f"{path}: expected JSON with feature_maps, a list of [height, width] per feature map "
+                           f"(as `edgekit summary ssdlite-v2 --json` records them)")
+    return data
+
+
 def resolve(opts: SourceOptions) -> Source:
     """The zoo model or the user's file that ``opts.model`` names, checked (nothing built)."""
     if user_mod.is_model_path(opts.model):
@@ -127,9 +146,15 @@ def resolve(opts: SourceOptions) -> Source:
         model = user_mod.load(opts.model, preprocess=opts.preprocess, mean=opts.mean, std=opts.std,
                               input_size=opts.input_size, class_names=names, trust_code=opts.trust_model_code,
                               channel_order=opts.channel_order, resize=opts.resize)
-        task = _task(opts.task, model).for_model({"class_names": model.class_names})
+        if opts.anchors:
+            model = dataclasses.replace(model, anchors=_anchors(opts.anchors))
+        task = _task(opts.task, model).for_model({"class_names": model.class_names, "anchors": model.anchors})
+        if task.name == "detection":
+            task.check_outputs(model.outputs, model.path.name)
         return Source(model, UserWeights(model), model.kind, task, model.notes)
     spec = parse_model(opts.model)
+    if opts.anchors:
+        raise EdgekitError("--anchors is for a detector file; zoo detectors know their own")
     if opts.task not in (None, spec.task):
         raise EdgekitError(f"--task {opts.task}: {spec.name} is a {spec.task} model")
     for flag, value in (("--preprocess", opts.preprocess), ("--input-size", opts.input_size),

@@ -279,6 +279,17 @@ class Detection(Task):
     def describe(self) -> dict:
         return {"task": self.name, "anchors": self.anchor_spec}
 
+    def check_outputs(self, outputs, name: str) -> None:
+        """Refuse a detector whose post-processing cannot run: raw outputs without anchors (shapes without the
+        batch, as a user model lists them)."""
+        form, roles = output_form([(1, *o) for o in outputs])
+        if form == "raw" and not self.anchor_spec:
+            raise EdgekitError(f"{name} outputs raw box encodings {list(outputs[roles[0]])} and scores "
+                               f"{list(outputs[roles[1]])}: decoding them needs the model's anchors: pass --anchors "
+                               f"FILE (JSON feature_maps), or put TFLite_Detection_PostProcess in the graph")
+        if form == "raw":
+            self.anchors(outputs[roles[0]][0])
+
     # --- detections from outputs ---------------------------------------------------------------------
 
     def anchors(self, count: int) -> np.ndarray:

@@ -312,12 +312,12 @@ def segmenter(spec: ModelSpec):
     return keras.Model(base.inputs[0], x, name=spec.name.replace(".", "_"))
 
 
-def detector(spec: ModelSpec):
+def detector(spec: ModelSpec, class_names=None):
     """A zoo SSDLite in Keras: the keras.applications backbone (v3's reduced variant by config edit), C4 and C5
     where the OD API taps them, the extra layers and predictors of ``arch._ssdlite`` with the same names. Two
     outputs, as the OD API's detectors have them before post-processing: box encodings (1, anchors, 4) as
     [ty, tx, th, tw] for the faster-RCNN box coder, and sigmoid class scores (1, anchors, classes + 1),
-    background first."""
+    background first. ``class_names``: a user's own classes instead of COCO's 90 (a detector of their own)."""
     from edgekit.zoo import arch
 
     keras = _keras()
@@ -355,7 +355,7 @@ def detector(spec: ModelSpec):
         x = cbr(x, None, f"extra_{i}_depthwise", 3, 2, depthwise=True)
         x = cbr(x, depth, f"extra_{i}_project")
         maps.append(x)
-    classes = len(fam.class_names) + 1
+    classes = len(class_names or fam.class_names) + 1
     boxes, scores = [], []
     for i, (feature, anchors) in enumerate(zip(maps, arch.SSD_ANCHORS_PER_CELL)):
         for kind, width, out in (("box", 4, boxes), ("class", classes, scores)):

@@ -57,6 +57,7 @@ class UserModel:
     class_names: tuple[str, ...] | None = None
     trust_code: bool = False
     notes: tuple[str, ...] = field(default=())
+    anchors: dict | None = None  # a detector with raw outputs: its anchors (what decoding its boxes needs)
 
     family = "user"
 
@@ -88,6 +89,7 @@ class UserModel:
                 "input": {**self.geometry.to_dict(), "layout": self.layout},
                 "outputs": [list(o) for o in self.outputs],
                 "classes": self.classes, "class_names": list(self.class_names) if self.class_names else None,
+                **({"anchors": self.anchors} if self.anchors else {}),
                 "preprocessing": {**self.preprocessing.to_dict(), "source": self.preprocessing_source}}
 
     def __str__(self) -> str:
@@ -155,11 +157,23 @@ def load(path: str | Path, *, preprocess: str | None = None, mean=None, std=None
     chosen, how, notes = _preprocessing(path, preprocess, mean, std, detected, channels)
     model = UserModel(path.resolve(), kind, _clean_name(path), _digest(path), geometry, outputs, chosen, how,
                       layout, tuple(class_names) if class_names else None, trust_code, tuple(notes))
-    if class_names is not None and len(class_names) != (model.classes or -1):
+    scores = _detector_scores(outputs)
+    if class_names is not None and scores and len(class_names) in (scores, scores - 1):
+        pass  # a detector's classes, with or without the background score first
+    elif class_names is not None and len(class_names) != (model.classes or -1):
         raise UserModelError(f"--labels names {len(class_names)} classes, but {path.name} "
                              + (f"outputs {model.classes} scores" if model.classes else "has no classes (its "
                                 f"outputs are {[list(o) for o in outputs]})"))
     return model
+
+
+def _detector_scores(outputs) -> int | None:
+    """A raw SSD-style detector's class-score width: outputs (anchors, 4) and (anchors, K), K >= 2."""
+    if len(outputs) == 2 and all(len(o) == 2 for o in outputs) and outputs[0][0] == outputs[1][0]:
+        widths = sorted((o[1] for o in outputs), key=lambda w: w == 4)
+        if 4 in (outputs[0][1], outputs[1][1]) and widths[0] >= 2:
+            return int(widths[0]) if widths[0] != 4 or widths[1] == 4 else int(widths[1])
+    return None
 
 
 def _geometry(path: Path, height: int, width: int, channels: int, order: str | None, resize: str | None) -> Geometry:
