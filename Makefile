@@ -168,6 +168,15 @@ demo: setup
 	$(EDGEKIT) bench $(DEMO_OUT)/coco4seg/*.tflite $(DEMO_OUT)/lraspp-v3-small-1.0-512/*.tflite \
 		$(SEG)/deeplabv3_mnv2_pascal_quant.tflite --threads 1 --db $(DEMO_DB)
 	$(EDGEKIT) report --db $(DEMO_DB) --out $(DEMO_OUT)/report
+	@echo "== 17. Detection: SSDLite beside the v3 paper's Table 6; a user's detector (the real v1 backbone, trained on coco-mini), float and int8, COCO mAP by pycocotools =="
+	$(EDGEKIT) models --family ssdlite-v3-small --published
+	$(PY) examples/det_user.py --data $(DATA) --out $(DEMO_OUT)/det/user --epochs 60
+	$(EDGEKIT) convert --model $(DEMO_OUT)/det/user/coco3det.keras --labels $(DEMO_OUT)/det/user/labels.txt \
+		--anchors $(DEMO_OUT)/det/user/anchors.json --float --int8 --format all \
+		--calib $(DATA)/coco-mini/instances_train.json --check $(DATA)/coco-mini/instances_val.json --out $(DEMO_OUT)
+	$(EDGEKIT) eval $(DEMO_OUT)/coco3det/*.tflite $(DEMO_OUT)/coco3det/*.onnx --data $(DATA)/coco-mini/instances_val.json \
+		--db $(DEMO_DB)
+	$(EDGEKIT) bench $(DEMO_OUT)/coco3det/*.tflite $(DEMO_OUT)/coco3det/*.onnx --threads 1 --db $(DEMO_DB)
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py

@@ -12,7 +12,7 @@ matched anchors. ``instances_val.json`` (10 images) is held apart. Written:
     OUT/anchors.json     its anchors, as edgekit's zoo records them (convert --anchors reads it)
     OUT/labels.txt       person, car, airplane (the output order after background)
 
-Run: python examples/det_user.py --data ../shared/data --out models/det-user [--epochs 60]
+Run: python examples/det_user.py --data ../shared/data --out models/det-user [--epochs 100]
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("models/det-user"))
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=100)
     args = parser.parse_args()
     import numpy as np
     import tensorflow as tf

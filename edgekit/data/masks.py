@@ -91,7 +91,7 @@ def list_segmentation_images(data: str | Path) -> list[Path]:
     """The images of a segmentation layout (calibration reads these; masks are not needed there)."""
     data = Path(data)
     if data.is_file():
-        return _coco_images(data)[0]
+        return coco_images(data)[0]
     voc = _voc_root(data)
     if voc is not None:
         return [image for image, _ in _voc(voc).samples]
@@ -188,7 +188,7 @@ def _voc(root: Path) -> SegDataset:
     return SegDataset(samples, "PASCAL VOC", str(root), notes=[f"split: {where}"])
 
 
-def _coco_images(path: Path) -> tuple[list[Path], dict, dict]:
+def coco_images(path: Path) -> tuple[list[Path], dict, dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -212,7 +212,7 @@ def _coco_images(path: Path) -> tuple[list[Path], dict, dict]:
 
 
 def _coco(path: Path, class_names) -> SegDataset:
-    paths, sizes, extra = _coco_images(path)
+    paths, sizes, extra = coco_images(path)
     data = extra["data"]
     if not class_names:
         raise DataError(f"{path}: COCO annotations name categories, so the model's classes must be named to map "

@@ -404,7 +404,7 @@ class Detection(Task):
         """Score a detector on a COCO JSON file (images beside it or in images/ beside it) with pycocotools."""
         from pathlib import Path
 
-        from edgekit.data.masks import _coco_images  # noqa: PLC2701  (the one COCO image resolver)
+        from edgekit.data.masks import coco_images  # the one COCO image resolver
 
         if Path(data).suffix.lower() != ".json":
             raise EdgekitError(f"{data}: detection data is a COCO JSON file (instances_*.json, the images beside it or "
@@ -416,7 +416,7 @@ class Detection(Task):
         if getattr(geometry, "resize", "stretch") not in ("stretch", None):
             raise EdgekitError(f"{model_name}: detection is scored on stretched inputs; its geometry asks for "
                                f"'{geometry.resize}'")
-        paths, sizes, extra = _coco_images(Path(data))
+        paths, sizes, extra = coco_images(Path(data))
         ground_truth = coco_ground_truth(data)
         ids_by_path = {path: image_id for image_id, path in extra["by_id"].items()}
         check_annotations(ground_truth, extra["by_id"])
