@@ -360,8 +360,11 @@ class Detection(Task):
             result.update(reference_map=round(ref_map, 6), map=round(got_map, 6),
                           drop_pts=round(100 * (ref_map - got_map), 2))
         if precision in EXACT:
+            # Box encodings and scores of thousands of anchors: float32 reassociation leaves up to 6.4e-4 at a range
+            # of 6.25 (ssdlite-v2-0.35-160, random weights), so 1e-3 of the range, as the tensor task allows, with
+            # the decoded boxes (IoU >= 0.99) the decisive check.
             scale = max(1.0, max(float(np.abs(r).max()) for r in reference))
-            result["tolerance"] = TOLERANCE[precision] * scale
+            result["tolerance"] = 10 * TOLERANCE[precision] * scale
             result["passed"] = bool(diff <= result["tolerance"] and (result["box_iou"] is None or
                                                                      result["box_iou"] >= 0.99))
         else:
