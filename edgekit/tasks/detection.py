@@ -190,8 +190,9 @@ def coco_scores(ground_truth, results: list[dict], image_ids: list[int], categor
             "recall": float(max(stats[8], 0)), "detections": len(results), "per_class_ap": rows}
 
 
-SYNONYMS = {"aeroplane": "airplane", "motorbike": "motorcycle", "sofa": "couch", "tvmonitor": "tv",
-            "diningtable": "dining table", "pottedplant": "potted plant"}
+from edgekit.data.masks import SYNONYMS as _COCO_TO_VOC  # noqa: E402  (one table of the six spellings)
+
+SYNONYMS = {voc: coco for coco, voc in _COCO_TO_VOC.items()}  # PASCAL's spelling -> COCO's
 
 
 def category_map(class_names, ground_truth) -> tuple[dict, list[str]]:
