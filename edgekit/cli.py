@@ -316,7 +316,7 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
     "Source (which model)": ("model", "weights", "preprocess", "mean", "std", "input_size", "task", "channel_order",
                              "resize", "class_labels", "trust_model_code", "anchors"),
     "Output (precisions, formats, where)": ("p_float", "p_fp16", "p_dynamic", "p_int8", "p_int16x8", "fmt", "out",
-                                            "opset"),
+                                            "opset", "postprocess"),
     "Calibration and check images": ("calib", "calib_count", "check", "check_count", "crop"),
     "Quantization (what int8 means)": ("ptq", "keep_float", "hswish", "io", "edgetpu", "onnx_calibration"),
     "Quality gate": ("require", "max_drop", "min_agreement", "min_sqnr"),
@@ -350,6 +350,9 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
 @click.option("--edgetpu", is_flag=True, help="For the Edge TPU: full-integer int8 TFLite, uint8 I/O, batch 1; "
               "predicts the op mapping into the sidecar and compiles it if edgetpu_compiler is on PATH.")
 @click.option("--opset", default=vocab.DEFAULT_OPSET, show_default=True, help="ONNX opset (13..18).")
+@click.option("--postprocess", type=click.Choice(vocab.POSTPROCESS_MODES), default=vocab.DEFAULT_POSTPROCESS,
+              show_default=True, help="A detector with raw outputs: box decoding and NMS done by edgekit on the host, "
+              "or written into the graph (TFLite_Detection_PostProcess; ONNX NonMaxSuppression), kept float.")
 @click.option("--require", help="Parity floors for quantized artifacts, e.g. agreement>=0.9,sqnr>=15,drop<=1.0 "
               "(drop needs labelled --check images), or none [default: measured floors per precision, "
               "SQNR only for random weights; see docs/export.md]. A miss: written, marked failed, exit 1.")
@@ -365,7 +368,8 @@ CONVERT_SECTIONS = {  # the groups of edgekit.export.options, as the command lin
 def convert(model, weights, preprocess, mean, std, input_size, task, channel_order, resize, class_labels,
             trust_model_code, anchors, p_float, p_fp16,
             p_dynamic, p_int8, p_int16x8, fmt, calib, calib_count, check, check_count, io, onnx_calibration, ptq,
-            keep_float, hswish, edgetpu, opset, require, max_drop, min_agreement, min_sqnr, crop, out, as_json):
+            keep_float, hswish, edgetpu, opset, postprocess, require, max_drop, min_agreement, min_sqnr, crop, out,
+            as_json):
     """Export MODEL to TFLite and/or ONNX at one or more precisions, each checked for parity.
 
     Float and fp16 must match Keras (else nothing is written, exit 2); quantized artifacts are judged
@@ -381,7 +385,7 @@ def convert(model, weights, preprocess, mean, std, input_size, task, channel_ord
         trust_model_code=trust_model_code, anchors=anchors, precisions=tuple(name for name, on in flags if on),
         formats=vocab.FORMATS if fmt == "all" else (fmt,), calib=calib, calib_count=calib_count, check=check,
         check_count=check_count, io=io, out=out, crop=crop, onnx_opset=opset, onnx_calibration=onnx_calibration,
-        ptq=ptq, keep_float=keep_float, hswish=hswish, edgetpu=edgetpu, skip_unsupported=fmt == "all", warn=_warn,
+        postprocess=postprocess, ptq=ptq, keep_float=keep_float, hswish=hswish, edgetpu=edgetpu, skip_unsupported=fmt == "all", warn=_warn,
         require=require, max_drop=max_drop, min_agreement=min_agreement, min_sqnr=min_sqnr,
         progress=None if as_json else progress_over("decoding calibration images"))
     if as_json:

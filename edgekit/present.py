@@ -235,7 +235,8 @@ def convert_lines(sidecars) -> list[str]:
     for s in sidecars:
         p = s["parity"]
         if "judged_on" in p:
-            status = ("[red]missed " + "; ".join(p["failed"]) + "[/]") if p["passed"] is False else "met"
+            status = ("[red]missed " + "; ".join(p["failed"]) + "[/]") if p["passed"] is False else \
+                "met" if p["passed"] else "[yellow]not judged[/]"
             lines.append(f"{s['artifact']}: {', '.join(p['requirements']) or 'no floors'} ({p['judged_on']}): {status}")
         control = (s.get("quantization") or {}).get("accuracy_control")
         if control:
@@ -250,17 +251,28 @@ def accuracy_control_lines(name: str, log: dict) -> list[str]:
     lines = [f"[bold]{name}[/]: target {log['target']}: " + ("[green]met[/]" if log["met"] else "[red]not met[/]")
              + f" with {len(log['steps'])} layer{'s' if len(log['steps']) != 1 else ''} kept float"
              + (f" ({log['note']})" if log.get("note") else ""),
-             f"  plain int8: agreement {plain['top1_agreement']:.1%}, SQNR {plain['sqnr_db']:.1f} dB"
-             + (f", drop {plain['drop_pts']:+.1f} pts" if plain.get("drop_pts") is not None else "")
+             f"  plain int8: {_step_figures(plain)}"
              + (f"; the same path with no layer float {latency['median_ms'][0]:.3f} ms" if latency else "")]
     for step in log["steps"]:
-        lines.append(f"  + {step['layer']:<24s} agreement {step['top1_agreement']:.1%}, SQNR {step['sqnr_db']:.1f} dB"
-                     + (f", drop {step['drop_pts']:+.1f} pts" if step.get("drop_pts") is not None else "")
+        lines.append(f"  + {step['layer']:<24s} {_step_figures(step)}"
                      + f"; cost {step['size_delta_bytes'] / 1024:+,.0f} KiB"
                      + (f", {step['latency_delta_ms']:+.3f} ms ({step['median_ms']:.3f} ms)" if "median_ms" in step else ""))
     if latency:
         lines.append(f"  [dim]latency: {latency['runtime']}, {latency['threads']} thread(s), {latency['statistic']}[/]")
     return lines
+
+
+def _step_figures(step: dict) -> str:
+    """One step of the accuracy-controlled search: the figures its task has (agreement or box IoU or pixel
+    agreement, SQNR, the drop)."""
+    parts = []
+    for key, label, spec in (("top1_agreement", "agreement", ".1%"), ("box_iou", "box IoU", ".3f"),
+                             ("pixel_agreement", "pixels", ".1%"), ("sqnr_db", "SQNR", ".1f")):
+        if step.get(key) is not None:
+            parts.append(f"{label} {format(step[key], spec)}" + (" dB" if key == "sqnr_db" else ""))
+    if step.get("drop_pts") is not None:
+        parts.append(f"drop {step['drop_pts']:+.1f} pts")
+    return ", ".join(parts) or "no figures"
 
 
 def step_progress():

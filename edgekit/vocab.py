@@ -43,6 +43,10 @@ DEFAULT_ONNX_ACTIVATIONS = "uint8"
 DEFAULT_OPSET = 17
 HSWISH_MODES = ("split", "stock")  # MobileNetV3 int8 TFLite: hard-swish split into delegable ops, or stock
 DEFAULT_HSWISH = "split"
+# a raw detector's post-processing (box decoding + NMS): done by edgekit on the host, or written into the graph
+# (TFLite_Detection_PostProcess in TFLite, float decoding + NonMaxSuppression in ONNX)
+POSTPROCESS_MODES = ("host", "graph")
+DEFAULT_POSTPROCESS = "host"
 
 # Preprocessing: 0..255 RGB pixels -> model input as x * scale + offset (per channel for mean/std).
 PREPROCESSING = {

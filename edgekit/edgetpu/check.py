@@ -100,6 +100,8 @@ def _advice(mappings: list[OpMapping]) -> list[str]:
             continue
         key = m.op if m.op in table else ("float" if "quantized" in m.reason else
                                            "dynamic" if "dynamic" in m.reason else None)
+        if key == "DEQUANTIZE" and any(o.op == "TFLite_Detection_PostProcess" for o in mappings):
+            key = "DEQUANTIZE_DETECTION"
         if key and table[key] not in out:
             out.append(table[key])
     return out

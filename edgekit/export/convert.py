@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from pathlib import Path
 
 from edgekit import files
@@ -89,12 +90,16 @@ def _convert(opts: ConvertOptions, source, plan: Plan, out_root: Path) -> list[a
 
 
 def _labels_for_drop(plan: Plan, labels, source, check) -> None:
-    """A top-1 drop (a floor or a target) needs labelled check images."""
+    """A drop (a floor or a target) needs labelled check images: class labels, masks, or COCO boxes."""
     wants_drop = plan.target.max_drop is not None or any(r.metric.name == "drop" for r in plan.required or ())
     if labels is None and source.real_weights and wants_drop:
-        raise EdgekitError(f"a top-1 drop needs labelled check images, and {check.source} has no labels "
-                           f"(labels.csv or class folders): pass --check DIR with labels, or use --min-agreement / "
-                           f"agreement>= instead")
+        task = source.task
+        what = {"classification": "labels (labels.csv or class folders): pass --check DIR with labels, or use "
+                                  "--min-agreement / agreement>= instead",
+                "detection": "COCO boxes: pass --check instances_*.json with the model's classes among its categories",
+                "segmentation": "masks: pass --check DIR with images/ and masks/ (or a COCO JSON)"}.get(
+            task.name, "labels")
+        raise EdgekitError(f"a {task.accuracy} drop needs labelled check images, and {check.source} has no {what}")
 
 
 class _Run:
@@ -137,8 +142,10 @@ class _Run:
         that meet the plan's target, and publish that model as ``<format>-int8-mixed``."""
         target, fmt = self.plan.target, exporter.format
         start = time.perf_counter()
-        with quiet(), files.scratch_dir(self.out_root, "edgekit-mixed-") as where:
-            chosen, log = mixed.search(exporter, exporter.ranking(), exporter.mixed,
+        with quiet(), warnings.catch_warnings(), files.scratch_dir(self.out_root, "edgekit-mixed-") as where:
+            # the debuggers' statistics over tensors with no finite values warn (nan means): the ranking skips them
+            warnings.simplefilter("ignore", RuntimeWarning)
+            chosen, log = mixed.search(exporter, exporter.ranking, exporter.mixed,
                                        lambda path: self.check(path, exporter, "int8"), made["parity"], target, where)
         if chosen is None:
             self.opts.warn(f"{fmt} int8: {log['note']} ({target})")
@@ -147,6 +154,7 @@ class _Run:
             self.opts.warn(f"{fmt} int8: {target} {log['note']}")
         extra = {"quantization": {**(made.get("quantization") or {}), "scheme": (
             "int8 with the fewest layers kept float that meet the target (accuracy-controlled; "
-            + exporter.mixed_scheme + ")"), "accuracy_control": log}, "graph_rewrites": made.get("graph_rewrites", [])}
+            + exporter.mixed_scheme + ")"), "accuracy_control": log}, "graph_rewrites": made.get("graph_rewrites", []),
+                 **({"post_processing": made["post_processing"]} if made.get("post_processing") else {})}
         self.emit(exporter, Item(fmt, "int8", mixed=True), chosen, extra,
                   time.perf_counter() - start)

@@ -60,16 +60,38 @@ class KerasForms:
         total = sum(1 for layer in model.layers if rewrite.is_hard_swish(layer))
         return self._split[0], [rewrite.DESCRIPTION.format(folded=self._split[1], total=total)]
 
+    @property
+    def postprocess(self) -> dict | None:
+        """A detector's post-processing written into the graph (``--postprocess graph``), else None."""
+        if self.opts.output.postprocess != "graph":
+            return None
+        shapes = [(1, *tuple(o.shape[1:])) for o in self.model.outputs]
+        return self.source.task.in_graph(shapes)
+
     def saved_model(self, model) -> str:
         if id(model) not in self._saved:
             folder = os.path.join(self.scratch, str(len(self._saved)))
-            self._saved[id(model)] = tflite_export.save_model(model, folder)
+            post = self.postprocess
+            self._saved[id(model)] = (tflite_export.save_model(model, folder) if post is None else
+                                      tflite_export.save_detector(model, folder, post["anchors"], post["roles"],
+                                                                  post["num_classes"], post["max_detections"],
+                                                                  post["iou"], post["score"], post["scales"]))
         return self._saved[id(model)]
 
     def onnx_float(self, model) -> bytes:
+        """The network's float ONNX graph (raw outputs: post-processing is appended after quantization)."""
         if id(model) not in self._onnx:
             self._onnx[id(model)] = onnx_export.convert_float(model, self.opts.output.onnx_opset)
         return self._onnx[id(model)]
+
+    def with_postprocess(self, data: bytes) -> bytes:
+        """An ONNX artifact with the detector's float decoding and NonMaxSuppression appended, when asked."""
+        post = self.postprocess
+        if post is None:
+            return data
+        return onnx_export.append_detection_postprocess(data, post["anchors"], post["roles"], post["background"],
+                                                        post["max_detections"], post["iou"], post["score"],
+                                                        post["scales"])
 
     def own_names(self, rows):
         """Debugger rows named after the model's own layers, worst first (``quant.layer_error``)."""

@@ -36,6 +36,7 @@ class Target:
     max_drop: float | None = None  # top-1 points below Keras, at most
     min_agreement: float | None = None  # top-1 agreement with Keras, at least
     min_sqnr: float | None = None  # SQNR of the logits against Keras (dB), at least: for random weights
+    accuracy: str = "top-1"  # what the drop is of (the task's: top-1, mAP, mIoU)
 
     def met(self, parity: dict) -> bool:
         ok = True
@@ -56,24 +57,25 @@ class Target:
         return parity["sqnr_db"]
 
     def __str__(self) -> str:
-        parts = ([f"top-1 drop <= {self.max_drop:g} pts"] if self.max_drop is not None else []) + \
+        parts = ([f"{self.accuracy} drop <= {self.max_drop:g} pts"] if self.max_drop is not None else []) + \
                 ([f"agreement >= {self.min_agreement:.0%}"] if self.min_agreement is not None else []) + \
                 ([f"SQNR >= {self.min_sqnr:g} dB"] if self.min_sqnr is not None else [])
         return " and ".join(parts)
 
 
 def _metrics(parity: dict) -> dict:
-    keep = ("top1_agreement", "sqnr_db", "drop_pts", "top1", "reference_top1")
+    keep = ("top1_agreement", "sqnr_db", "drop_pts", "top1", "reference_top1", "box_iou", "score_error", "map",
+            "reference_map", "pixel_agreement", "miou_vs_float")
     return {k: parity[k] for k in keep if k in parity}
 
 
-def search(exporter, ranking: list[tuple[str, list[str]]], build: Callable[[list[str]], bytes],
+def search(exporter, ranking, build: Callable[[list[str]], bytes],
            check: Callable[[Path], dict], plain_parity: dict, target: Target, scratch: str,
            threads: int = 1) -> tuple[bytes | None, dict]:
     """Keep layers float, worst first, until ``target`` is met; returns (the chosen model's bytes, the log).
 
     ``exporter``: the format's (``export.exporters``: its file extension and runtime); ``ranking``: (layer,
-    its tensors) worst first; ``build(tensors)``: the mixed model keeping those float; ``check(path)``: parity
+    its tensors) worst first, or a callable giving them (run only when the plain model misses the target); ``build(tensors)``: the mixed model keeping those float; ``check(path)``: parity
     of a model file against the source model on the check images.
     """
     log: dict = {"target": str(target), "ranking": "RMSE/scale of each layer's int8 output on calibration "
@@ -82,6 +84,8 @@ def search(exporter, ranking: list[tuple[str, list[str]]], build: Callable[[list
     if log["met"]:
         log["note"] = "the plain int8 model already meets the target: no layer kept float"
         return None, log
+    if callable(ranking):
+        ranking = ranking()
     suffix = exporter.extension
     # Costs are measured against the same conversion path with no layer kept float: the mixed models come
     # from the converter's debugger (TFLite), not the plain int8 path, and on one host that path alone came

@@ -255,3 +255,84 @@ def fix_input_shape(path, geometry, layout: str) -> bytes:
     del model.graph.value_info[:]  # stale shapes of the dynamic graph; ORT infers them again
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+POSTPROCESS_OUTPUTS = ("detection_boxes", "detection_classes", "detection_scores", "num_detections")
+
+
+def append_detection_postprocess(model_bytes: bytes, anchors: np.ndarray, roles: tuple[int, int], background: bool,
+                                 max_detections: int, iou: float, score: float, scales) -> bytes:
+    """A raw SSD head's ONNX graph (float or QDQ int8) with float box decoding and ONNX ``NonMaxSuppression``
+    appended, as TFLite's ``TFLite_Detection_PostProcess`` runs them (the faster-RCNN box coder, fast NMS: each
+    anchor ranked by its best class, one class-agnostic suppression). Outputs, padded to ``max_detections``: boxes
+    (1, M, 4) [ymin, xmin, ymax, xmax], classes (1, M) and scores (1, M) float, count (1,) float: the four outputs
+    of TFLite's op, in its order. Appended after quantization, so the post-processing stays float."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    encodings, class_scores = graph.output[roles[0]].name, graph.output[roles[1]].name
+    anchors = np.asarray(anchors, np.float32)
+    nodes, consts = [], []
+
+    def const(name, value, dtype=np.float32):
+        consts.append(numpy_helper.from_array(np.asarray(value, dtype), f"pp_{name}"))
+        return f"pp_{name}"
+
+    def node(op, inputs, name, **attrs):
+        nodes.append(helper.make_node(op, inputs, [f"pp_{name}"], name=f"pp_{name}", **attrs))
+        return f"pp_{name}"
+
+    def reduce_max(x, axis, name):
+        if opset >= 18:
+            return node("ReduceMax", [x, const(f"{name}_axes", [axis], np.int64)], name, keepdims=0)
+        return node("ReduceMax", [x], name, axes=[axis], keepdims=0)
+
+    parts = [f"pp_t{i}" for i in range(4)]
+    nodes.append(helper.make_node("Split", [encodings, const("split", [1, 1, 1, 1], np.int64)], parts, axis=2,
+                                  name="pp_split"))
+    squeeze_axes = const("axis2", [2], np.int64)
+    ty, tx, th, tw = (node("Squeeze", [p, squeeze_axes], f"s{i}") for i, p in enumerate(parts))
+    ya, xa, ha, wa = (const(f"anchor_{k}", anchors[None, :, i]) for i, k in enumerate("yxhw"))
+    half = const("half", [0.5])
+    yc = node("Add", [node("Mul", [node("Div", [ty, const("sy", [scales[0]])], "dy"), ha], "my"), ya], "yc")
+    xc = node("Add", [node("Mul", [node("Div", [tx, const("sx", [scales[1]])], "dx"), wa], "mx"), xa], "xc")
+    hh = node("Mul", [node("Mul", [node("Exp", [node("Div", [th, const("sh", [scales[2]])], "dh")], "eh"), ha], "h"),
+                      half], "hh")
+    hw = node("Mul", [node("Mul", [node("Exp", [node("Div", [tw, const("sw", [scales[3]])], "dw")], "ew"), wa], "w"),
+                      half], "hw")
+    corners = [node("Sub", [yc, hh], "ymin"), node("Sub", [xc, hw], "xmin"), node("Add", [yc, hh], "ymax"),
+               node("Add", [xc, hw], "xmax")]
+    boxes = node("Concat", [node("Unsqueeze", [c, squeeze_axes], f"u{i}") for i, c in enumerate(corners)], "boxes",
+                 axis=2)
+    scores = class_scores
+    if background:  # the first column is the background class: dropped, as the op's label offset does
+        scores = node("Slice", [class_scores, const("one", [1], np.int64), const("end", [np.iinfo(np.int64).max],
+                                                                                      np.int64), squeeze_axes], "fg")
+    best = reduce_max(scores, 2, "best")  # (1, N)
+    label = node("Cast", [node("ArgMax", [scores], "argmax", axis=2, keepdims=0)], "label", to=TensorProto.FLOAT)
+    selected = node("NonMaxSuppression", [boxes, node("Unsqueeze", [best, const("axis1", [1], np.int64)], "nms_in"),
+                                          const("max", [max_detections], np.int64), const("iou", [iou]),
+                                          const("score", [score])], "nms")
+    index = node("Gather", [selected, const("col", 2, np.int64)], "index", axis=1)  # (K,) anchors kept, best first
+    found = node("Shape", [index], "found")  # (1,) int64
+    room = node("Sub", [const("limit", [max_detections], np.int64), found], "room")
+    zero = const("zero", [0], np.int64)
+    pad2 = node("Concat", [zero, zero, zero, room], "pad2", axis=0)
+    pad3 = node("Concat", [zero, zero, zero, zero, room, zero], "pad3", axis=0)
+    outputs = [node("Pad", [node("Gather", [boxes, index], "g_boxes", axis=1), pad3], "p_boxes"),
+               node("Pad", [node("Gather", [label, index], "g_classes", axis=1), pad2], "p_classes"),
+               node("Pad", [node("Gather", [best, index], "g_scores", axis=1), pad2], "p_scores"),
+               node("Cast", [found], "p_count", to=TensorProto.FLOAT)]
+    for name, out in zip(POSTPROCESS_OUTPUTS, outputs):
+        nodes.append(helper.make_node("Identity", [out], [name], name=name))
+    graph.node.extend(nodes)
+    graph.initializer.extend(consts)
+    shapes = {"detection_boxes": [1, max_detections, 4], "detection_classes": [1, max_detections],
+              "detection_scores": [1, max_detections], "num_detections": [1]}
+    del graph.output[:]
+    graph.output.extend(helper.make_tensor_value_info(n, TensorProto.FLOAT, shapes[n]) for n in POSTPROCESS_OUTPUTS)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -20,7 +20,8 @@ from typing import Callable
 
 from edgekit.errors import EdgekitError
 from edgekit.vocab import (DEFAULT_CALIB_COUNT, DEFAULT_CHECK_COUNT, DEFAULT_CROP, DEFAULT_HSWISH,
-                           DEFAULT_ONNX_ACTIVATIONS, DEFAULT_ONNX_CALIBRATION, DEFAULT_OPSET, DEFAULT_PTQ)
+                           DEFAULT_ONNX_ACTIVATIONS, DEFAULT_ONNX_CALIBRATION, DEFAULT_OPSET, DEFAULT_POSTPROCESS,
+                           DEFAULT_PTQ)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +95,7 @@ class OutputOptions:
     formats: tuple[str, ...] = ("tflite",)
     out: str = "models"
     onnx_opset: int = DEFAULT_OPSET
+    postprocess: str = DEFAULT_POSTPROCESS  # a raw detector: decode + NMS on the "host", or in the "graph"
     skip_unsupported: bool = False  # --format all: skip pairs a format lacks instead of failing
 
 

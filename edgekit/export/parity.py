@@ -143,6 +143,11 @@ def floors(precision: str, real_weights: bool, required: tuple[Requirement, ...]
 def judge(result: dict, requirements: tuple[Requirement, ...], how: str) -> dict:
     """Mark a quantized artifact's parity result passed or failed against ``requirements``."""
     misses = [m for m in (r.miss(result) for r in requirements) if m]
-    result.update(passed=not misses if requirements else None, requirements=[str(r) for r in requirements],
-                  judged_on=how if requirements else "not judged (--require none)", failed=misses)
+    unmeasured = [str(r) for r in requirements if result.get(r.key) is None]
+    measured = len(unmeasured) < len(requirements)
+    if unmeasured:  # a floor with nothing to hold it to is said, never counted as met
+        how += f"; not measured for this artifact: {', '.join(unmeasured)}"
+    result.update(passed=(not misses) if measured else None, requirements=[str(r) for r in requirements],
+                  judged_on=how if requirements else "not judged (--require none)", failed=misses,
+                  **({"not_measured": unmeasured} if unmeasured else {}))
     return result

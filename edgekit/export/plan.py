@@ -17,8 +17,8 @@ from edgekit.export import parity
 from edgekit.export.exporters import exporter_class, formats_for
 from edgekit.export.mixed import Target
 from edgekit.export.options import ConvertOptions
-from edgekit.vocab import (FORMATS, HSWISH_MODES, IO_TYPES, ONNX_ACTIVATIONS, ONNX_CALIBRATION, PTQ_ALGORITHMS,
-                           QUANTIZED)
+from edgekit.vocab import (FORMATS, HSWISH_MODES, IO_TYPES, ONNX_ACTIVATIONS, ONNX_CALIBRATION, POSTPROCESS_MODES,
+                           PTQ_ALGORITHMS, QUANTIZED)
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,17 @@ def make_plan(opts: ConvertOptions, source) -> Plan:
     precisions, formats, io = _edgetpu_request(opts)
     pairs = _pairs(formats, precisions, out.skip_unsupported, opts.warn, source.kind)
     _check_values(opts, pairs, io)
+    _check_postprocess(opts, source)
     source.refuse(opts)
     pairs = _available(pairs, source.kind, out.skip_unsupported, opts.warn)
     items = tuple(_item(fmt, precision, io, quant, source.kind) for fmt, precision in pairs)
     required = parity.parse_require(gate.require, source.task) if gate.require is not None else None
     if not source.real_weights and gate.max_drop is not None:
-        raise EdgekitError("--max-drop: random weights have no meaningful top-1 to drop: use --min-sqnr (or real weights)")
-    return Plan(items, required, Target(gate.max_drop, gate.min_agreement, gate.min_sqnr),
+        raise EdgekitError(f"--max-drop: random weights have no meaningful {source.task.accuracy} to drop: use "
+                           f"--min-sqnr (or real weights)")
+    if gate.targets:
+        _check_target_metrics(opts, source)
+    return Plan(items, required, Target(gate.max_drop, gate.min_agreement, gate.min_sqnr, source.task.accuracy),
                 needs_calibration=any(p in QUANTIZED for _, p in pairs) or not source.real_weights)
 
 
@@ -174,6 +178,32 @@ def _check_values(opts: ConvertOptions, pairs, io: str) -> None:
         raise EdgekitError("--check must not be the calibration folder: parity needs images the model was not calibrated on")
 
 
+def _check_postprocess(opts: ConvertOptions, source) -> None:
+    mode = opts.output.postprocess
+    if mode not in POSTPROCESS_MODES:
+        raise EdgekitError(f"unknown --postprocess '{mode}' (known: {', '.join(POSTPROCESS_MODES)})")
+    if mode == "host":
+        return
+    if source.task.name != "detection":
+        raise EdgekitError(f"--postprocess graph writes a detector's box decoding and NMS into the graph; {source.name} "
+                           f"is a {source.task.name} model")
+    if source.kind != "keras":
+        raise EdgekitError(f"--postprocess graph is written while converting a Keras detector; a {source.kind} file is "
+                           f"converted as its graph stands (export it with its post-processing, or from Keras)")
+
+
+def _check_target_metrics(opts: ConvertOptions, source) -> None:
+    """A target the model's task can measure: agreement is a classifier's; SQNR needs raw outputs to compare."""
+    gate, task = opts.gate, source.task
+    names = {m.name for m in task.metrics}
+    if gate.min_agreement is not None and "agreement" not in names:
+        raise EdgekitError(f"--min-agreement is top-1 agreement, a classifier's; {source.name} is a {task.name} model: "
+                           f"use --max-drop ({task.accuracy} points) or --min-sqnr")
+    if gate.min_sqnr is not None and opts.output.postprocess == "graph":
+        raise EdgekitError("--min-sqnr compares raw outputs, and --postprocess graph leaves only boxes: use --max-drop "
+                           "(mAP points), or search with --postprocess host")
+
+
 def _check_keep_float(quant, pairs, io: str) -> None:
     if any(p == "int8" and not exporter_class(f).named_keep_float for f, p in pairs):
         raise EdgekitError("--keep-float is TFLite-only for now: use --format tflite")
@@ -195,6 +225,7 @@ def _check_targets(opts: ConvertOptions, pairs, io: str) -> None:
     if io != "float":
         raise EdgekitError(f"{what} makes mixed int8/float models with float I/O: drop --io")
     if gate.max_drop is not None and not 0 <= gate.max_drop < 100:
-        raise EdgekitError(f"--max-drop is a top-1 drop in points, from 0 up to 100, got {gate.max_drop:g}")
+        raise EdgekitError(f"--max-drop is a drop in points (top-1, mAP or mIoU), from 0 up to 100, got "
+                           f"{gate.max_drop:g}")
     if gate.min_agreement is not None and not 0 < gate.min_agreement <= 1:
         raise EdgekitError(f"--min-agreement is a fraction above 0 up to 1, got {gate.min_agreement:g}")

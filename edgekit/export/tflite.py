@@ -48,9 +48,52 @@ def save_model(model, folder: str, batch: int = 1) -> str:
     return folder
 
 
+def postprocess_signature(num_classes: int, max_detections: int, iou: float, score: float, scales) -> str:
+    """The ``experimental_implements`` string TFLiteConverter turns into ``TFLite_Detection_PostProcess`` (the OD
+    API's ``export_tflite_graph_lib_tf2``): fast NMS (each anchor ranked by its best class), one class per box.
+    Floats are written with ``repr`` so 1e-8 does not become 0.000000 as ``%f`` makes it."""
+    attrs = [("max_detections", "i", max_detections), ("max_classes_per_detection", "i", 1),
+             ("use_regular_nms", "b", "false"), ("nms_score_threshold", "f", repr(float(score))),
+             ("nms_iou_threshold", "f", repr(float(iou))), ("y_scale", "f", repr(float(scales[0]))),
+             ("x_scale", "f", repr(float(scales[1]))), ("h_scale", "f", repr(float(scales[2]))),
+             ("w_scale", "f", repr(float(scales[3]))), ("num_classes", "i", num_classes)]
+    return " ".join(['name: "TFLite_Detection_PostProcess"'] +
+                    [f'attr {{ key: "{k}" value {{ {t}: {v} }} }}' for k, t, v in attrs])
+
+
+def save_detector(model, folder: str, anchors: np.ndarray, roles: tuple[int, int], num_classes: int,
+                  max_detections: int, iou: float, score: float, scales) -> str:
+    """Write a raw SSD head (box encodings, class scores) as a SavedModel whose graph ends in TFLite's
+    ``TFLite_Detection_PostProcess``: outputs output_00 boxes (1, M, 4) [ymin, xmin, ymax, xmax], output_01 classes,
+    output_02 scores (1, M), output_03 count (1,), float32 at every precision (the op reads float). ``anchors``:
+    (N, 4) [yc, xc, h, w], a constant of the graph; ``roles``: which outputs are the encodings and the scores."""
+    import tensorflow as tf
+
+    shape = (1, *model.input_shape[1:])
+    module = tf.Module()
+    module.tracked = [v.value for v in model.weights]  # as save_model: frozen weights, not variable reads
+    table = tf.constant(np.asarray(anchors, np.float32))
+
+    @tf.function(experimental_implements=postprocess_signature(num_classes, max_detections, iou, score, scales))
+    def detection_postprocess(box_encodings, class_predictions, anchor_boxes):
+        zero = tf.constant(0.0)  # the body is discarded: the converter writes the op in its place
+        return zero, zero, zero, zero
+
+    def serve(x):
+        out = model(x, training=False)
+        boxes, classes, scores, count = detection_postprocess(out[roles[0]], out[roles[1]], table)
+        return {f"{MULTI_OUTPUT}00": boxes, f"{MULTI_OUTPUT}01": classes, f"{MULTI_OUTPUT}02": scores,
+                f"{MULTI_OUTPUT}03": count}
+
+    module.serve = tf.function(serve, input_signature=[tf.TensorSpec(shape, tf.float32, name="input")])
+    tf.saved_model.save(module, folder, signatures={"serving_default": module.serve})
+    return folder
+
+
 def convert(saved_model: str, precision: str, calibration: np.ndarray | None = None, io: str = "float",
-            input_name: str = "input") -> bytes:
-    """Convert a SavedModel (``save_model``). ``calibration``: a preprocessed float batch (int8/int16x8)."""
+            input_name: str = "input", float_outputs: bool = False) -> bytes:
+    """Convert a SavedModel (``save_model``). ``calibration``: a preprocessed float batch (int8/int16x8);
+    ``float_outputs``: int8 with integer input but float32 outputs (a detector's post-processing op reads float)."""
     import tensorflow as tf
 
     if precision not in PRECISIONS:
@@ -70,7 +113,7 @@ def convert(saved_model: str, precision: str, calibration: np.ndarray | None = N
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             io_type = {"float": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[io]
             converter.inference_input_type = io_type
-            converter.inference_output_type = io_type
+            converter.inference_output_type = tf.float32 if float_outputs else io_type
         else:
             # Ops without int16x8 kernels (HARD_SWISH in v3) fall back to float instead of failing.
             converter.target_spec.supported_ops = [

@@ -63,6 +63,12 @@ def evaluate(path: str | Path, data: str | Path, *, limit: int | None = None, cr
             lambda image: load_image(image, recipe.resolution, crop), data, outputs=rt.outputs, limit=limit,
             progress=progress, class_names=names, model_name=path.name, geometry=recipe.resolution,
             overlay=pictures)
+        if metrics.get("output_form") == "post-processed":  # which op: the sidecar's record, else the runtime's own
+            from edgekit.export.artifact import read_sidecar
+
+            op = ((read_sidecar(path) or {}).get("post_processing") or {}).get("op") or (
+                "TFLite_Detection_PostProcess" if rt.name == "litert" else "the model's own NMS")
+            metrics["post_processing"] = f"in the graph ({op})"
         result = {
             **identity, "data": str(data), "task": chosen.name, **metrics,
             "runtime": rt.name, "runtime_version": rt.version, "threads": threads,

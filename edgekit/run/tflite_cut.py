@@ -53,9 +53,11 @@ def single_op_models(data: bytes) -> Iterator[tuple[int, bytes]]:
 
 def op_cost(graph: Graph, op: Op) -> tuple[int, int]:
     """(MACs, parameters) of one op, the papers' way: convolutions, depthwise and fully connected layers
-    count multiply-adds; parameters are the op's constant inputs (weights and biases)."""
+    count multiply-adds; parameters are the op's constant inputs (weights and biases; a detector's anchors are not)."""
     tensors = graph.tensors
     out = tensors[op.outputs[0]].shape if op.outputs else ()
+    if op.name == "TFLite_Detection_PostProcess":  # its constant input is the anchor table, not learned weights
+        return 0, 0
     params = sum(int(np.prod(tensors[i].shape)) for i in op.inputs
                  if i != NO_TENSOR and tensors[i].constant and tensors[i].shape)
     weights = tensors[op.inputs[1]].shape if len(op.inputs) > 1 and op.inputs[1] != NO_TENSOR else ()

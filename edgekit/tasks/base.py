@@ -46,6 +46,7 @@ class Task:
     #: parity keys a table shows, in order (header, key, format)
     parity_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     #: a fraction of the image to crop centrally before resizing, when the task fixes it (None: the option's)
+    accuracy: ClassVar[str] = "accuracy"  # what a drop (--max-drop, drop<=) is a drop of: "top-1", "mAP", "mIoU"
     crop: ClassVar[float | None] = None
     #: whether outputs are per pixel (masks can be drawn: eval --overlay)
     dense: ClassVar[bool] = False

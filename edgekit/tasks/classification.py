@@ -27,6 +27,7 @@ class Classification(Task):
 
     name = "classification"
     description = "one class vector out"
+    accuracy = "top-1"
     metrics = (Metric("agreement", "top1_agreement", ">=", fraction=True),
                Metric("sqnr", "sqnr_db", ">=", " dB"),
                Metric("drop", "drop_pts", "<=", " pts"))

@@ -140,6 +140,7 @@ class Segmentation(Task):
 
     name = "segmentation"
     description = "a class for every pixel: (H, W, classes) logits, an (H, W, 1) sigmoid mask or an (H, W) class map"
+    accuracy = "mIoU"
     metrics = (Metric("miou", "miou_vs_float", ">=", fraction=True),
                Metric("pixels", "pixel_agreement", ">=", fraction=True),
                Metric("sqnr", "sqnr_db", ">=", " dB"),

@@ -57,6 +57,12 @@ class KerasOnnx(_Onnx):
             extra["quantization"] = quantization(self.forms.opts.quantization, float_onnx,
                                                  why="uint8 activations + int8 weights is the fast pairing of ORT's x86 "
                                                      "kernels")
+        if self.forms.postprocess is not None:
+            from edgekit.export.exporters.tflite import post_processing
+
+            data = self.forms.with_postprocess(data)
+            extra["post_processing"] = post_processing(self.forms.postprocess, "NonMaxSuppression (ONNX), box decoding "
+                                                                               "in float ONNX ops")
         return data, {**extra, "onnx": graph(data, self.forms.opts.output.onnx_opset)}
 
     def layer_errors(self, debug_x, split: bool = True) -> list:
@@ -66,7 +72,8 @@ class KerasOnnx(_Onnx):
         return debug_onnx.layer_errors(self._int8(float_onnx), debug_x, float_onnx, scratch=self.forms.scratch)
 
     def mixed(self, tensors: list[str]) -> bytes:
-        return self._int8(self.forms.onnx_float(self.forms.model_for("int8")), exclude=tensors)
+        return self.forms.with_postprocess(self._int8(self.forms.onnx_float(self.forms.model_for("int8")),
+                                                      exclude=tensors))
 
 
 @register

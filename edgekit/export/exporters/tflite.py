@@ -30,6 +30,14 @@ def quantization(precision: str, io: str) -> dict | None:
     return scheme
 
 
+def post_processing(post: dict, op: str) -> dict:
+    """The sidecar's record of a detector's post-processing written into the graph."""
+    return {"where": "in the graph", "op": op, "nms": "fast (each anchor ranked by its best class), class-agnostic",
+            "iou": post["iou"], "score_threshold": post["score"], "max_detections": post["max_detections"],
+            "box_coder_scales": list(post["scales"]), "anchors": int(len(post["anchors"])),
+            "background_class": post["background"], "precision": "float32 (the network before it is quantized)"}
+
+
 class _TFLite(Exporter):
     format = "tflite"
     title = "TFLite"
@@ -53,8 +61,11 @@ class KerasTFLite(_TFLite):
         if item.keep_float:
             data, extra = self._keep_float(model, item.keep_float)
         else:
-            data = tflite_export.convert(forms.saved_model(model), item.precision, forms.calib_x, io=item.io)
+            data = tflite_export.convert(forms.saved_model(model), item.precision, forms.calib_x, io=item.io,
+                                         float_outputs=forms.postprocess is not None)
             extra = {"quantization": quantization(item.precision, item.io)}
+        if forms.postprocess is not None:
+            extra["post_processing"] = post_processing(forms.postprocess, "TFLite_Detection_PostProcess")
         if rewrites:
             from edgekit.export import relu6_ranges, rewrite
 
