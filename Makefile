@@ -177,6 +177,12 @@ demo: setup
 	$(EDGEKIT) eval $(DEMO_OUT)/coco3det/*.tflite $(DEMO_OUT)/coco3det/*.onnx --data $(DATA)/coco-mini/instances_val.json \
 		--db $(DEMO_DB)
 	$(EDGEKIT) bench $(DEMO_OUT)/coco3det/*.tflite $(DEMO_OUT)/coco3det/*.onnx --threads 1 --db $(DEMO_DB)
+	@echo "== 17b. As deployed: post-processing in the graph (TFLite_Detection_PostProcess, ONNX NonMaxSuppression), int8 searched to an mAP drop =="
+	$(EDGEKIT) convert --model $(DEMO_OUT)/det/user/coco3det.keras --labels $(DEMO_OUT)/det/user/labels.txt \
+		--anchors $(DEMO_OUT)/det/user/anchors.json --int8 --format all --postprocess graph --max-drop 0.5 \
+		--calib $(DATA)/coco-mini/instances_train.json --check $(DATA)/coco-mini/instances_val.json --out $(DEMO_OUT)/det/graph
+	$(EDGEKIT) profile $(DEMO_OUT)/det/graph/coco3det/tflite-int8.tflite --top 6 --no-record
+	$(EDGEKIT) edgetpu-check $(DEMO_OUT)/det/graph/coco3det/tflite-int8.tflite
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py

@@ -7,7 +7,7 @@ latency does not depend on the weights' values). Then, through the command line 
 - ``edgekit bench``: all 16 artifacts in one session, 1 thread, interleaved rounds, the CPU named;
 - ``edgekit compare``: our SSDLite v3-large / v2 and v3-small / v3-large float ratios beside the v3 paper's
   Pixel 1 figures (Table 6, TFLite benchmark tool: 137 / 162 ms and 52 / 137 ms);
-- ``edgekit edgetpu-check``: the predicted Edge TPU mapping of each int8 file (uint8 input, --edgetpu).
+- ``edgekit edgetpu-check``: the predicted Edge TPU mapping of each int8 TFLite file.
 Writes benchmarks/results/detectors.json.
 
 Run (pinned to one core, the machine is noisy):
@@ -58,7 +58,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     names, paths = {}, []
     for model in args.models:
-        made = json.loads(edgekit("convert", "--model", model, "--float", "--int8", "--format", "all", "--edgetpu",
+        made = json.loads(edgekit("convert", "--model", model, "--float", "--int8", "--format", "all",
                                   "--postprocess", "graph", "--calib", str(train), "--check", str(val),
                                   "--calib-count", "30", "--out", str(args.out), "--json"))["artifacts"]
         for a in made:

@@ -379,6 +379,18 @@ def study_keep_float(model: str = "v1-0.25-128", *, calib: str | Path, data: str
                             limit=limit, check=check and str(check), threads=threads, warn=warn)
 
 
+def study_v3_ablations(models=("v3-large", "v3-small"), *, calib: str | Path, formats=("tflite", "onnx"),
+                       alpha: float = 1.0, resolution: int = 224, calib_count: int = 32, threads: int = 1,
+                       runs: int = 20, rounds: int = 4, out: str | Path = "v3-ablations", warn: Warn | None = None) -> dict:
+    """MobileNetV3's Sec. 5.1 redesigns (efficient last stage, 16-filter stem) and h-swish (Table 5) undone one
+    at a time: counts, float/int8 latency in one interleaved session, beside the paper's savings."""
+    from edgekit.studies.v3_ablations import v3_ablations_study
+
+    return v3_ablations_study(tuple(models), calib=str(calib), out=out, formats=tuple(formats), alpha=alpha,
+                              resolution=resolution, calib_count=calib_count, threads=threads, runs=runs,
+                              rounds=rounds, warn=warn)
+
+
 # --- devices -------------------------------------------------------------------------------------
 
 def devices(check: bool = True) -> list[dict]:

@@ -751,6 +751,31 @@ def study_keep_float(model, weights, calib, calib_count, check, data, limit, kee
     console.print(present.keep_float_table(report))
 
 
+@study.command(name="v3-ablations")
+@click.option("--models", default="v3-large,v3-small", show_default=True, help="Comma-separated: v3-large, v3-small.")
+@click.option("--calib", required=True, type=click.Path(), help="Calibration image folder (int8).")
+@calib_count_option
+@click.option("--format", "fmt", type=click.Choice([*vocab.FORMATS, "all"]), default="all", show_default=True)
+@click.option("--alpha", default=1.0, show_default=True, type=float, help="Width multiplier of every variant.")
+@click.option("--resolution", default=224, show_default=True, type=int, help="Input size of every variant.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--runs", default=20, show_default=True, help="Timed runs per artifact and round.")
+@click.option("--rounds", default=4, show_default=True, help="Interleaved rounds.")
+@click.option("--out", default="v3-ablations", show_default=True, type=click.Path())
+@json_option
+def study_v3_ablations(models, calib, calib_count, fmt, alpha, resolution, threads, runs, rounds, out, as_json):
+    """MobileNetV3's redesigns undone (original last stage, 32-filter stem, ReLU for h-swish): MAdds, params and
+    float/int8 latency here, in one interleaved run, beside the v3 paper's savings (Sec. 5.1, Table 5)."""
+    report = _api().study_v3_ablations(tuple(m.strip() for m in models.split(",") if m.strip()), calib=calib,
+                                       formats=vocab.FORMATS if fmt == "all" else (fmt,), alpha=alpha,
+                                       resolution=resolution, calib_count=calib_count, threads=threads, runs=runs,
+                                       rounds=rounds, out=out, warn=_warn)
+    if as_json:
+        return _emit_json(report)
+    console, present = _console()
+    console.print(present.v3_ablations_table(report))
+
+
 @cli.command(name="compare")
 @click.argument("models", nargs=-1)
 @db_option

@@ -734,6 +734,44 @@ def sweep_table(summary: dict) -> Table:
     return table
 
 
+def v3_ablations_table(report: dict) -> Table:
+    """Each MobileNetV3 redesign undone: its MAdds, params and latency deltas here beside the paper's."""
+    from edgekit.zoo.spec import format_alpha
+
+    keys = sorted({k for row in report["rows"] for k in row["latency"]},
+                  key=lambda k: (k.split("-")[0], k.endswith("int8")))
+    size = f"{format_alpha(report['alpha'])}, {report['resolution']} px"
+    table = Table(title=f"MobileNetV3's redesigns undone ({size}): what each costs here, beside the v3 paper")
+    for col in ("variant", "MMACs", "Δ MMACs", "params", *(f"{k} ms (Δ)" for k in keys), "paper (Pixel 1)"):
+        table.add_column(col, justify="left" if col in ("variant", "paper (Pixel 1)") else "right",
+                         overflow="fold", no_wrap=col not in ("variant", "paper (Pixel 1)"))
+    for row in report["rows"]:
+        paper = row.get("paper") or {}
+        said = []
+        if "macs_delta_m" in paper:
+            said.append(f"+{paper['macs_delta_m']} M MAdds")
+        if "latency_delta_ms" in paper:
+            said.append(f"+{paper['latency_delta_ms']} ms" + (f" ({paper['latency_share']:.0%} of the time)"
+                                                              if paper.get("latency_share") else ""))
+        if "baseline_latency_ms" in paper:
+            said.append(f"{paper['latency_ms']} ms against {paper['baseline_latency_ms']} ms with h-swish")
+        cells = []
+        for k in keys:
+            lat = row["latency"].get(k)
+            cells.append("" if lat is None else f"{lat['median_ms']:.3f}" if row["ablation"] == "as published" else
+                         f"{lat['median_ms']:.3f} ({lat['delta_ms']:+.3f}, {lat['delta_pct']:+.1f}%)")
+        table.add_row(row["model"], f"{row['macs'] / 1e6:.1f}",
+                      "" if row["ablation"] == "as published" else f"{row['macs_delta'] / 1e6:+.1f}",
+                      f"{row['params'] / 1e6:.2f} M", *cells, "; ".join(said) or ("" if row["ablation"] ==
+                                                                                  "as published" else "not published"))
+    c = report["conditions"]
+    features = ", ".join(f for f in c["cpu_features"] if "vnni" in f or "dot" in f or f in ("avx2", "avx512f"))
+    table.caption = (f"Δ against the network as published, in the same interleaved session; {c['statistic']}, "
+                     f"{c['threads']} thread(s), on {c['cpu']} ({features or 'no dot-product features'}); MMACs a "
+                     f"plain count; paper: what the redesign saved (v3 paper Sec. 5.1, Table 5; published.toml)")
+    return table
+
+
 def keep_float_table(report: dict) -> Table:
     """Float, int8 and mixed side by side."""
     kept = report["keep_float"]

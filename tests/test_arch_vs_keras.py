@@ -14,6 +14,9 @@ SMALL = [
     "efficientnet-b0-1.0-96", "efficientnet-lite0-1.0-96", "mnasnet-a1-0.35-96", "mnasnet-a1-1.4-128",
     "v2-0.35-96", "v2-1.3-160", "v2-0.5-104",
     "v3-small-0.75-128", "v3-small-1.0-96-min", "v3-large-0.75-160-min", "v3-large-1.0-120",
+    # the v3 paper's Sec. 5.1 ablations (the original last stage, the 32-filter stem) and other class counts
+    "v3-large-1.0-96-origlast-stem32", "v3-small-0.75-128-stem32", "v3-small-1.0-96-origlast-min", "v3-large-0.75-96-relu", "v3-small-1.0-96-origlast-relu",
+    "v1-0.25-128-c120", "v2-0.35-96-c10", "mnasnet-a1-0.35-96-c5",
 ]
 FULL = ["v1-1.0-224", "v2-1.4-224", "v3-small-1.0-224", "v3-large-1.0-224"]
 

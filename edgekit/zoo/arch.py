@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from edgekit.zoo.spec import ModelSpec
 
-NUM_CLASSES = 1000
+NUM_CLASSES = 1000  # ImageNet's; a spec's ``classes`` (-cN) sets each head
+# MobileNetV3's original last stage (v3 paper, Sec. 5.1, Fig. 5): after the 1x1 expansion at 7x7, a 3x3 depthwise
+# and a linear 1x1 projection (the tail of a last bottleneck, as in MnasNet-A1 and V2), then the 1x1 feature layer
+# at 7x7 before the pool. Large's projection is MnasNet-A1's 320; Small has no published original stage: 2 x 96
+# is our construction (docs/models.md says so).
+ORIGINAL_LAST_PROJECTION = {"v3-large": 320, "v3-small": 192}
 
 # Ops that do multiply-accumulates in a "plain" count, as the papers count them.
 MAC_OPS = ("conv", "dwconv", "fc")
@@ -127,7 +132,7 @@ def _v1(spec: ModelSpec, top: bool = True, taps: dict | None = None) -> _Net:
         return net
     net.block = "head"
     net.pool("global_average_pooling2d")
-    net.fc("conv_preds", NUM_CLASSES)
+    net.fc("conv_preds", spec.classes)
     net.other("predictions", "softmax")
     return net
 
@@ -142,7 +147,7 @@ def _v1_conv(spec: ModelSpec) -> _Net:
         net.conv(f"conv_{i}", int(filters * a), 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
     net.block = "head"
     net.pool("global_average_pooling2d")
-    net.fc("conv_preds", NUM_CLASSES)
+    net.fc("conv_preds", spec.classes)
     net.other("predictions", "softmax")
     return net
 
@@ -199,7 +204,7 @@ def _v2(spec: ModelSpec, output_stride: int | None = None, top: bool | str = Tru
     if top == "conv":
         return net
     net.pool("global_average_pooling2d")
-    net.fc("predictions", NUM_CLASSES, act="softmax")
+    net.fc("predictions", spec.classes, act="softmax")
     return net
 
 
@@ -227,9 +232,10 @@ def _v3(spec: ModelSpec, output_stride: int | None = None, top: bool = True, red
     (filled with the stride-8 feature's layer name and shape, for LR-ASPP's skip)."""
     a, net = spec.alpha, _Net(spec.input_shape[:2])
     large = spec.family == "v3-large"
-    kernel, act, se_ratio = (3, "relu", None) if spec.minimalistic else (5, "hard_swish", 0.25)
+    kernel, act, se_ratio = (3, "relu", None) if spec.minimalistic else (5, "relu" if spec.relu else "hard_swish", 0.25)
     net.other("rescaling", "rescale")
-    net.conv("conv", 16, 3, 2, act=act)
+    # -stem32: the stem before Sec. 5.1's redesign, 32 filters with ReLU (the paper: 16 with h-swish is as accurate)
+    net.conv("conv", 32 if spec.stem32 else 16, 3, 2, act="relu" if spec.stem32 else act)
     blocks = _V3_LARGE if large else _V3_SMALL
     schedule = atrous_schedule([b[3] for b in blocks], 2, output_stride)
     last_stage = max(i for i, b in enumerate(blocks) if b[3] == 2)
@@ -269,9 +275,15 @@ def _v3(spec: ModelSpec, output_stride: int | None = None, top: bool = True, red
         return net
     last_point = 1280 if large else 1024
     last_point = make_divisible(last_point * a) if a > 1.0 else last_point
-    net.pool("global_average_pooling2d")
-    net.fc("conv_2", last_point, act=act)
-    net.fc("logits", NUM_CLASSES)
+    if spec.original_last:  # the feature layer at 7x7 after a depthwise + projection, then the pool (Fig. 5)
+        net.dwconv("conv_1_depthwise", 3, 1, act=act)
+        net.conv("conv_1_project", make_divisible(ORIGINAL_LAST_PROJECTION[spec.family] * a))
+        net.conv("conv_2", last_point, act=act)
+        net.pool("global_average_pooling2d")
+    else:
+        net.pool("global_average_pooling2d")
+        net.fc("conv_2", last_point, act=act)
+    net.fc("logits", spec.classes)
     net.other("predictions", "softmax")
     return net
 
@@ -395,7 +407,7 @@ def _mbconv(spec: ModelSpec) -> _Net:
     net.block = "head"
     net.conv("top_conv", width(head) if scale_ends else head, act=act)
     net.pool("avg_pool")
-    net.fc("predictions", NUM_CLASSES, act="softmax")
+    net.fc("predictions", spec.classes, act="softmax")
     return net
 
 

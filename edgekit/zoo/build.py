@@ -58,6 +58,10 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
         kwargs.pop("alpha")  # B0 is one width
     if spec.family.startswith("v3"):
         kwargs["minimalistic"] = spec.minimalistic
+    if spec.classes != 1000:
+        kwargs["classes"] = spec.classes
+    if spec.ablations:
+        builder = _v3_ablated(builder, spec)
     if source.kind == "imagenet":
         return _build_imagenet(builder, kwargs, spec), source
     if source.seed is not None:
@@ -71,6 +75,90 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
                 f"cannot load {source.path} into {spec.name}: {first_line(exc)}"
             ) from None
     return model, source
+
+
+def _v3_ablated(maker, spec: ModelSpec):
+    """keras.applications' MobileNetV3 with the v3 paper's Sec. 5.1 redesigns undone (the same numbers
+    ``arch._v3`` counts): ``-stem32`` edits the stem to 32 filters with ReLU (and the first block's
+    squeeze-excite, which is sized by its input), ``-origlast`` replaces the efficient last stage by the
+    original one (3x3 depthwise and a linear projection after the 7x7 expansion, the feature layer at 7x7 with
+    batch norm, then the pool and the logits)."""
+    from edgekit.zoo import arch
+
+    keras = _keras()
+    layers = keras.layers
+
+    def build(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000, minimalistic=False):
+        base = maker(input_shape=input_shape, alpha=alpha, weights=None, minimalistic=minimalistic,
+                     include_top=not spec.original_last, classes=classes, classifier_activation=classifier_activation,
+                     include_preprocessing=True)
+        if spec.stem32 or spec.relu:
+            config = base.get_config()
+            by_name = {layer["config"]["name"]: layer for layer in config["layers"]}
+            if spec.relu:  # Table 5's ReLU row: every h-swish a ReLU (SE's hard-sigmoid gates stay)
+                for layer in config["layers"]:
+                    if layer["class_name"] == "Activation" and layer["config"]["activation"] in ("hard_silu", "hard_swish"):
+                        layer["config"]["activation"] = "relu"
+            if spec.stem32:
+                by_name["conv"]["config"]["filters"] = 32
+                stem_act = next(layer for layer in config["layers"] if any(
+                    n[0] == "conv_bn" for node in layer.get("inbound_nodes", []) for n in _inbound(node)))
+                if stem_act["class_name"] == "Activation":
+                    stem_act["config"]["activation"] = "relu"
+                if "expanded_conv_squeeze_excite_conv_1" in by_name:
+                    by_name["expanded_conv_squeeze_excite_conv_1"]["config"]["filters"] = 32
+                    by_name["expanded_conv_squeeze_excite_conv"]["config"]["filters"] = arch.make_divisible(32 * 0.25)
+                if "expanded_conv_add" in by_name:  # 32 in, 16 out: the first block's residual no longer exists
+                    config["layers"].remove(by_name["expanded_conv_add"])
+                    _rewire(config["layers"], "expanded_conv_add", "expanded_conv_project_bn")
+            for layer in config["layers"]:
+                layer.pop("build_config", None)
+            base = keras.Model.from_config(config)
+        if not spec.original_last:
+            return base
+        act = "relu" if minimalistic or spec.relu else "hard_swish"
+        last_point = 1280 if spec.family == "v3-large" else 1024
+        last_point = arch.make_divisible(last_point * alpha) if alpha > 1.0 else last_point
+        x = base.output
+        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name="conv_1_depthwise")(x)
+        x = layers.Activation(act, name="conv_1_depthwise_act")(layers.BatchNormalization(name="conv_1_depthwise_bn")(x))
+        x = layers.Conv2D(arch.make_divisible(arch.ORIGINAL_LAST_PROJECTION[spec.family] * alpha), 1, use_bias=False,
+                          name="conv_1_project")(x)
+        x = layers.BatchNormalization(name="conv_1_project_bn")(x)
+        x = layers.Conv2D(last_point, 1, use_bias=False, name="conv_2")(x)
+        x = layers.Activation(act, name="conv_2_act")(layers.BatchNormalization(name="conv_2_bn")(x))
+        x = layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling2d")(x)
+        x = layers.Dropout(0.2, name="dropout")(x)
+        x = layers.Conv2D(classes, 1, name="logits")(x)
+        x = layers.Flatten(name="flatten")(x)
+        if classifier_activation:
+            x = layers.Activation(classifier_activation, name="predictions")(x)
+        return keras.Model(base.input, x, name=spec.name.replace("-", "_").replace(".", "_"))
+
+    return build
+
+
+def _rewire(value, old: str, new: str) -> None:
+    """Point every serialized reference to layer ``old`` at layer ``new`` instead (in place)."""
+    if isinstance(value, dict):
+        history = value.get("keras_history") if isinstance(value.get("keras_history"), list) else None
+        if history and history[0] == old:
+            history[0] = new
+        for item in value.values():
+            _rewire(item, old, new)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _rewire(item, old, new)
+
+
+def _inbound(node) -> list:
+    """The (layer name, ...) entries of one Keras 3 serialized inbound node."""
+    args = node.get("args", []) if isinstance(node, dict) else node
+    out = []
+    for arg in args if isinstance(args, (list, tuple)) else [args]:
+        if isinstance(arg, dict) and "keras_history" in arg.get("config", {}):
+            out.append(arg["config"]["keras_history"])
+    return out
 
 
 def _v1_like(separable: bool, depth: float = 1.0):

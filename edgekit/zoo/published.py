@@ -103,6 +103,14 @@ def latency_row(model: str, precision: str, source: str) -> PublishedRow | None:
 
 
 @lru_cache(maxsize=1)
+def ablations() -> tuple[dict, ...]:
+    """The published effect of each MobileNetV3 redesign (v3 paper Sec. 5.1, Table 5), with its source's cite."""
+    sources = _data()["sources"]
+    return tuple({**raw, "cite": sources[raw["source"]]["cite"], "url": sources[raw["source"]]["url"]}
+                 for raw in _data().get("ablations", []))
+
+
+@lru_cache(maxsize=1)
 def ratios() -> tuple[PublishedRatio, ...]:
     """The named ratios of the data file, then int8/float of every model a source timed both ways."""
     sources = _data()["sources"]

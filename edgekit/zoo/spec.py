@@ -23,6 +23,9 @@ from edgekit.errors import UnknownModelError
 from edgekit.zoo.families import FAMILIES, Family, Preprocessing
 
 DEFAULT_ALPHA = 1.0
+DEFAULT_CLASSES = 1000
+MAX_CLASSES = 100_000
+ABLATIONS = {"origlast": "original_last", "stem32": "stem32", "relu": "relu"}  # name token -> field (v3 only)
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
 _NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|deeplabv3-v2|"
@@ -48,6 +51,10 @@ class ModelSpec:
     output_stride: int | None = None  # a segmenter's (None: its family's)
     aspp: bool = False  # DeepLabv3's atrous spatial pyramid pooling (deeplabv3-v2)
     reduced: bool = False  # SSDLite on v3: the blocks between C4 and C5 with half their channels (v3 paper, Table 6)
+    classes: int = DEFAULT_CLASSES  # a classifier's head (-cN): the v1 paper's Table 10 counts a 120-class one
+    original_last: bool = False  # v3 ablation (-origlast): the last stage before the v3 paper's Sec. 5.1 redesign
+    stem32: bool = False  # v3 ablation (-stem32): a 32-filter ReLU stem instead of 16 filters with h-swish (Sec. 5.1)
+    relu: bool = False  # v3 ablation (-relu): ReLU wherever v3 has h-swish (Table 5's "ReLU" row; SE and kernels kept)
 
     @property
     def name(self) -> str:
@@ -59,7 +66,16 @@ class ModelSpec:
             base += f"-os{self.stride}" if self.stride != self.info.output_stride else ""
             base += "-aspp" if self.aspp else ""
         base += "-reduced" if self.reduced else ""
+        base += "-origlast" if self.original_last else ""
+        base += "-stem32" if self.stem32 else ""
+        base += "-relu" if self.relu else ""
+        base += f"-c{self.classes}" if self.classes != DEFAULT_CLASSES else ""
         return base + ("-min" if self.minimalistic else "")
+
+    @property
+    def ablations(self) -> tuple[str, ...]:
+        """The v3 paper's Sec. 5.1 ablations this variant undoes (name tokens)."""
+        return tuple(token for token, field in ABLATIONS.items() if getattr(self, field))
 
     @property
     def task(self) -> str:
@@ -116,6 +132,8 @@ class ModelSpec:
             "resolution": self.resolution,
             "minimalistic": self.minimalistic,
             **({"depth": self.depth} if self.depth != 1.0 else {}),
+            **({"classes": self.classes} if self.classes != DEFAULT_CLASSES else {}),
+            **({"ablations": list(self.ablations)} if self.ablations else {}),
             **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "classes": len(self.info.class_names), "class_names": list(self.info.class_names),
                 "reduced": self.reduced, "anchors": self.anchors} if self.task == "detection" else {}),
@@ -167,6 +185,7 @@ def parse_model(text: str) -> ModelSpec:
     tokens = [t for t in match.group(2).split("-") if t]
     alpha, resolution, minimalistic, depth = None, None, False, None
     width, output_stride, aspp, reduced = None, None, False, False
+    classes, ablations = DEFAULT_CLASSES, set()
     for i, token in enumerate(tokens):
         if family.dense and re.fullmatch(r"os\d+", token):
             if int(token[2:]) not in family.output_strides:
@@ -193,6 +212,20 @@ def parse_model(text: str) -> ModelSpec:
             if depth is not None:
                 raise _unknown(raw, " (two depth multipliers)")
             depth = float(token[1:])
+        elif re.fullmatch(r"c\d+", token):
+            if family.task != "classification":
+                raise UnknownModelError(f"'{raw}': -cN sets a classifier's class count; {family.name}'s classes are its "
+                                        f"data set's")
+            classes = int(token[1:])
+            if not 1 <= classes <= MAX_CLASSES:
+                raise UnknownModelError(f"'{raw}': a classifier needs 1 to {MAX_CLASSES:,} classes, got {classes}")
+        elif token in ABLATIONS:
+            if family.name not in ("v3-small", "v3-large"):
+                raise UnknownModelError(f"'{raw}': -{token} undoes a MobileNetV3 redesign (v3 paper, Sec. 5.1): "
+                                        f"v3-small or v3-large only, not {family.name}")
+            if token == "relu" and "min" in tokens:
+                raise UnknownModelError(f"'{raw}': -min already has no h-swish; -relu is the full v3 with ReLU")
+            ablations.add(token)
         elif token == "min":
             if i != len(tokens) - 1:
                 raise _unknown(raw, " ('-min' must come last)")
@@ -256,4 +289,5 @@ def parse_model(text: str) -> ModelSpec:
             f"or, with random or local weights, any size >= {MIN_RESOLUTION} divisible by 8"
         )
     alpha = next(a for a in widths if abs(alpha - a) < 1e-9)
-    return ModelSpec(family.name, alpha, resolution, minimalistic, depth)
+    return ModelSpec(family.name, alpha, resolution, minimalistic, depth, classes=classes,
+                     original_last="origlast" in ablations, stem32="stem32" in ablations, relu="relu" in ablations)

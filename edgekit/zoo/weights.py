@@ -56,6 +56,10 @@ def resolve(spec: ModelSpec, weights: str | None) -> WeightsSource:
             raise WeightsError(f"random weights take a whole-number seed: {choice} (e.g. none:7)")
         return WeightsSource("none", seed=int(seed))
     if choice.lower() == "imagenet":
+        if spec.classes != 1000 or spec.ablations:
+            what = f"a {spec.classes}-class head" if spec.classes != 1000 else f"the -{'/-'.join(spec.ablations)} ablation"
+            raise WeightsError(f"no published ImageNet weights exist for {spec.name} ({what}): use --weights none or "
+                               f"a .h5 file of your own (fine-tuned)")
         if spec.depth != 1.0:
             raise WeightsError(f"no published ImageNet weights exist for {spec.name} (a depth-scaled network of "
                                f"EfficientNet's Table 3): use --weights none or a .h5 file of your own")
