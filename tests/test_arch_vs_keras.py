@@ -17,8 +17,10 @@ SMALL = [
     # the v3 paper's Sec. 5.1 ablations (the original last stage, the 32-filter stem) and other class counts
     "v3-large-1.0-96-origlast-stem32", "v3-small-0.75-128-stem32", "v3-small-1.0-96-origlast-min", "v3-large-0.75-96-relu", "v3-small-1.0-96-origlast-relu",
     "v1-0.25-128-c120", "v2-0.35-96-c10", "mnasnet-a1-0.35-96-c5",
+    # ShuffleNet v1 (the v2 paper's Table 4 rival): grouped convolutions and the channel shuffle
+    "shufflenet-v1-g3-0.5-96", "shufflenet-v1-g8-0.5-64", "shufflenet-v1-g1-0.25-64", "shufflenet-v1-g2-1.0-96",
 ]
-FULL = ["v1-1.0-224", "v2-1.4-224", "v3-small-1.0-224", "v3-large-1.0-224"]
+FULL = ["v1-1.0-224", "v2-1.4-224", "v3-small-1.0-224", "v3-large-1.0-224", "shufflenet-v1-g3-1.5-224"]
 
 
 def _check(name):

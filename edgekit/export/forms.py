@@ -17,6 +17,11 @@ from edgekit.export import onnx as onnx_export
 from edgekit.export import tflite as tflite_export
 
 
+def grouped_convolutions(model) -> int:
+    """How many of a Keras model's convolutions are grouped (ShuffleNet's)."""
+    return sum(1 for layer in model.layers if getattr(layer, "groups", 1) > 1)
+
+
 class KerasForms:
     """A Keras model's forms (``model`` is the float reference model, logits out)."""
 
@@ -30,6 +35,7 @@ class KerasForms:
         self._split = None
         self._saved: dict[int, str] = {}
         self._onnx: dict[int, bytes] = {}
+        self._said: set[str] = set()
 
     def model_for(self, precision: str):
         """The float model, or for a calibrated precision its copy with weights rounded by ``--ptq``."""
@@ -81,8 +87,23 @@ class KerasForms:
     def onnx_float(self, model) -> bytes:
         """The network's float ONNX graph (raw outputs: post-processing is appended after quantization)."""
         if id(model) not in self._onnx:
-            self._onnx[id(model)] = onnx_export.convert_float(model, self.opts.output.onnx_opset)
+            if grouped_convolutions(model):
+                # Keras 3 runs a grouped Conv2D as an XLA-compiled function, which tf2onnx cannot read: go through
+                # the float TFLite graph (one grouped CONV_2D each), which tf2onnx's TFLite reader maps to Conv(group)
+                path = os.path.join(self.scratch, f"grouped-{len(self._onnx)}.tflite")
+                with open(path, "wb") as f:
+                    f.write(tflite_export.convert(self.saved_model(model), "float"))
+                self._onnx[id(model)] = onnx_export.rename_input(onnx_export.from_tflite(path, self.opts.output.onnx_opset))
+                self.notes_once("ONNX: made from the float TFLite graph through tf2onnx's TFLite reader (Keras 3's "
+                                "grouped convolutions are XLA functions tf2onnx cannot convert)")
+            else:
+                self._onnx[id(model)] = onnx_export.convert_float(model, self.opts.output.onnx_opset)
         return self._onnx[id(model)]
+
+    def notes_once(self, note: str) -> None:
+        if note not in self._said:
+            self._said.add(note)
+            self.notes.append(note)
 
     def with_postprocess(self, data: bytes) -> bytes:
         """An ONNX artifact with the detector's float decoding and NonMaxSuppression appended, when asked."""

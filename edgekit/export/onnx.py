@@ -61,6 +61,22 @@ def from_tflite(path, opset: int = DEFAULT_OPSET) -> bytes:
     return graph.make_model("edgekit", graph_name=raw.graph.name).SerializeToString()
 
 
+def rename_input(model_bytes: bytes, name: str = INPUT_NAME) -> bytes:
+    """The graph with its (single) input renamed ``name``, every node reading it updated."""
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    old = model.graph.input[0].name
+    if old == name:
+        return model_bytes
+    model.graph.input[0].name = name
+    for node in model.graph.node:
+        for i, value in enumerate(node.input):
+            if value == old:
+                node.input[i] = name
+    return model.SerializeToString()
+
+
 def _scalars_to_vectors(graph) -> int:
     """Reshape rank-0 constants that feed element-wise ops to shape [1]; returns how many."""
     changed = 0

@@ -42,6 +42,7 @@ class Layer:
     bn: bool = False
     act: str | None = None
     dilation: int = 1  # atrous (dilated) depthwise convolutions of a segmenter's backbone
+    groups: int = 1  # grouped convolution (ShuffleNet): each output channel sees in / groups inputs
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -77,10 +78,11 @@ class _Net:
         self.layers.append(Layer(name, op, self.block, self.shape, out_shape, **kw))
         self.shape = out_shape
 
-    def conv(self, name, filters, kernel=1, stride=1, act=None, padding="same", bn=True, bias=False):
+    def conv(self, name, filters, kernel=1, stride=1, act=None, padding="same", bn=True, bias=False, groups=1):
         h, w, _ = self.shape
         size = (_out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding))
-        self._add(name, "conv", (*size, filters), kernel=kernel, stride=stride, act=act, bn=bn, bias=bias)
+        self._add(name, "conv", (*size, filters), kernel=kernel, stride=stride, act=act, bn=bn, bias=bias,
+                  groups=groups)
 
     def dwconv(self, name, kernel=3, stride=1, act=None, padding="same", dilation=1):
         h, w, c = self.shape
@@ -463,8 +465,70 @@ def feature_maps(spec: ModelSpec) -> list[tuple[str, tuple[int, int, int]]]:
     return maps
 
 
+# ShuffleNet v1 (Zhang et al. 2018, Table 1): stage 2's output channels at 1x per group count; stages 3 and 4
+# double it; 4, 8 and 4 units; each unit's bottleneck a quarter of its output (the authors' code). Stems are the
+# authors' (megvii-model/ShuffleNet-Series): 24, 12 at 0.5x (16 for g = 8), 48 at 2x.
+SHUFFLENET_STAGE2 = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
+SHUFFLENET_REPEATS = (4, 8, 4)
+
+
+def shufflenet_channels(groups: int, alpha: float, name: str = "") -> tuple[int, list[int]]:
+    """(stem, the three stages' output channels) of ShuffleNet v1 at ``groups`` and width ``alpha``; refuses a
+    group count that does not divide a grouped convolution's channels."""
+    from edgekit.errors import UnknownModelError
+
+    stem = 48 if alpha >= 2.0 else 12 if alpha <= 0.5 else 24
+    if alpha <= 0.5 and groups == 8:
+        stem = 16
+    stages = [int(SHUFFLENET_STAGE2[groups] * alpha) * m for m in (1, 2, 4)]
+    inputs = [stem, stages[0], stages[1]]
+    for out, cin in zip(stages, inputs):
+        for what, channels in (("bottleneck (a quarter of the output)", out // 4),
+                               ("first unit's branch (output minus input)", out - cin)):
+            if out % 4 or channels % groups:
+                raise UnknownModelError(f"'{name}': {groups} groups do not divide the {what} channels ({channels}) of "
+                                        f"the {out}-channel stage at width {alpha:g}: pick another group count or width")
+    return stem, stages
+
+
+def _shufflenet(spec: ModelSpec) -> _Net:
+    """ShuffleNet v1 (arXiv:1707.01083, Sec. 3, Table 1): a 3x3 stem and max pool, then units of 1x1 grouped conv
+    + BN + ReLU, channel shuffle, 3x3 depthwise + BN, 1x1 grouped conv + BN; a stride-1 unit adds its input (then
+    ReLU), a stride-2 unit concatenates its input average-pooled; stage 2's first 1x1 is not grouped."""
+    g = spec.groups or 3
+    stem, stages = shufflenet_channels(g, spec.alpha, spec.name)
+    net = _Net(spec.input_shape[:2])
+    net.conv("conv1", stem, 3, 2, act="relu")
+    h, w, c = net.shape
+    net.other("maxpool", "maxpool", (-(-h // 2), -(-w // 2), c))
+    for stage, (out, repeats) in enumerate(zip(stages, SHUFFLENET_REPEATS), start=2):
+        for unit in range(repeats):
+            net.block = f"stage {stage} unit {unit}"
+            prefix = f"stage{stage}_unit{unit}_"
+            stride = 2 if unit == 0 else 1
+            block_in = net.shape
+            net.conv(f"{prefix}gconv1", out // 4, act="relu", groups=1 if (stage == 2 and unit == 0) else g)
+            if g > 1:
+                net.other(f"{prefix}shuffle", "shuffle")
+            net.dwconv(f"{prefix}dwconv", 3, stride)
+            net.conv(f"{prefix}gconv2", out - block_in[2] if stride == 2 else out, groups=g)
+            if stride == 2:
+                branch = net.shape
+                net.shape = block_in
+                net.other(f"{prefix}shortcut", "avgpool", (*branch[:2], block_in[2]))
+                net.other(f"{prefix}concat", "concat", (*branch[:2], out))
+            else:
+                net.other(f"{prefix}add", "add")
+    net.block = "head"
+    net.pool("global_average_pooling2d")
+    net.fc("fc", spec.classes)
+    net.other("predictions", "softmax")
+    return net
+
+
 _BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3,
              "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv,
+             "shufflenet-v1": _shufflenet,
              "deeplabv3-v2": _deeplab, "lraspp-v3-large": _lraspp, "lraspp-v3-small": _lraspp,
              "ssdlite-v1": _ssdlite, "ssdlite-v2": _ssdlite, "ssdlite-v3-large": _ssdlite, "ssdlite-v3-small": _ssdlite}
 

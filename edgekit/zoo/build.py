@@ -47,7 +47,8 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
     if spec.depth != 1.0:  # EfficientNet's depth scaling: keras.applications has no such knob
         builder = _deep(spec.family, spec.depth)
     else:
-        builder = getattr(keras.applications, spec.info.keras_builder) if spec.info.keras_builder else _OWN[spec.family]()
+        builder = (getattr(keras.applications, spec.info.keras_builder) if spec.info.keras_builder else
+                   _shufflenet_builder(spec) if spec.family == "shufflenet-v1" else _OWN[spec.family]())
     kwargs = dict(
         input_shape=spec.input_shape,
         alpha=spec.alpha,
@@ -456,6 +457,54 @@ def detector(spec: ModelSpec, class_names=None):
 
 
 # Families keras.applications does not have: builder factories (called only when building).
+def _shufflenet_builder(spec: ModelSpec):
+    """ShuffleNet v1 in Keras from ``arch``'s channel table (the same layer names, so the tests hold the two to
+    each other): grouped 1x1 convolutions (``Conv2D(groups=)``, which TFLite and ONNX keep as one grouped
+    convolution) and the channel shuffle as reshape, transpose, reshape."""
+    from edgekit.zoo.arch import SHUFFLENET_REPEATS, shufflenet_channels
+
+    keras = _keras()
+    layers = keras.layers
+    g = spec.groups or 3
+
+    def shuffle(x, name):
+        h, w, c = x.shape[1:]
+        x = layers.Reshape((h, w, g, c // g), name=f"{name}_split")(x)
+        x = layers.Permute((1, 2, 4, 3), name=f"{name}_transpose")(x)
+        return layers.Reshape((h, w, c), name=name)(x)
+
+    def build(input_shape, alpha=1.0, weights=None, classifier_activation="softmax", classes=1000):
+        stem, stages = shufflenet_channels(g, alpha, spec.name)
+        inputs = keras.Input(input_shape)
+        x = layers.Conv2D(stem, 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+        x = layers.ReLU(name="conv1_relu")(layers.BatchNormalization(name="conv1_bn")(x))
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name="maxpool")(x)
+        for stage, (out, repeats) in enumerate(zip(stages, SHUFFLENET_REPEATS), start=2):
+            for unit in range(repeats):
+                prefix, stride, block_in = f"stage{stage}_unit{unit}_", 2 if unit == 0 else 1, x
+                first = 1 if (stage == 2 and unit == 0) else g
+                y = layers.Conv2D(out // 4, 1, groups=first, use_bias=False, name=f"{prefix}gconv1")(x)
+                y = layers.ReLU(name=f"{prefix}gconv1_relu")(layers.BatchNormalization(name=f"{prefix}gconv1_bn")(y))
+                if g > 1:
+                    y = shuffle(y, f"{prefix}shuffle")
+                y = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{prefix}dwconv")(y)
+                y = layers.BatchNormalization(name=f"{prefix}dwconv_bn")(y)
+                branch = out - x.shape[-1] if stride == 2 else out
+                y = layers.Conv2D(branch, 1, groups=g, use_bias=False, name=f"{prefix}gconv2")(y)
+                y = layers.BatchNormalization(name=f"{prefix}gconv2_bn")(y)
+                if stride == 2:
+                    shortcut = layers.AveragePooling2D(3, strides=2, padding="same", name=f"{prefix}shortcut")(block_in)
+                    x = layers.Concatenate(name=f"{prefix}concat")([shortcut, y])
+                else:
+                    x = layers.Add(name=f"{prefix}add")([block_in, y])
+                x = layers.ReLU(name=f"{prefix}relu")(x)
+        x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="fc")(x)
+        return keras.Model(inputs, x, name=spec.name.replace("-", "_").replace(".", "_"))
+
+    return build
+
+
 _OWN = {"v1-conv": lambda: _v1_like(separable=False), "efficientnet-lite0": lambda: _mbconv_builder("efficientnet-lite0"),
         "mnasnet-a1": lambda: _mbconv_builder("mnasnet-a1")}
 

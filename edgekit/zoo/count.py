@@ -31,7 +31,7 @@ def count_layer(layer: arch.Layer) -> LayerCount:
     k = layer.kernel
     macs = weights = elementwise = 0
     if layer.op == "conv":
-        weights = k * k * cin * cout
+        weights = k * k * cin // layer.groups * cout
         macs = h * w * weights
     elif layer.op == "dwconv":
         weights = k * k * cin

@@ -23,6 +23,7 @@ def layer_type(layer: Layer) -> str:
     names = {
         "conv": "Conv", "dwconv": "Conv dw", "fc": "FC", "pool": "Avg Pool", "softmax": "Softmax",
         "add": "Add", "mul": "SE scale", "rescale": "Rescale", "normalize": "Normalize",
+        "shuffle": "Channel shuffle", "maxpool": "Max Pool", "avgpool": "Avg Pool 3x3",
     }
     label = names.get(layer.op, layer.op.replace("_", " ").capitalize())  # every arch op has a cell
     return f"{label} / s{layer.stride}" if layer.op in ("conv", "dwconv", "fc", "pool", "softmax") else label
@@ -32,7 +33,7 @@ def filter_shape(layer: Layer) -> str:
     """The v1 paper's 'Filter Shape' cell for a layer."""
     k, cin, cout = layer.kernel, layer.in_shape[2], layer.out_shape[2]
     return {
-        "conv": f"{k}x{k}x{cin}x{cout}",
+        "conv": f"{k}x{k}x{cin}x{cout}" + (f" g{layer.groups}" if layer.groups > 1 else ""),
         "dwconv": f"{k}x{k}x{cin} dw",
         "fc": f"{cin}x{cout}",
         "pool": f"Pool {k}x{k}",

@@ -167,6 +167,13 @@ FAMILIES: dict[str, Family] = {
             preprocessing=MINUS_ONE_TO_ONE,
         ),
         Family(
+            # ShuffleNet v1, the v2 paper's Table 4 rival: grouped 1x1 convs and a channel shuffle; groups 1-8 as
+            # a name token (-g3, the v2 table's rows). No Keras application and no weights here: our builder.
+            "shufflenet-v1", "", "Zhang et al. 2018, ShuffleNet, arXiv:1707.01083 (Tables 1-2, 5)",
+            alphas=(0.25, 0.5, 1.0, 1.5, 2.0), resolutions=(224,), imagenet_alphas=(), imagenet_resolutions=(),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
             # DeepLabv3 on MobileNetV2's second-to-last feature map (320 channels, no 1280 Conv_1): 1x1 conv +
             # image pooling (the no-ASPP row, the default) or the full ASPP; output stride 16 (or 8).
             "deeplabv3-v2", "", "Sandler et al. 2018, arXiv:1801.04381 (Sec. 6.3, Table 7: PASCAL VOC 2012 val)",

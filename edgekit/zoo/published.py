@@ -103,6 +103,14 @@ def latency_row(model: str, precision: str, source: str) -> PublishedRow | None:
 
 
 @lru_cache(maxsize=1)
+def external() -> tuple[dict, ...]:
+    """Published figures of systems the zoo does not build (NASNet-A), each with its source's cite."""
+    sources = _data()["sources"]
+    return tuple({**raw, "cite": sources[raw["source"]]["cite"], "url": sources[raw["source"]]["url"]}
+                 for raw in _data().get("external", []))
+
+
+@lru_cache(maxsize=1)
 def ablations() -> tuple[dict, ...]:
     """The published effect of each MobileNetV3 redesign (v3 paper Sec. 5.1, Table 5), with its source's cite."""
     sources = _data()["sources"]
@@ -130,6 +138,8 @@ def ratios() -> tuple[PublishedRatio, ...]:
     for row in all_rows():
         if row.precision == "int8" and "latency_ms" in row.values:
             if latency_row(row.model, "float", row.source):
-                out.append(make(f"{row.model} int8 / float latency", row.source,
-                                (row.model, "int8"), (row.model, "float")))
+                name = f"{row.model} int8 / float latency"
+                if any(r.name == name for r in out):  # a second source timing the same model: named by its source
+                    name += f" ({row.source})"
+                out.append(make(name, row.source, (row.model, "int8"), (row.model, "float")))
     return tuple(out)

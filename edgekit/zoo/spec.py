@@ -25,10 +25,11 @@ from edgekit.zoo.families import FAMILIES, Family, Preprocessing
 DEFAULT_ALPHA = 1.0
 DEFAULT_CLASSES = 1000
 MAX_CLASSES = 100_000
+SHUFFLENET_GROUPS = (1, 2, 3, 4, 8)
 ABLATIONS = {"origlast": "original_last", "stem32": "stem32", "relu": "relu"}  # name token -> field (v3 only)
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
-_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|deeplabv3-v2|"
+_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|shufflenet-v1|deeplabv3-v2|"
                    r"lraspp-v3-large|lraspp-v3-small|ssdlite-v1|ssdlite-v2|ssdlite-v3-large|ssdlite-v3-small)((?:-[^-]+)*)$")
 
 
@@ -54,13 +55,15 @@ class ModelSpec:
     classes: int = DEFAULT_CLASSES  # a classifier's head (-cN): the v1 paper's Table 10 counts a 120-class one
     original_last: bool = False  # v3 ablation (-origlast): the last stage before the v3 paper's Sec. 5.1 redesign
     stem32: bool = False  # v3 ablation (-stem32): a 32-filter ReLU stem instead of 16 filters with h-swish (Sec. 5.1)
+    groups: int | None = None  # ShuffleNet v1's group count (-gG: 1, 2, 3, 4 or 8; 3 when not given)
     relu: bool = False  # v3 ablation (-relu): ReLU wherever v3 has h-swish (Table 5's "ReLU" row; SE and kernels kept)
 
     @property
     def name(self) -> str:
         """Canonical, fully spelled name: also the folder name of its artifacts."""
         size = f"{self.resolution}x{self.width}" if self.width else f"{self.resolution}"
-        base = f"{self.family}-{format_alpha(self.alpha)}-{size}"
+        groups = f"-g{self.groups}" if self.groups else ""
+        base = f"{self.family}{groups}-{format_alpha(self.alpha)}-{size}"
         base += f"-d{self.depth:g}" if self.depth != 1.0 else ""
         if self.info.dense:
             base += f"-os{self.stride}" if self.stride != self.info.output_stride else ""
@@ -133,6 +136,7 @@ class ModelSpec:
             "minimalistic": self.minimalistic,
             **({"depth": self.depth} if self.depth != 1.0 else {}),
             **({"classes": self.classes} if self.classes != DEFAULT_CLASSES else {}),
+            **({"groups": self.groups} if self.groups else {}),
             **({"ablations": list(self.ablations)} if self.ablations else {}),
             **({"task": self.task, "input_size": f"{self.input_shape[0]}x{self.input_shape[1]}",
                 "classes": len(self.info.class_names), "class_names": list(self.info.class_names),
@@ -156,7 +160,8 @@ def zoo_specs(family: str | None = None) -> Iterator[ModelSpec]:
         for minimalistic in (False, True) if fam.has_minimalistic else (False,):
             for alpha in fam.alphas:
                 for res in fam.resolutions:
-                    yield ModelSpec(fam.name, alpha, res, minimalistic)
+                    yield ModelSpec(fam.name, alpha, res, minimalistic,
+                                    groups=3 if fam.name == "shufflenet-v1" else None)
 
 
 def _candidates() -> list[str]:
@@ -185,7 +190,7 @@ def parse_model(text: str) -> ModelSpec:
     tokens = [t for t in match.group(2).split("-") if t]
     alpha, resolution, minimalistic, depth = None, None, False, None
     width, output_stride, aspp, reduced = None, None, False, False
-    classes, ablations = DEFAULT_CLASSES, set()
+    classes, ablations, groups = DEFAULT_CLASSES, set(), None
     for i, token in enumerate(tokens):
         if family.dense and re.fullmatch(r"os\d+", token):
             if int(token[2:]) not in family.output_strides:
@@ -219,6 +224,13 @@ def parse_model(text: str) -> ModelSpec:
             classes = int(token[1:])
             if not 1 <= classes <= MAX_CLASSES:
                 raise UnknownModelError(f"'{raw}': a classifier needs 1 to {MAX_CLASSES:,} classes, got {classes}")
+        elif re.fullmatch(r"g\d+", token) and family.name == "shufflenet-v1":
+            if groups is not None or alpha is not None or resolution is not None:
+                raise _unknown(raw, " (the order is shufflenet-v1-gG-ALPHA-RESOLUTION)")
+            groups = int(token[1:])
+            if groups not in SHUFFLENET_GROUPS:
+                raise UnknownModelError(f"'{raw}': ShuffleNet v1 has group counts "
+                                        f"{', '.join(map(str, SHUFFLENET_GROUPS))} (its Table 1), not {groups}")
         elif token in ABLATIONS:
             if family.name not in ("v3-small", "v3-large"):
                 raise UnknownModelError(f"'{raw}': -{token} undoes a MobileNetV3 redesign (v3 paper, Sec. 5.1): "
@@ -289,5 +301,10 @@ def parse_model(text: str) -> ModelSpec:
             f"or, with random or local weights, any size >= {MIN_RESOLUTION} divisible by 8"
         )
     alpha = next(a for a in widths if abs(alpha - a) < 1e-9)
-    return ModelSpec(family.name, alpha, resolution, minimalistic, depth, classes=classes,
+    if family.name == "shufflenet-v1":
+        from edgekit.zoo.arch import shufflenet_channels
+
+        groups = groups or 3
+        shufflenet_channels(groups, alpha, raw)  # a group count that does not divide the channels: one line here
+    return ModelSpec(family.name, alpha, resolution, minimalistic, depth, classes=classes, groups=groups,
                      original_last="origlast" in ablations, stem32="stem32" in ablations, relu="relu" in ablations)
