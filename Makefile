@@ -184,6 +184,12 @@ demo: setup
 	$(EDGEKIT) profile $(DEMO_OUT)/det/graph/coco3det/tflite-int8.tflite --top 6 --no-record
 	$(EDGEKIT) edgetpu-check $(DEMO_OUT)/det/graph/coco3det/tflite-int8.tflite
 
+	@echo "== 18. The papers' other rows: ShuffleNet beside the v2 table, Stanford Dogs' 120-class heads, MobileNetV3's redesigns undone and timed =="
+	$(EDGEKIT) models --family shufflenet-v1 --published
+	$(EDGEKIT) summary v1-0.75-192-c120 | tail -4
+	$(EDGEKIT) study v3-ablations --models v3-large --resolution 128 --format tflite --calib $(DATA)/imagenet-val/calib100 \
+		--calib-count 16 --runs 10 --rounds 2 --out $(DEMO_OUT)/v3-ablations
+
 bench: setup
 	$(PY) benchmarks/cli_startup.py
 	$(PY) benchmarks/harness_overhead.py $(DATA)/coral/mobilenet_v1_0.25_128_quant.tflite \
@@ -192,6 +198,8 @@ bench: setup
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
 	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8
+	$(PY) benchmarks/detectors.py --data $(DATA) --out $(DEMO_OUT)/detectors
+	$(PY) benchmarks/v2_table.py --data $(DATA) --out $(DEMO_OUT)/v2-table
 	$(PY) benchmarks/op_ledger.py --data $(DATA) --out $(DEMO_OUT)/op-ledger --json benchmarks/results/op_ledger.json
 	$(PY) benchmarks/seed_systems.py --data $(DATA) --out $(DEMO_OUT)/seed-systems --json benchmarks/results/seed_systems.json
 

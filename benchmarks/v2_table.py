@@ -1,9 +1,8 @@
 """The v2 paper's Table 4 rivals here: ShuffleNet v1 1.5x and 2x (g = 3) and NASNet-A mobile beside MobileNetV2.
 
-ShuffleNet comes from the zoo (``shufflenet-v1-g3-1.5``, ``-2.0``: grouped 1x1 convolutions, channel shuffle).
-NASNet-A mobile is not in the zoo (its cells are too irregular for ``zoo/arch``): it is keras.applications'
-``NASNetMobile(weights=None)``, saved as a ``.keras`` file and brought through ``edgekit convert`` as a user's
-model would be. MobileNetV2 1.0 and v1 1.0 are the yardsticks. For each: the count beside the v2 paper's Table 4
+ShuffleNet comes from the zoo (``shufflenet-v1-g3-1.5``, ``-2.0``: grouped 1x1 convolutions, channel shuffle),
+NASNet-A mobile too (``nasnet-a-mobile``: keras.applications' NASNetMobile, its layer table recorded from it).
+MobileNetV2 1.0 and v1 1.0 are the yardsticks. For each: the count beside the v2 paper's Table 4
 (published.toml), float and int8 to TFLite and ONNX (random weights; calibrated on calib100), every artifact
 timed in one ``edgekit bench`` session (1 thread, interleaved rounds), and the Edge TPU mapping of each int8
 TFLite file (``edgekit edgetpu-check``). Writes benchmarks/results/v2_table.json.
@@ -21,8 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ZOO = ("shufflenet-v1-g3-1.5-224", "shufflenet-v1-g3-2.0-224", "v2-1.0-224", "v1-1.0-224")
-NASNET = "nasnet-a-mobile-224"
+ZOO = ("shufflenet-v1-g3-1.5-224", "shufflenet-v1-g3-2.0-224", "nasnet-a-mobile-1.0-224", "v2-1.0-224", "v1-1.0-224")
 
 
 def edgekit(*args: str, db: Path | None = None) -> str:
@@ -31,23 +29,6 @@ def edgekit(*args: str, db: Path | None = None) -> str:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"edgekit {' '.join(args[:3])} ... failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
     return proc.stdout
-
-
-def nasnet_file(folder: Path) -> tuple[Path, dict]:
-    """NASNetMobile (random weights) as a .keras file, and its count straight from Keras."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    from edgekit.zoo.count import keras_count
-
-    path = folder / "nasnet_a_mobile.keras"
-    keras.utils.set_random_seed(0)
-    model = keras.applications.NASNetMobile(input_shape=(224, 224, 3), weights=None)
-    counted = keras_count(model)
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        model.save(path)
-    return path, {"macs": counted.macs, "params_folded": counted.params_folded, "params_keras": model.count_params()}
 
 
 def main() -> None:
@@ -59,7 +40,7 @@ def main() -> None:
     parser.add_argument("--result", default=Path(__file__).parent / "results" / "v2_table.json", type=Path)
     args = parser.parse_args()
     from edgekit.zoo.count import count
-    from edgekit.zoo.published import external, latency_row, rows_for
+    from edgekit.zoo.published import latency_row, rows_for
     from edgekit.zoo.spec import parse_model
 
     calib = args.data / "imagenet-val" / "calib100"
@@ -68,15 +49,12 @@ def main() -> None:
     for model in ZOO:
         c = count(parse_model(model))
         counts[model] = {"macs": c.macs, "params_folded": c.params_folded,
-                         "published": [r.to_dict() for r in rows_for(model) if r.source == "v2-paper"]}
-    nasnet, counts[NASNET] = nasnet_file(args.out / "nasnet")
-    counts[NASNET]["published"] = [r for r in external() if r["name"] == NASNET]
-    for model in (*ZOO, str(nasnet)):
-        extra = ("--preprocess", "minus-one-to-one", "--require", "none") if model.endswith(".keras") else ()
+                         "published": [r.to_dict() for r in rows_for(model) if "macs_m" in r.values]}
+    for model in ZOO:
         made = json.loads(edgekit("convert", "--model", model, "--float", "--int8", "--format", "all", "--calib",
-                                  str(calib), "--calib-count", "32", *extra, "--out", str(args.out), "--json"))
+                                  str(calib), "--calib-count", "32", "--out", str(args.out), "--json"))
         for a in made["artifacts"]:
-            names[a["path"]] = (NASNET if model.endswith(".keras") else model, a["format"], a["precision"])
+            names[a["path"]] = (model, a["format"], a["precision"])
             paths.append(a["path"])
         print(f"converted {model}", file=sys.stderr)
     bench = json.loads(edgekit("bench", *paths, "--threads", "1", "--runs", args.runs, "--rounds", args.rounds,
@@ -87,7 +65,7 @@ def main() -> None:
     by = {(r["model"], r["format"], r["precision"]): r["median_ms"] for r in rows}
     ratios = {}
     for fmt in ("tflite", "onnx"):
-        for model in (*ZOO, NASNET):
+        for model in ZOO:
             f, q = by.get((model, fmt, "float")), by.get((model, fmt, "int8"))
             if f and q:
                 ratios[f"{fmt} {model}: int8 / float"] = round(q / f, 3)
@@ -104,7 +82,7 @@ def main() -> None:
     env = first["environment"]
     result = {"what": __doc__.splitlines()[0], "counts": counts, "rows": rows, "ratios": ratios,
               "paper_latency": {m: (row.to_dict() if (row := latency_row(m, "float", "v2-paper")) else None)
-                                for m in ZOO} | {NASNET: [r for r in external() if "latency_ms" in r]},
+                                for m in ZOO},
               "edgetpu_predicted": tpu,
               "conditions": {"device": first["device"], "cpu": env["cpu"], "cpu_features": env["cpu_features"],
                              "threads": first["threads"], "statistic": first["statistic"],

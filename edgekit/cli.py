@@ -209,7 +209,9 @@ def models(family, published_only, as_json):
     console.print("Names: FAMILY[-ALPHA][-RESOLUTION][-dDEPTH][-min], e.g. v1-0.25-128, v1-conv-1.0-224 (Conv MobileNet), "
                   "v2-1.0-224-d4 (EfficientNet's depth scaling), v2-1.4, v3-large-0.75-min. "
                   "Any resolution >= 32 divisible by 8 builds with --weights none or a file. Segmenters add -osN "
-                  "and -aspp and take HxW: deeplabv3-v2-0.5, deeplabv3-v2-1.0-513-aspp, lraspp-v3-small-1.0-512x1024.")
+                  "and -aspp and take HxW: deeplabv3-v2-0.5, deeplabv3-v2-1.0-513-aspp, lraspp-v3-small-1.0-512x1024. "
+                  "Detectors: ssdlite-v2, ssdlite-v3-large-1.0-320-reduced. ShuffleNet takes -gG (shufflenet-v1-g8-1.0); "
+                  "classifiers -cN classes (v1-1.0-224-c120); v3 -origlast, -stem32, -relu (its redesigns undone).")
 
 
 @cli.command()

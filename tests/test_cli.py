@@ -27,8 +27,8 @@ def test_models_json_shape():
     entries = json.loads(result.output)
     # v1 16, v1-conv 16, v2 30, v3 48 (with -min), MnasNet-A1 25, EfficientNet-B0 and Lite0 1 each; segmenters:
     # DeepLabv3 on the six v2 widths at 513, LR-ASPP on the two v3 widths of each size at 512; SSDLite at 320 on
-    # four v1, four v2 and two widths of each v3
-    assert len(entries) == 159
+    # four v1, four v2 and two widths of each v3; ShuffleNet v1 (g3) at its five widths; NASNet-A mobile
+    assert len(entries) == 165
     assert sum(e.get("task") == "detection" for e in entries) == 12
     assert sum(e.get("task") == "segmentation" for e in entries) == 10
     for key in ("name", "family", "alpha", "resolution", "macs", "params", "params_folded", "published"):

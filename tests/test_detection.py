@@ -142,6 +142,63 @@ def test_output_forms_and_the_post_processed_form():
     assert nms(overlapping, np.array([0.5, 0.9, 0.3])).tolist() == [1, 2]
 
 
+def _voc_from_coco(coco_json: Path, folder: Path, difficult_first: bool = False) -> Path:
+    """A Pascal VOC detection folder (Annotations/*.xml, JPEGImages/) holding the same boxes as a COCO file."""
+    data = json.loads(coco_json.read_text())
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    (folder / "Annotations").mkdir(parents=True)
+    (folder / "JPEGImages").mkdir()
+    for image in data["images"]:
+        (folder / "JPEGImages" / image["file_name"]).symlink_to(coco_json.parent / "images" / image["file_name"])
+        objects = []
+        for i, a in enumerate(x for x in data["annotations"] if x["image_id"] == image["id"]):
+            x, y, w, h = a["bbox"]  # COCO's crowd regions are what VOC calls difficult: ignored either way
+            objects.append(f"<object><name>{names[a['category_id']]}</name><difficult>"
+                           f"{int(bool(a.get('iscrowd')) or (difficult_first and i == 0))}</difficult><bndbox><xmin>{x + 1}</xmin><ymin>{y + 1}"
+                           f"</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>")
+        (folder / "Annotations" / f"{Path(image['file_name']).stem}.xml").write_text(
+            f"<annotation><filename>{image['file_name']}</filename><size><width>{image['width']}</width><height>"
+            f"{image['height']}</height><depth>3</depth></size>{''.join(objects)}</annotation>")
+    return folder
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_pascal_voc_xml_scores_as_its_coco_twin(coco_val, tmp_path):
+    """The same boxes as Pascal VOC XML and as COCO JSON give the same mAP through COCOeval (a fixed perturbation
+    of the truth as predictions); a difficult object is ignored; a missing image is one line."""
+    from edgekit.errors import DataError
+    from edgekit.tasks.detection import coco_ground_truth, coco_scores, voc_ground_truth
+
+    voc, by_id = voc_ground_truth(_voc_from_coco(coco_val, tmp_path / "voc"))
+    gt = coco_ground_truth(coco_val)
+    assert len(by_id) == len(gt.imgs) == 10 and all(p.is_file() for p in by_id.values())
+    name_of = {i: c["name"] for i, c in gt.cats.items()}
+    voc_cat = {c["name"]: i for i, c in voc.cats.items()}
+    voc_img = {info["file_name"]: i for i, info in voc.imgs.items()}
+    rng = np.random.default_rng(0)
+    coco_results, voc_results = [], []
+    for a in gt.dataset["annotations"]:
+        if a.get("iscrowd"):
+            continue
+        x, y, w, h = a["bbox"]
+        shifted = [x + rng.uniform(-0.1, 0.1) * w, y, w * rng.uniform(0.8, 1.2), h]
+        score = float(rng.uniform(0.1, 1))
+        coco_results.append({"image_id": a["image_id"], "category_id": a["category_id"], "bbox": shifted, "score": score})
+        voc_results.append({"image_id": voc_img[gt.imgs[a["image_id"]]["file_name"]],
+                            "category_id": voc_cat[name_of[a["category_id"]]], "bbox": shifted, "score": score})
+    ours = coco_scores(gt, coco_results, sorted(gt.imgs))
+    theirs = coco_scores(voc, voc_results, sorted(voc.imgs))
+    assert 0.2 < ours["map"] < 0.99 and theirs["map"] == pytest.approx(ours["map"], abs=1e-9)
+    hard, _ = voc_ground_truth(_voc_from_coco(coco_val, tmp_path / "voc-difficult", difficult_first=True))
+    crowds = sum(bool(a.get("iscrowd")) for a in gt.dataset["annotations"])
+    assert sum(a["iscrowd"] for a in voc.dataset["annotations"]) == crowds
+    assert sum(a["iscrowd"] for a in hard.dataset["annotations"]) > crowds
+    broken = _voc_from_coco(coco_val, tmp_path / "voc-broken")
+    next((broken / "JPEGImages").iterdir()).unlink()
+    with pytest.raises(DataError, match="is not in"):
+        voc_ground_truth(broken)
+
+
 def test_onnx_post_processing_matches_the_host_decoding():
     """The float decoding + ONNX NonMaxSuppression appended to a raw head (--postprocess graph) gives, in ONNX
     Runtime, the detections edgekit's own numpy decoding and fast NMS give: same boxes, classes, scores, count."""
@@ -319,6 +376,13 @@ def test_a_users_detector_through_convert_eval_bench_profile_and_report(data_dir
     proc = run_edgekit("eval", artifact, made["float"]["path"], "--data", str(coco_val), "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     assert "detection accuracy (COCO, pycocotools)" in proc.stdout and "airplane" in proc.stdout
+    coco_result = json.loads(run_edgekit("eval", artifact, "--data", str(coco_val), "--no-record", "--json").stdout)
+    voc = run_edgekit("eval", artifact, "--data", str(_voc_from_coco(coco_val, tmp_path / "voc")), "--no-record",
+                      "--json")
+    assert voc.returncode == 0, voc.stderr
+    voc_result = json.loads(voc.stdout)  # one artifact: its result
+    assert voc_result["layout"] == "Pascal VOC XML" and voc_result["count"] == 10
+    assert voc_result["map"] == pytest.approx(coco_result["map"], abs=1e-9)
     assert run_edgekit("bench", artifact, "--runs", "3", "--min-time", "0", "--rounds", "1", "--db", str(db)).returncode == 0
     assert run_edgekit("profile", artifact, "--runs", "3", "--rounds", "1", "--no-record").returncode == 0
     assert run_edgekit("edgetpu-check", artifact).returncode == 0

@@ -157,6 +157,57 @@ def coco_ground_truth(path):
             raise DataError(f"cannot read COCO annotations {path}: {exc}") from None
 
 
+def voc_ground_truth(folder):
+    """A Pascal VOC detection folder (``Annotations/*.xml`` with ``JPEGImages/``, or the images beside the XML) as
+    pycocotools' COCO index, so the same COCOeval scores it: VOC's 1-based inclusive pixel boxes become COCO's
+    [x, y, w, h]; ``difficult`` objects are marked crowd, which COCOeval ignores as VOC's own evaluation does.
+    Returns (index, image paths by id)."""
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from pycocotools.coco import COCO
+
+    folder = Path(folder)
+    notes = folder / "Annotations"
+    files = sorted(notes.glob("*.xml")) if notes.is_dir() else sorted(folder.glob("*.xml"))
+    if not files:
+        raise DataError(f"{folder}: no Pascal VOC annotations (Annotations/*.xml)")
+    split = folder / "ImageSets" / "Main" / "val.txt"
+    if split.is_file():  # the val split when the folder names one
+        wanted = {line.strip() for line in split.read_text().splitlines() if line.strip()}
+        files = [f for f in files if f.stem in wanted]
+    images, annotations, names, by_id = [], [], {}, {}
+    for image_id, xml in enumerate(files, start=1):
+        try:
+            root = ET.parse(xml).getroot()
+            name = root.findtext("filename") or f"{xml.stem}.jpg"
+            width, height = int(root.findtext("size/width")), int(root.findtext("size/height"))
+        except (ET.ParseError, TypeError, ValueError) as exc:
+            raise DataError(f"{xml}: not a Pascal VOC annotation ({exc})") from None
+        image = next((c for c in (folder / "JPEGImages" / name, xml.parent / name, folder / name) if c.is_file()), None)
+        if image is None:
+            raise DataError(f"{xml.name}: its image {name} is not in {folder / 'JPEGImages'}")
+        images.append({"id": image_id, "file_name": name, "width": width, "height": height})
+        by_id[image_id] = image
+        for obj in root.findall("object"):
+            label = (obj.findtext("name") or "").strip()
+            try:
+                x1, y1, x2, y2 = (float(obj.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax"))
+            except (TypeError, ValueError):
+                raise DataError(f"{xml.name}: object '{label}' has no numeric bndbox") from None
+            category = names.setdefault(label, len(names) + 1)
+            box = [x1 - 1, y1 - 1, x2 - x1 + 1, y2 - y1 + 1]
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category,
+                                "bbox": box, "area": box[2] * box[3],
+                                "iscrowd": int((obj.findtext("difficult") or "0").strip() == "1")})
+    index = COCO()
+    index.dataset = {"images": images, "annotations": annotations,
+                     "categories": [{"id": i, "name": n} for n, i in names.items()]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        index.createIndex()
+    return index, by_id
+
+
 def coco_scores(ground_truth, results: list[dict], image_ids: list[int], categories: list[int] | None = None) -> dict:
     """mAP@[.5:.95], mAP@.5, mAP@.75, AR@100 and per-category AP and recall, by pycocotools' COCOeval."""
     from pycocotools.cocoeval import COCOeval
@@ -442,14 +493,16 @@ class Detection(Task):
 
     def evaluate(self, infer, load, data, *, outputs, limit=None, progress=None, class_names=None,
                  model_name: str = "the model", geometry=None, overlay=None) -> tuple[dict, np.ndarray]:
-        """Score a detector on a COCO JSON file (images beside it or in images/ beside it) with pycocotools."""
+        """Score a detector on a COCO JSON file (images beside it or in images/ beside it) or a Pascal VOC folder
+        (Annotations/*.xml, JPEGImages/) with pycocotools."""
         from pathlib import Path
 
         from edgekit.data.masks import coco_images  # the one COCO image resolver
 
-        if Path(data).suffix.lower() != ".json":
+        voc = Path(data).is_dir()
+        if not voc and Path(data).suffix.lower() != ".json":
             raise EdgekitError(f"{data}: detection data is a COCO JSON file (instances_*.json, the images beside it or "
-                               f"in images/ beside it)")
+                               f"in images/ beside it) or a Pascal VOC folder (Annotations/*.xml, JPEGImages/)")
         names = list(class_names) if class_names else (list(self.class_names) if self.class_names else None)
         if not names:
             raise EdgekitError(f"{model_name}: its classes must be named to match COCO's categories: pass --labels FILE "
@@ -457,10 +510,15 @@ class Detection(Task):
         if getattr(geometry, "resize", "stretch") not in ("stretch", None):
             raise EdgekitError(f"{model_name}: detection is scored on stretched inputs; its geometry asks for "
                                f"'{geometry.resize}'")
-        paths, sizes, extra = coco_images(Path(data))
-        ground_truth = coco_ground_truth(data)
-        ids_by_path = {path: image_id for image_id, path in extra["by_id"].items()}
-        check_annotations(ground_truth, extra["by_id"])
+        if voc:
+            ground_truth, by_id = voc_ground_truth(data)
+            paths = list(by_id.values())
+            sizes = {by_id[i]: (info["height"], info["width"]) for i, info in ground_truth.imgs.items()}
+        else:
+            paths, sizes, extra = coco_images(Path(data))
+            ground_truth, by_id = coco_ground_truth(data), extra["by_id"]
+        ids_by_path = {path: image_id for image_id, path in by_id.items()}
+        check_annotations(ground_truth, by_id)
         mapping, missing = category_map(names, ground_truth)
         if not mapping:
             raise EdgekitError(f"none of {Path(data).name}'s categories "
@@ -482,7 +540,11 @@ class Detection(Task):
                                                               if c in categories)]
         if missing:
             notes.append(f"categories the model has no class for (not scored): {', '.join(map(str, missing))}")
-        metrics.update(count=len(paths), output_form=form, layout="COCO JSON", data_notes=notes,
+        if voc:
+            notes.append("Pascal VOC XML read as COCO boxes (1-based inclusive pixels; difficult objects ignored, as "
+                         "crowd); scored by COCOeval: mAP@.5 is VOC's metric but with COCO's 101-point interpolation")
+        metrics.update(count=len(paths), output_form=form, layout="Pascal VOC XML" if voc else "COCO JSON",
+                       data_notes=notes,
                        post_processing=("in the graph (TFLite_Detection_PostProcess)" if form == "post-processed"
                                         else f"on the host: SSD box decoding, class-agnostic NMS at IoU {NMS_IOU}, "
                                              f"{MAX_DETECTIONS} detections at most"),

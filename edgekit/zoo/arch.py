@@ -19,7 +19,7 @@ NUM_CLASSES = 1000  # ImageNet's; a spec's ``classes`` (-cN) sets each head
 ORIGINAL_LAST_PROJECTION = {"v3-large": 320, "v3-small": 192}
 
 # Ops that do multiply-accumulates in a "plain" count, as the papers count them.
-MAC_OPS = ("conv", "dwconv", "fc")
+MAC_OPS = ("conv", "dwconv", "sepconv", "fc")  # sepconv: a depthwise + pointwise pair in one layer (NASNet's)
 
 
 @dataclass(frozen=True)
@@ -526,9 +526,31 @@ def _shufflenet(spec: ModelSpec) -> _Net:
     return net
 
 
+def _recorded(spec: ModelSpec) -> _Net:
+    """A network recorded from its own Keras application (``zoo.recorded``: NASNet-A mobile), as table rows;
+    ``-cN`` resizes the classifier."""
+    import re
+
+    from edgekit.zoo.recorded import table
+
+    net = _Net(spec.input_shape[:2])
+    rows = table(spec.family)
+    for i, row in enumerate(rows):
+        cell = re.search(r"_(stem_\d|reduce_\d+|\d+)$", row["name"])
+        net.block = f"cell {cell.group(1)}" if cell else ("head" if i == len(rows) - 1 else "stem")
+        out = tuple(row["out"])
+        if row["op"] == "fc" and i == len(rows) - 1:
+            out = (1, 1, spec.classes)
+        net.layers.append(Layer(row["name"], row["op"], net.block, tuple(row["in"]), out, kernel=row["kernel"],
+                                stride=row["stride"], bias=row["bias"], bn=row["bn"]))
+    net.shape = net.layers[-1].out_shape
+    net.other("predictions", "softmax")
+    return net
+
+
 _BUILDERS = {"v1": _v1, "v1-conv": _v1_conv, "v2": _v2, "v3-small": _v3, "v3-large": _v3,
              "efficientnet-b0": _mbconv, "efficientnet-lite0": _mbconv, "mnasnet-a1": _mbconv,
-             "shufflenet-v1": _shufflenet,
+             "shufflenet-v1": _shufflenet, "nasnet-a-mobile": _recorded,
              "deeplabv3-v2": _deeplab, "lraspp-v3-large": _lraspp, "lraspp-v3-small": _lraspp,
              "ssdlite-v1": _ssdlite, "ssdlite-v2": _ssdlite, "ssdlite-v3-large": _ssdlite, "ssdlite-v3-small": _ssdlite}
 

@@ -55,8 +55,8 @@ def build(spec: ModelSpec, weights: str | None = "none", *, logits: bool = False
         weights=None,
         classifier_activation=None if logits else "softmax",
     )
-    if spec.family == "efficientnet-b0":
-        kwargs.pop("alpha")  # B0 is one width
+    if spec.family in ("efficientnet-b0", "nasnet-a-mobile"):
+        kwargs.pop("alpha")  # one width
     if spec.family.startswith("v3"):
         kwargs["minimalistic"] = spec.minimalistic
     if spec.classes != 1000:

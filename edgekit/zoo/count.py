@@ -36,6 +36,9 @@ def count_layer(layer: arch.Layer) -> LayerCount:
     elif layer.op == "dwconv":
         weights = k * k * cin
         macs = h * w * weights
+    elif layer.op == "sepconv":  # depthwise k x k, then pointwise 1x1, both at the output's size
+        weights = k * k * cin + cin * cout
+        macs = h * w * weights
     elif layer.op == "fc":
         weights = cin * cout
         macs = weights
@@ -90,12 +93,14 @@ def keras_layer_counts(model) -> dict[str, tuple[int, int, tuple]]:
         kind = type(layer).__name__
         shape = tuple(layer.output.shape[1:])
         params = layer.count_params()
-        if kind in ("Conv2D", "DepthwiseConv2D"):
+        if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D"):
             kh, kw = layer.kernel_size
             cin = layer.input.shape[-1]
             spatial = shape[0] * shape[1]
             if kind == "Conv2D":
                 macs = spatial * shape[2] * kh * kw * cin // layer.groups
+            elif kind == "SeparableConv2D":
+                macs = spatial * (kh * kw * cin * layer.depth_multiplier + cin * layer.depth_multiplier * shape[2])
             else:
                 macs = spatial * shape[2] * kh * kw
             out[layer.name] = (macs, params, shape)
@@ -122,7 +127,7 @@ def keras_count(model) -> Totals:
     params = 0
     for layer in model.layers:
         kind = type(layer).__name__
-        if kind in ("Conv2D", "DepthwiseConv2D", "Dense"):
+        if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense"):
             params += layer.count_params()
         elif kind == "BatchNormalization":
             params += layer.count_params() // 4  # gamma, beta, mean, variance -> one bias

@@ -23,10 +23,10 @@ def layer_type(layer: Layer) -> str:
     names = {
         "conv": "Conv", "dwconv": "Conv dw", "fc": "FC", "pool": "Avg Pool", "softmax": "Softmax",
         "add": "Add", "mul": "SE scale", "rescale": "Rescale", "normalize": "Normalize",
-        "shuffle": "Channel shuffle", "maxpool": "Max Pool", "avgpool": "Avg Pool 3x3",
+        "shuffle": "Channel shuffle", "sepconv": "Conv sep", "bn": "BatchNorm", "maxpool": "Max Pool", "avgpool": "Avg Pool 3x3",
     }
     label = names.get(layer.op, layer.op.replace("_", " ").capitalize())  # every arch op has a cell
-    return f"{label} / s{layer.stride}" if layer.op in ("conv", "dwconv", "fc", "pool", "softmax") else label
+    return f"{label} / s{layer.stride}" if layer.op in ("conv", "dwconv", "sepconv", "fc", "pool", "softmax") else label
 
 
 def filter_shape(layer: Layer) -> str:
@@ -35,6 +35,7 @@ def filter_shape(layer: Layer) -> str:
     return {
         "conv": f"{k}x{k}x{cin}x{cout}" + (f" g{layer.groups}" if layer.groups > 1 else ""),
         "dwconv": f"{k}x{k}x{cin} dw",
+        "sepconv": f"{k}x{k}x{cin} dw + 1x1x{cin}x{cout}",
         "fc": f"{cin}x{cout}",
         "pool": f"Pool {k}x{k}",
         "softmax": "Classifier",

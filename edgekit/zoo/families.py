@@ -174,6 +174,13 @@ FAMILIES: dict[str, Family] = {
             preprocessing=MINUS_ONE_TO_ONE,
         ),
         Family(
+            # NASNet-A mobile (4 @ 1056), the v2 paper's Table 4 rival: keras.applications.NASNetMobile, its layer
+            # table recorded from it (zoo/recorded.py) since its cells are no stage table; 224 px only.
+            "nasnet-a-mobile", "NASNetMobile", "Zoph et al. 2018, NASNet, arXiv:1707.07012 (Table 3)",
+            alphas=(1.0,), resolutions=(224,), imagenet_alphas=(1.0,), imagenet_resolutions=(224,),
+            preprocessing=MINUS_ONE_TO_ONE,
+        ),
+        Family(
             # DeepLabv3 on MobileNetV2's second-to-last feature map (320 channels, no 1280 Conv_1): 1x1 conv +
             # image pooling (the no-ASPP row, the default) or the full ASPP; output stride 16 (or 8).
             "deeplabv3-v2", "", "Sandler et al. 2018, arXiv:1801.04381 (Sec. 6.3, Table 7: PASCAL VOC 2012 val)",

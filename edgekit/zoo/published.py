@@ -103,14 +103,6 @@ def latency_row(model: str, precision: str, source: str) -> PublishedRow | None:
 
 
 @lru_cache(maxsize=1)
-def external() -> tuple[dict, ...]:
-    """Published figures of systems the zoo does not build (NASNet-A), each with its source's cite."""
-    sources = _data()["sources"]
-    return tuple({**raw, "cite": sources[raw["source"]]["cite"], "url": sources[raw["source"]]["url"]}
-                 for raw in _data().get("external", []))
-
-
-@lru_cache(maxsize=1)
 def ablations() -> tuple[dict, ...]:
     """The published effect of each MobileNetV3 redesign (v3 paper Sec. 5.1, Table 5), with its source's cite."""
     sources = _data()["sources"]

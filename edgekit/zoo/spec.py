@@ -29,7 +29,7 @@ SHUFFLENET_GROUPS = (1, 2, 3, 4, 8)
 ABLATIONS = {"origlast": "original_last", "stem32": "stem32", "relu": "relu"}  # name token -> field (v3 only)
 DEFAULT_RESOLUTION = 224
 MIN_RESOLUTION = 32
-_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|shufflenet-v1|deeplabv3-v2|"
+_NAME = re.compile(r"^(v1-conv|v1|v2|v3-small|v3-large|efficientnet-b0|efficientnet-lite0|mnasnet-a1|shufflenet-v1|nasnet-a-mobile|deeplabv3-v2|"
                    r"lraspp-v3-large|lraspp-v3-small|ssdlite-v1|ssdlite-v2|ssdlite-v3-large|ssdlite-v3-small)((?:-[^-]+)*)$")
 
 
@@ -301,6 +301,9 @@ def parse_model(text: str) -> ModelSpec:
             f"or, with random or local weights, any size >= {MIN_RESOLUTION} divisible by 8"
         )
     alpha = next(a for a in widths if abs(alpha - a) < 1e-9)
+    if family.name == "nasnet-a-mobile" and resolution != 224:
+        raise UnknownModelError(f"'{raw}': nasnet-a-mobile's layer table is recorded at 224 px (its Keras "
+                                f"application's), not {resolution}")
     if family.name == "shufflenet-v1":
         from edgekit.zoo.arch import shufflenet_channels
 
