@@ -26,6 +26,16 @@ from pathlib import Path
 MODELS = ("ssdlite-v1", "ssdlite-v2", "ssdlite-v3-large", "ssdlite-v3-small")
 
 
+def edgetpu_mapping(names: dict) -> dict:
+    """The predicted Edge TPU mapping of every int8 TFLite file of ``names`` ({path: (model, format, precision)})."""
+    out = {}
+    for path, (model, fmt, precision) in names.items():
+        if fmt == "tflite" and precision == "int8":
+            check = json.loads(edgekit("edgetpu-check", path, "--json"))
+            out[model] = {k: check.get(k) for k in ("ops_total", "ops_on_tpu", "ops_on_cpu", "first_unsupported")}
+    return out
+
+
 def paper_ms(model: str) -> dict | None:
     """The v3 paper's Table 6 latency of a detector (published.toml, the one cited copy)."""
     from edgekit.zoo.published import latency_row
@@ -74,11 +84,7 @@ def main() -> None:
                      "p90_ms": r["p90_ms"], "spread_pct": r["spread_pct"],
                      "runtime": f"{r['runtime']} {r['runtime_version']}"})
     compare_text = edgekit("compare", *args.models, db=db)
-    tpu = {}
-    for path, (model, fmt, precision) in names.items():
-        if fmt == "tflite" and precision == "int8":
-            check = json.loads(edgekit("edgetpu-check", path, "--json"))
-            tpu[model] = {k: check.get(k) for k in ("ops_total", "ops_on_tpu", "ops_on_cpu", "first_unsupported")}
+    tpu = edgetpu_mapping(names)
     first = bench["results"][0]
     by = {(r["model"], r["format"], r["precision"]): r["median_ms"] for r in rows}
     ratios = {}

@@ -15,20 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
+from detectors import edgekit, edgetpu_mapping  # noqa: E402 (the same helpers; benchmarks/ is on sys.path)
+
 ZOO = ("shufflenet-v1-g3-1.5-224", "shufflenet-v1-g3-2.0-224", "nasnet-a-mobile-1.0-224", "v2-1.0-224", "v1-1.0-224")
-
-
-def edgekit(*args: str, db: Path | None = None) -> str:
-    env = {**os.environ, "EDGEKIT_DB": str(db)} if db else None
-    proc = subprocess.run([sys.executable, "-m", "edgekit", *args], capture_output=True, text=True, env=env)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"edgekit {' '.join(args[:3])} ... failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
-    return proc.stdout
 
 
 def main() -> None:
@@ -73,11 +65,7 @@ def main() -> None:
                 m, v2 = by.get((model, fmt, precision)), by.get(("v2-1.0-224", fmt, precision))
                 if m and v2 and model != "v2-1.0-224":
                     ratios[f"{fmt} {precision}: {model} / v2-1.0-224"] = round(m / v2, 3)
-    tpu = {}
-    for path, (model, fmt, precision) in names.items():
-        if fmt == "tflite" and precision == "int8":
-            check = json.loads(edgekit("edgetpu-check", path, "--json"))
-            tpu[model] = {k: check.get(k) for k in ("ops_total", "ops_on_tpu", "ops_on_cpu", "first_unsupported")}
+    tpu = edgetpu_mapping(names)
     first = bench["results"][0]
     env = first["environment"]
     result = {"what": __doc__.splitlines()[0], "counts": counts, "rows": rows, "ratios": ratios,

@@ -99,6 +99,15 @@ class _Net:
         self._add(name, op, out_shape or self.shape, act=act)
 
 
+def _classifier(net: _Net, fc: str, classes: int) -> _Net:
+    """The head of v1 and ShuffleNet: global average pool, the fully connected layer ``fc``, softmax."""
+    net.block = "head"
+    net.pool("global_average_pooling2d")
+    net.fc(fc, classes)
+    net.other("predictions", "softmax")
+    return net
+
+
 _V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
 
 
@@ -132,11 +141,7 @@ def _v1(spec: ModelSpec, top: bool = True, taps: dict | None = None) -> _Net:
             taps["c4"] = ("conv_pw_11_relu", net.shape)
     if not top:
         return net
-    net.block = "head"
-    net.pool("global_average_pooling2d")
-    net.fc("conv_preds", spec.classes)
-    net.other("predictions", "softmax")
-    return net
+    return _classifier(net, "conv_preds", spec.classes)
 
 
 def _v1_conv(spec: ModelSpec) -> _Net:
@@ -147,11 +152,7 @@ def _v1_conv(spec: ModelSpec) -> _Net:
     for i, (filters, stride) in enumerate(_V1_BLOCKS, start=1):
         net.block = f"block {i}"
         net.conv(f"conv_{i}", int(filters * a), 3, stride, act="relu6", padding="same" if stride == 1 else "pad01")
-    net.block = "head"
-    net.pool("global_average_pooling2d")
-    net.fc("conv_preds", spec.classes)
-    net.other("predictions", "softmax")
-    return net
+    return _classifier(net, "conv_preds", spec.classes)
 
 
 # (filters, stride, expansion) per inverted residual block, v2 paper Table 2.
@@ -519,11 +520,7 @@ def _shufflenet(spec: ModelSpec) -> _Net:
                 net.other(f"{prefix}concat", "concat", (*branch[:2], out))
             else:
                 net.other(f"{prefix}add", "add")
-    net.block = "head"
-    net.pool("global_average_pooling2d")
-    net.fc("fc", spec.classes)
-    net.other("predictions", "softmax")
-    return net
+    return _classifier(net, "fc", spec.classes)
 
 
 def _recorded(spec: ModelSpec) -> _Net:

@@ -560,3 +560,60 @@ def reference_model(spec: ModelSpec, weights: str, calibration_pixels):
         warm_batchnorm(model, spec.preprocessing.apply(calibration_pixels))
         warmed = int(len(calibration_pixels))
     return model, source, warmed
+
+
+def record_layers(family: str) -> list[dict]:
+    """The layer table of ``family``'s Keras application (weights=None): every layer with weights, a batch norm
+    folded into the convolution it follows (or a row of its own after a concatenation)."""
+    from edgekit.zoo.recorded import KINDS, RECORDED
+
+    keras = _keras()
+    builder, size = RECORDED[family]
+    model = getattr(keras.applications, builder)(input_shape=(size, size, 3), weights=None)
+    rows: list[dict] = []
+    by_name: dict[str, dict] = {}
+    for layer in model.layers:
+        kind = type(layer).__name__
+        out = [int(d) for d in layer.output.shape[1:]]
+        if kind in KINDS:
+            cin = int(layer.input.shape[-1])
+            shape_in = [int(d) for d in layer.input.shape[1:]] if len(layer.input.shape) == 4 else [1, 1, cin]
+            row = {"name": layer.name, "op": KINDS[kind], "in": shape_in, "out": out if len(out) == 3 else [1, 1, out[0]],
+                   "kernel": int(layer.kernel_size[0]) if kind != "Dense" else 1,
+                   "stride": int(layer.strides[0]) if kind != "Dense" else 1,
+                   "bias": bool(layer.use_bias), "bn": False}
+            rows.append(row)
+            by_name[layer.name] = row
+        elif kind == "BatchNormalization":
+            source = layer.input._keras_history[0].name  # noqa: SLF001 (Keras's own record of the producer)
+            if source in by_name:
+                by_name[source]["bn"] = True
+            else:  # after a concatenation (NASNet's factorized reduction): its own row
+                rows.append({"name": layer.name, "op": "bn", "in": out, "out": out, "kernel": 1, "stride": 1,
+                             "bias": False, "bn": True})
+    return rows
+
+
+def _write_recorded(families: list[str]) -> None:
+    """``python -m edgekit.zoo.build FAMILY``: (re)write the stored layer table of a recorded family."""
+    import json
+    from pathlib import Path
+
+    from edgekit.zoo.recorded import RECORDED
+
+    for family in families or list(RECORDED):
+        path = Path(__file__).parent / "recorded" / f"{family}.json"
+        builder, size = RECORDED[family]
+        data = {"family": family, "recorded_from": f"keras.applications.{builder}(input_shape=({size}, {size}, 3), "
+                                                   f"weights=None)", "layers": record_layers(family)}
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=0) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        print(f"wrote {path} ({len(data['layers'])} layers)")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _write_recorded(sys.argv[1:])
