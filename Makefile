@@ -94,6 +94,9 @@ demo: setup
 	@echo "== 7b. Where the time goes: per-op ledgers, float and int8, beside the v1 paper's Table 2 =="
 	$(EDGEKIT) profile $(DEMO_OUT)/v1-0.25-128/tflite-float.tflite $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite \
 		--top 8 --db $(DEMO_DB) --plot $(DEMO_OUT)/report/profile.png
+	@echo "== 7c. How far from this core's limit: its roofs, then the same ledger held to them =="
+	$(EDGEKIT) roof --db $(DEMO_DB) --out $(DEMO_OUT)/roof-kernels
+	$(EDGEKIT) profile $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite --top 5 --db $(DEMO_DB) --no-record
 	@echo "== 8. Everything recorded, with its conditions =="
 	$(EDGEKIT) results --db $(DEMO_DB) --limit 10
 	@echo "== 9. Beside the papers: counts, top-1 float/int8/drop, and the latency ratios the sources imply =="

@@ -219,7 +219,7 @@ def profile(artifacts: Sequence[str | Path], *, device: str = "host", host: str 
 
     ledgers = run(resolve_artifacts([str(a) for a in artifacts], models_dir),
                   ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds,
-                                 allow_modified=allow_modified))
+                                 allow_modified=allow_modified, roofs=_roofs_file(db)))
     where = _record("profile", ledgers, db) if record else None
     written = None
     if plot is not None:
@@ -228,6 +228,24 @@ def profile(artifacts: Sequence[str | Path], *, device: str = "host", host: str 
         written = Path(plot) if Path(plot).suffix == ".png" else Path(plot) / "profile.png"
         files.write_atomic(written, time_vs_macs(ledgers))
     return {"ledgers": ledgers, "db": where, "plot": str(written) if written else None}
+
+
+def _roofs_file(db: str | Path | None) -> Path | None:
+    """Device roofs live beside the results store they go with (``measure.roofline``)."""
+    return Path(db).parent / "roofs.json" if db else None
+
+
+def roof(*, device: str = "host", host: str | None = None, threads: int = 1, runs: int = 30, rounds: int = 3,
+         out: str | Path = "models/roof-kernels", db: str | Path | None = None) -> dict:
+    """Measure ``device``'s roofs (float32 and int8 compute peaks, streaming bandwidth) with three kernel models
+    timed by bench's workers, and store them with its fingerprint, so ``profile`` holds each op to them."""
+    from edgekit.measure.roofline import store_roof
+    from edgekit.studies.roof import measure_roof
+
+    measured = measure_roof(device=device, host=host, threads=threads, runs=runs, rounds=rounds, out=out,
+                            store=False)
+    measured["stored"] = str(store_roof(measured, _roofs_file(db)))
+    return measured
 
 
 def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | None = None,

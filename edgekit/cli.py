@@ -532,6 +532,26 @@ def profile(artifacts, device, ssh_host, threads, runs, rounds, top, plot, as_cs
 
 
 @cli.command()
+@click.option("--device", default="host", show_default=True, help="A device profile (see 'edgekit devices').")
+@click.option("--host", "ssh_host", help="user@host[:port] of an SSH device, instead of its profile's.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--runs", default=30, show_default=True, help="Timed runs per kernel and round.")
+@click.option("--rounds", default=3, show_default=True)
+@click.option("--out", default="models/roof-kernels", show_default=True, type=click.Path(),
+              help="Where the three kernel models are made (once).")
+@db_option
+@json_option
+def roof(device, ssh_host, threads, runs, rounds, out, db, as_json):
+    """The device's roofs: float32 and int8 compute peaks (a large 1x1 convolution) and streaming bandwidth (a
+    32 MiB ADD), timed on the device; stored with its fingerprint so 'profile' gives each op its fraction."""
+    measured = _api().roof(device=device, host=ssh_host, threads=threads, runs=runs, rounds=rounds, out=out, db=db)
+    if as_json:
+        return _emit_json(measured)
+    console, present = _console()
+    console.print(present.roof_table(measured))
+
+
+@cli.command()
 @click.option("--baseline", required=True, type=click.Path(), help="From 'edgekit bench --save-baseline' (or an earlier "
               "--save-candidate: a rolling baseline).")
 @click.option("--candidate", type=click.Path(), help="A second baseline file (default: time the baseline's entries "

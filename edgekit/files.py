@@ -76,6 +76,11 @@ def write_temp(folder: Path, name: str, data: bytes) -> Path:
     return tmp
 
 
+def data_dir() -> Path:
+    """Where edgekit keeps what it records by default: ``$XDG_DATA_HOME/edgekit`` (``~/.local/share/edgekit``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "edgekit"
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)

@@ -804,7 +804,9 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
     for lg, name in zip(ledgers, names):
         table = Table(title=f"where the time goes: {name} ({lg['runtime']} {lg['runtime_version']}, "
                             f"{lg['threads']} thread(s), {lg['device']})")
-        for col in ("#", "op", "kind", "output", "µs", "time", "MMACs", "MACs", "GMAC/s", "params", "TPU", "flags"):
+        roofed = bool((lg.get("roof") or {}).get("by_kind") is not None)
+        for col in ("#", "op", "kind", "output", "µs", "time", "MMACs", "MACs", "GMAC/s", *(("roof",) if roofed else ()),
+                    "params", "TPU", "flags"):
             table.add_column(col, justify="left" if col in ("op", "kind", "output", "TPU", "flags") else "right",
                              no_wrap=col not in ("kind",), overflow="fold")
         rows = sorted(lg["ops"], key=lambda r: -(r["ms"] or 0))[:top]
@@ -812,7 +814,10 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
             table.add_row(str(r["index"]), r["op"], r["kind"], "x".join(map(str, r["shape"][1:])),
                           f"{1000 * r['ms']:.1f}" if r["ms"] is not None else "-", f"{r['time_share']:.1%}",
                           f"{r['macs'] / 1e6:.2f}" if r["macs"] else "", f"{r['mac_share']:.1%}" if r["macs"] else "",
-                          f"{r['gmacs']:.1f}" if r.get("gmacs") else "", f"{r['params']:,}" if r["params"] else "",
+                          f"{r['gmacs']:.1f}" if r.get("gmacs") else "",
+                          *((f"{r['roof_fraction']:.0%} {r['bound'][:3]}" if r.get("roof_fraction") is not None else "",)
+                            if roofed else ()),
+                          f"{r['params']:,}" if r["params"] else "",
                           r.get("edgetpu") or "", ("[yellow]" + " ".join(r["flags"]) + "[/]") if r["flags"] else "")
         gap = lg["gap_pct"]
         verdict = ("within" if lg["within_limit"] else "[bold red]OUTSIDE[/]") + f" the {lg['gap_limit_pct']:.0f}% limit"
@@ -829,7 +834,7 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
         table.caption = (f"{len(rows)} slowest of {len(lg['ops'])} ops; sum of ops {lg['sum_ms']:.3f} ms vs whole model "
                          f"{lg['whole_ms']:.3f} ms (median, same run): {gap:+.1f}%, {verdict}{extra}; method: "
                          f"{lg['method']}; {lg['runs_per_op']} runs per op; CPU {_cpu(lg)}; slow = time share > 2x MAC "
-                         f"share (and >= 2% of the time), overhead = such time in ops without MACs")
+                         f"share (and >= 2% of the time), overhead = such time in ops without MACs" + _roof_caption(lg))
         tables.append(table)
     kinds = Table(title="by op kind: time share beside MAC share (and the v1 paper's Table 2)")
     for col in ("kind", "MACs", "params", "v1 paper MACs / params"):
@@ -853,6 +858,38 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
     kinds.caption = (f"MACs and params: {names[0] if names else ''}'s graph (a 1x1 conv on a pooled map is SE before the "
                      f"head, FC after it); paper: {ledgers[0]['paper'] if ledgers else ''}")
     return tables + [kinds]
+
+
+def _roof_caption(lg: dict) -> str:
+    """The roofline's line under a ledger: the roofs, and the kind of op furthest from its roof."""
+    roof = lg.get("roof") or {}
+    if roof.get("missing"):
+        return f"; roofline: {roof['missing']}"
+    if not roof:
+        return ""
+    far = roof.get("furthest")
+    text = (f"; roof (measured {roof.get('measured')}): float32 {roof['fp32_gmacs']:.0f} GMAC/s, int8 "
+            f"{roof['int8_gmacs']:.0f} GMAC/s, {roof['gbps']:.1f} GB/s; roof % = the op's GMAC/s (or GB/s) over "
+            f"its roof, com(pute) or mem(ory) bound")
+    if far:
+        text += (f"; furthest from its roof: {far['kind']} at {far['roof_fraction']:.0%}, {1000 * far['lost_ms']:.0f} "
+                 f"µs of its {1000 * far['ms']:.0f} µs lost to the distance")
+    return text
+
+
+def roof_table(roof: dict) -> Table:
+    """``edgekit roof``: the device's compute peaks and bandwidth, with how they were measured."""
+    table = Table(title=f"roofs of {roof['device']} ({roof['cpu']}, {roof['runtime']}, {roof['threads']} thread(s))")
+    for col in ("roof", "value", "kernel", "median ms"):
+        table.add_column(col, justify="right" if col in ("value", "median ms") else "left", overflow="fold")
+    k = roof["kernels"]
+    table.add_row("float32 compute", f"{roof['fp32_gmacs']:.1f} GMAC/s", k["compute"], f"{roof['kernel_ms']['fp32']:.3f}")
+    table.add_row("int8 compute", f"{roof['int8_gmacs']:.1f} GMAC/s", k["compute"], f"{roof['kernel_ms']['int8']:.3f}")
+    table.add_row("memory bandwidth", f"{roof['gbps']:.1f} GB/s", k["memory"], f"{roof['kernel_ms']['memory']:.3f}")
+    features = ", ".join(roof.get("cpu_features") or []) or "none recorded"
+    table.caption = (f"{roof['statistic']}; CPU features: {features}; stored in {roof.get('stored')} for "
+                     f"'edgekit profile' on the same device, CPU, runtime and thread count")
+    return table
 
 
 def cost_table(result: dict) -> Table:

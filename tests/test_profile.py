@@ -94,3 +94,41 @@ def test_int8_slower_than_float_is_warned_with_the_command_that_explains_it():
     slow = int8_slower_lines([result("float", 2.0, "f.tflite"), result("int8", 2.3, "q.tflite")])
     assert len(slow) == 1 and "1.15x" in slow[0] and "edgekit profile f.tflite q.tflite" in slow[0]
     assert int8_slower_lines([result("float", 2.0, "f.tflite"), result("int8", 1.5, "q.tflite")]) == []
+
+
+def test_roof_and_the_ledger_held_to_it(ours, tmp_path):
+    """`edgekit roof` measures the compute peaks and bandwidth with its kernel models and stores them with the
+    device's fingerprint; `profile` on the same device then gives each LiteRT op its fraction of its roof and
+    names the kind furthest from it; without a roof (or for ONNX) it says why, in words."""
+    import json
+
+    _, paths = ours
+    db = tmp_path / "r.db"
+    proc = run_edgekit("roof", "--runs", "3", "--rounds", "1", "--out", str(tmp_path / "kernels"), "--db", str(db),
+                       env={"COLUMNS": "200"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "GMAC/s" in proc.stdout and "GB/s" in proc.stdout and "CPU features" in " ".join(proc.stdout.split())
+    stored = json.loads((tmp_path / "roofs.json").read_text())["roofs"]
+    (roof,) = stored.values()
+    assert roof["fp32_gmacs"] > 0 and roof["int8_gmacs"] > 0 and roof["gbps"] > 0 and roof["threads"] == 1
+    out = run_edgekit("profile", str(paths[("tflite", "int8")]), "--runs", "3", "--rounds", "1", "--db", str(db),
+                      "--json")
+    assert out.returncode == 0, out.stderr
+    (lg,) = json.loads(out.stdout)["ledgers"]
+    held = [r for r in lg["ops"] if r.get("roof_fraction") is not None]
+    assert held and all(0 < r["roof_fraction"] <= 1 and r["bound"] in ("compute", "memory") for r in held)
+    conv = next(r for r in held if r["macs"] and r["bound"] == "compute")
+    achieved = conv["macs"] / (conv["ms"] * 1e6)
+    assert conv["roof_fraction"] == pytest.approx(min(1.0, achieved / min(roof["int8_gmacs"],
+                                                                          conv["macs"] / conv["bytes"] * roof["gbps"])))
+    far = lg["roof"]["furthest"]
+    assert far["lost_ms"] == max(k["lost_ms"] for k in lg["roof"]["by_kind"])
+    shown = run_edgekit("profile", str(paths[("tflite", "int8")]), "--runs", "3", "--rounds", "1", "--db", str(db),
+                        "--no-record", env={"COLUMNS": "200"})
+    text = " ".join(shown.stdout.split())
+    assert "furthest from its roof" in text and "roof (measured" in text
+    other = run_edgekit("profile", str(paths[("onnx", "int8")]), str(paths[("tflite", "float")]), "--runs", "2",
+                        "--rounds", "1", "--db", str(tmp_path / "elsewhere" / "x.db"), "--no-record", "--json")
+    reasons = [lg["roof"]["missing"] for lg in json.loads(other.stdout)["ledgers"]]
+    assert "LiteRT" in reasons[0] and "edgekit roof" in reasons[1]
+    assert_clean_error(run_edgekit("roof", "--threads", "0", "--out", str(tmp_path / "k2")), "--threads")

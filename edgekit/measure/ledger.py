@@ -45,6 +45,7 @@ class ProfileOptions:
     xnnpack: bool = True
     optimization: str = "all"
     allow_modified: bool = False  # profile an artifact that no longer matches its sidecar, as a foreign file
+    roofs: Path | None = None  # the device roofs file (measure.roofline; None: its default place)
     progress: Callable | None = None
 
 
@@ -83,9 +84,24 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
                                                  optimization=opts.optimization)).as_dict()
         finally:
             worker.close()
-        ledgers.append(ledger(path, answer, threads, device, identity))
+        ledgers.append(_with_roof(ledger(path, answer, threads, device, identity), path, opts.roofs))
     _align_int8_onnx(ledgers)
     return ledgers
+
+
+def _with_roof(lg: dict, path: Path, roofs: Path | None) -> dict:
+    """The ledger held to its device's roof (``measure.roofline``) when one was measured; else why not."""
+    from edgekit.measure.roofline import apply, roof_for
+
+    if path.suffix.lower() != ".tflite":
+        lg["roof"] = {"missing": "rooflines are for LiteRT ledgers (.tflite)"}
+        return lg
+    roof = roof_for(lg, roofs)
+    if roof is None:
+        lg["roof"] = {"missing": f"no roof measured for this device, CPU, runtime and thread count: run "
+                                 f"'edgekit roof --device {lg['device']} --threads {lg['threads']}'"}
+        return lg
+    return apply(lg, path, roof)
 
 
 def ledger(path: Path, measured: dict, threads: int, device, identity: dict | None = None) -> dict:

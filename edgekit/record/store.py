@@ -66,10 +66,11 @@ class StoreError(EdgekitError):
 
 def default_path() -> Path:
     """``$EDGEKIT_DB``, else ``$XDG_DATA_HOME/edgekit/results.db`` (``~/.local/share/...``)."""
+    from edgekit.files import data_dir
+
     if os.environ.get("EDGEKIT_DB"):
         return Path(os.environ["EDGEKIT_DB"])
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "edgekit" / "results.db"
+    return data_dir() / "results.db"
 
 
 class ResultsStore:
