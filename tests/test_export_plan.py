@@ -96,3 +96,18 @@ def test_a_litert_refusal_reads_cause_first():
     assert said.startswith("conv.cc:390") and "(21 != 0); Node number 0 (CONV_2D)" in said
     assert said.endswith("(XNNPACK also declined 2 MAX_POOL_2D nodes)")
     assert _litert_refusal("") == "it does not run"
+
+
+def test_a_floor_with_nothing_to_measure_is_said_and_a_task_failure_stands():
+    """judge(): a floor whose metric the artifact lacks is "not measured" (never met); a result the task already
+    failed (outputs it could not compare) stays failed whatever the floors say."""
+    from edgekit.export import parity
+    from edgekit.tasks import get_task
+
+    floors = parity.parse_require("sqnr>=10", get_task("detection"))
+    unmeasured = parity.judge({"box_iou": 0.9}, floors, "test")
+    assert unmeasured["passed"] is None and unmeasured["not_measured"] == ["sqnr>=10"]
+    broken = parity.judge({"passed": False, "failed": ["outputs [[100, 4]] where the source model has [[540, 4]]"]},
+                          floors, "test")
+    assert broken["passed"] is False and "outputs [[100, 4]]" in broken["failed"][0]
+    assert parity.judge({"sqnr_db": 12.0}, floors, "test")["passed"] is True

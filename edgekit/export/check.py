@@ -40,7 +40,13 @@ def run_check(path: Path, runtime_name: str, source, reference, check, precision
 
 
 def judged(result: dict, precision: str, source, required) -> dict:
-    """``result`` judged against the floors of a quantized precision (exact ones are judged by the task)."""
+    """``result`` judged against the floors of a quantized precision (exact ones are judged by the task). With
+    the default floors and none of them measurable (a detector's post-processing in the graph leaves no raw
+    outputs for SQNR), the task's fallback floor judges it instead of nothing."""
     if precision not in parity.EXACT:
-        parity.judge(result, *parity.floors(precision, source.real_weights, required, source.task))
+        floors, how = parity.floors(precision, source.real_weights, required, source.task)
+        fallback = getattr(source.task, "fallback_floor", None)
+        if required is None and fallback and floors and all(result.get(r.key) is None for r in floors):
+            floors, how = fallback(source.real_weights)
+        parity.judge(result, floors, how)
     return result

@@ -91,8 +91,10 @@ class KerasForms:
                 # Keras 3 runs a grouped Conv2D as an XLA-compiled function, which tf2onnx cannot read: go through
                 # the float TFLite graph (one grouped CONV_2D each), which tf2onnx's TFLite reader maps to Conv(group)
                 path = os.path.join(self.scratch, f"grouped-{len(self._onnx)}.tflite")
+                raw = (self.saved_model(model) if self.postprocess is None else  # the network, not its NMS
+                       tflite_export.save_model(model, os.path.join(self.scratch, f"raw-{len(self._onnx)}")))
                 with open(path, "wb") as f:
-                    f.write(tflite_export.convert(self.saved_model(model), "float"))
+                    f.write(tflite_export.convert(raw, "float"))
                 self._onnx[id(model)] = onnx_export.rename_input(onnx_export.from_tflite(path, self.opts.output.onnx_opset))
                 self.notes_once("ONNX: made from the float TFLite graph through tf2onnx's TFLite reader (Keras 3's "
                                 "grouped convolutions are XLA functions tf2onnx cannot convert)")

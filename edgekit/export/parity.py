@@ -147,7 +147,10 @@ def judge(result: dict, requirements: tuple[Requirement, ...], how: str) -> dict
     measured = len(unmeasured) < len(requirements)
     if unmeasured:  # a floor with nothing to hold it to is said, never counted as met
         how += f"; not measured for this artifact: {', '.join(unmeasured)}"
-    result.update(passed=(not misses) if measured else None, requirements=[str(r) for r in requirements],
-                  judged_on=how if requirements else "not judged (--require none)", failed=misses,
+    refused = result.get("passed") is False  # the task's own verdict (outputs it cannot compare) stands
+    already = list(result.get("failed") or []) if refused else []
+    passed = False if refused else ((not misses) if measured else None)
+    result.update(passed=passed, requirements=[str(r) for r in requirements],
+                  judged_on=how if requirements else "not judged (--require none)", failed=[*already, *misses],
                   **({"not_measured": unmeasured} if unmeasured else {}))
     return result

@@ -84,17 +84,20 @@ def profile(paths: list[Path], opts: ProfileOptions) -> list[dict]:
                                                  optimization=opts.optimization)).as_dict()
         finally:
             worker.close()
-        ledgers.append(_with_roof(ledger(path, answer, threads, device, identity), path, opts.roofs))
+        ledgers.append(_with_roof(ledger(path, answer, threads, device, identity), path, opts.roofs, opts.xnnpack))
     _align_int8_onnx(ledgers)
     return ledgers
 
 
-def _with_roof(lg: dict, path: Path, roofs: Path | None) -> dict:
+def _with_roof(lg: dict, path: Path, roofs: Path | None, xnnpack: bool = True) -> dict:
     """The ledger held to its device's roof (``measure.roofline``) when one was measured; else why not."""
     from edgekit.measure.roofline import apply, roof_for
 
     if path.suffix.lower() != ".tflite":
         lg["roof"] = {"missing": "rooflines are for LiteRT ledgers (.tflite)"}
+        return lg
+    if not xnnpack:
+        lg["roof"] = {"missing": "the roofs are XNNPACK's (edgekit roof times its kernels with it): not for --no-xnnpack"}
         return lg
     roof = roof_for(lg, roofs)
     if roof is None:

@@ -74,7 +74,7 @@ def op_bytes(path: Path) -> dict[int, tuple[int, bool]]:
     out = {}
     for op in graph.ops:
         total = 0
-        for i in (*op.inputs, *op.outputs):
+        for i in dict.fromkeys((*op.inputs, *op.outputs)):  # each distinct tensor once: a + a reads a once
             if i == NO_TENSOR:
                 continue
             t = graph.tensors[i]

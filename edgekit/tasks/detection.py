@@ -33,6 +33,8 @@ MAX_DETECTIONS = 100
 SCORE_THRESHOLD = 1e-8  # the OD API's batch_non_max_suppression
 MATCH_SCORE = 0.3  # parity: reference detections at least this confident are matched to the artifact's
 MATCH_TOP = 10  # ... or, when none is that confident, each image's best this many
+# in-graph post-processing: the mean |score difference| of matched boxes allowed (scores are in 0..1)
+IN_GRAPH_SCORE_TOLERANCE = {"float": 1e-4, "fp16": 1e-2}
 
 
 # --- anchors and the box coder ------------------------------------------------------------------------
@@ -449,6 +451,7 @@ class Detection(Task):
             result["tolerance"] = 10 * TOLERANCE[precision] * scale
             boxes_agree = result["box_iou"] is None or result["box_iou"] >= 0.99
             if in_graph:  # no raw outputs to hold to a tolerance: the matched boxes and their scores decide
+                result["tolerance"] = IN_GRAPH_SCORE_TOLERANCE[precision]
                 result["passed"] = bool(boxes_agree and (result["score_error"] is None or
                                                          result["score_error"] <= result["tolerance"]))
             else:
@@ -456,6 +459,16 @@ class Detection(Task):
         else:
             result["passed"] = None
         return result
+
+    def fallback_floor(self, real_weights: bool):
+        """With post-processing in the graph no raw output is left to take SQNR of: the matched boxes are judged
+        (IoU floors measured here: int8 of random-weight heads 0.32-0.55, of the trained demo head 0.94)."""
+        from edgekit.export.parity import parse_require
+
+        floor = 0.8 if real_weights else 0.2
+        return (parse_require(f"iou>={floor}", self),
+                f"post-processing in the graph leaves no raw outputs for SQNR: judged on matched-box IoU >= {floor} "
+                f"({'real' if real_weights else 'random'} weights)")
 
     def failure(self, result: dict) -> str:
         if result.get("max_abs_diff") is None:
