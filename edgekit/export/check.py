@@ -47,6 +47,7 @@ def judged(result: dict, precision: str, source, required) -> dict:
         floors, how = parity.floors(precision, source.real_weights, required, source.task)
         fallback = getattr(source.task, "fallback_floor", None)
         if required is None and fallback and floors and all(result.get(r.key) is None for r in floors):
-            floors, how = fallback(source.real_weights)
+            text, how = fallback(source.real_weights)
+            floors = parity.parse_require(text, source.task)
         parity.judge(result, floors, how)
     return result

@@ -462,11 +462,10 @@ class Detection(Task):
 
     def fallback_floor(self, real_weights: bool):
         """With post-processing in the graph no raw output is left to take SQNR of: the matched boxes are judged
-        (IoU floors measured here: int8 of random-weight heads 0.32-0.55, of the trained demo head 0.94)."""
-        from edgekit.export.parity import parse_require
-
+        (IoU floors measured here: int8 of random-weight heads 0.32-0.55, of the trained demo head 0.94). Returns
+        the floor as --require spells it, and why."""
         floor = 0.8 if real_weights else 0.2
-        return (parse_require(f"iou>={floor}", self),
+        return (f"iou>={floor}",
                 f"post-processing in the graph leaves no raw outputs for SQNR: judged on matched-box IoU >= {floor} "
                 f"({'real' if real_weights else 'random'} weights)")
 
