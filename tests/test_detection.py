@@ -286,6 +286,20 @@ def test_post_processing_in_the_graph(coco_train, coco_val, tmp_path):
     assert profile.returncode == 0 and "TFLite_Detection_PostProcess" in profile.stdout
     check = run_edgekit("edgetpu-check", tflite_int8)
     assert check.returncode == 0 and "TFLite_Detection_PostProcess reads float" in " ".join(check.stdout.split())
+    # the float file, op and all, as a user's detector: TFLite again (AI Edge Quantizer for int8); ONNX refused
+    from edgekit.zoo.families import COCO_90
+
+    labels = tmp_path / "coco90.txt"
+    labels.write_text("\n".join(n if n != "n/a" else f"unused-{i}" for i, n in enumerate(COCO_90)) + "\n")
+    theirs = made[("tflite", "float")]["path"]
+    user = ("convert", "--model", theirs, "--labels", str(labels), "--preprocess", "raw-pixels", "--calib",
+            str(coco_train), "--calib-count", "8", "--check", str(coco_val), "--out", str(tmp_path / "again"))
+    assert_clean_error(run_edgekit(*user, "--int8", "--format", "all"), "TFLite_Detection_PostProcess", "--format tflite")
+    proc = run_edgekit(*user, "--float", "--int8", "--json", timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr  # 1: int8 below the matched-box floor, written and marked
+    again = {a["precision"]: a["parity"] for a in json.loads(proc.stdout)["artifacts"]}
+    assert again["float"]["passed"] and again["float"]["output_form"] == "post-processed"
+    assert again["int8"]["box_iou"] is not None and again["int8"]["passed"] is not None
 
 
 def test_bad_detection_data(coco_val, coral, tmp_path):

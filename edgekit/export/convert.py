@@ -81,7 +81,7 @@ def _convert(opts: ConvertOptions, source, plan: Plan, out_root: Path) -> list[a
             made = run.emit(exporters[item.format], item, data, extra, time.perf_counter() - start)
             if made is not None and item.precision == "int8":
                 plain[item.format] = made
-        if plan.target != mixed.Target():
+        if plan.target.active:
             for fmt, made in plain.items():
                 run.refine(exporters[fmt], made)
     if run.failures:

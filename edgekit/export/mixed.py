@@ -38,6 +38,11 @@ class Target:
     min_sqnr: float | None = None  # SQNR of the logits against Keras (dB), at least: for random weights
     accuracy: str = "top-1"  # what the drop is of (the task's: top-1, mAP, mIoU)
 
+    @property
+    def active(self) -> bool:
+        """A target was asked for (--max-drop, --min-agreement or --min-sqnr)."""
+        return self.max_drop is not None or self.min_agreement is not None or self.min_sqnr is not None
+
     def met(self, parity: dict) -> bool:
         ok = True
         if self.max_drop is not None:

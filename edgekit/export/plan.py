@@ -75,6 +75,7 @@ def make_plan(opts: ConvertOptions, source) -> Plan:
     pairs = _pairs(formats, precisions, out.skip_unsupported, opts.warn, source.kind)
     _check_values(opts, pairs, io)
     _check_postprocess(opts, source)
+    _check_tflite_detector(pairs, source)
     source.refuse(opts)
     pairs = _available(pairs, source.kind, out.skip_unsupported, opts.warn)
     items = tuple(_item(fmt, precision, io, quant, source.kind) for fmt, precision in pairs)
@@ -202,6 +203,20 @@ def _check_target_metrics(opts: ConvertOptions, source) -> None:
     if gate.min_sqnr is not None and opts.output.postprocess == "graph":
         raise EdgekitError("--min-sqnr compares raw outputs, and --postprocess graph leaves only boxes: use --max-drop "
                            "(mAP points), or search with --postprocess host")
+
+
+def _check_tflite_detector(pairs, source) -> None:
+    """A .tflite detector that carries TFLite_Detection_PostProcess converts to TFLite (the op kept); tf2onnx maps
+    the op to an NMS whose outputs change size with the detections, which no parity check can hold to the file's
+    padded ones."""
+    if source.kind != "tflite" or not any(f == "onnx" for f, _ in pairs):
+        return
+    from edgekit.run.tflite_graph import read_graph
+
+    if "TFLite_Detection_PostProcess" in read_graph(source.spec.path).op_names():
+        raise EdgekitError(f"{source.spec.path.name} ends in TFLite_Detection_PostProcess, which tf2onnx turns into an "
+                           f"NMS of varying output size: use --format tflite, or convert the detector from its Keras "
+                           f"file (--postprocess graph writes ONNX's NonMaxSuppression padded to 100)")
 
 
 def _check_keep_float(quant, pairs, io: str) -> None:

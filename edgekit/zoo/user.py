@@ -160,11 +160,21 @@ def load(path: str | Path, *, preprocess: str | None = None, mean=None, std=None
     scores = _detector_scores(outputs)
     if class_names is not None and scores and len(class_names) in (scores, scores - 1):
         pass  # a detector's classes, with or without the background score first
+    elif class_names is not None and _post_processed(outputs):
+        pass  # TFLite_Detection_PostProcess's outputs: class indices, as many classes as the labels name
     elif class_names is not None and len(class_names) != (model.classes or -1):
         raise UserModelError(f"--labels names {len(class_names)} classes, but {path.name} "
                              + (f"outputs {model.classes} scores" if model.classes else "has no classes (its "
                                 f"outputs are {[list(o) for o in outputs]})"))
     return model
+
+
+def _post_processed(outputs) -> bool:
+    """Boxes (M, 4), classes (M,), scores (M,) and a count (shapes without the batch): a detector with its
+    post-processing in the graph (``tasks.detection.output_form`` reads the same four)."""
+    shapes = sorted(tuple(o) for o in outputs)
+    return len(shapes) == 4 and shapes[0] in ((), (1,)) and len(shapes[1]) == len(shapes[2]) == 1 and \
+        shapes[1] == shapes[2] and shapes[3] == (shapes[1][0], 4)
 
 
 def _detector_scores(outputs) -> int | None:
@@ -314,6 +324,9 @@ def _outputs(path: Path, shapes: list) -> tuple[tuple[int, ...], ...]:
     out = []
     for shape in shapes:
         rest = tuple(shape[1:])
+        if list(shape) == [1]:  # one value per image (TFLite_Detection_PostProcess's count)
+            out.append(())
+            continue
         if not rest or any(d is None or d <= 0 for d in rest):
             raise UserModelError(f"{path.name}: output shape {list(shape)} has dimensions edgekit cannot know ahead "
                                  f"(only the batch may be dynamic)")
@@ -391,7 +404,23 @@ def _tflite_shapes(path: Path, size) -> tuple[tuple[int, int, int], str, tuple]:
                              f"tensors): edgekit quantizes float models; give it the float original, or measure this "
                              f"file as it is with 'edgekit bench' / 'edgekit eval'")
     image, layout = _image_input(path, list(first.shape), size, "input")
-    return image, layout, _outputs(path, [list(graph.tensors[i].shape) for i in graph.outputs])
+    shapes = [list(graph.tensors[i].shape) for i in graph.outputs]
+    if any(not shape for shape in shapes):  # a custom op's outputs (TFLite_Detection_PostProcess): sized when prepared
+        shapes = _prepared_output_shapes(path, graph.outputs) or shapes
+    return image, layout, _outputs(path, shapes)
+
+
+def _prepared_output_shapes(path: Path, outputs) -> list | None:
+    """The output shapes LiteRT gives once the graph is prepared (a custom op sizes its outputs then)."""
+    try:
+        from ai_edge_litert import interpreter as litert
+
+        interp = litert.Interpreter(model_path=str(path))
+        interp.allocate_tensors()
+    except (ImportError, ValueError, RuntimeError):
+        return None
+    by_index = {d["index"]: [int(v) for v in d["shape"]] for d in interp.get_output_details()}
+    return [by_index.get(i, []) for i in outputs]
 
 
 def detect_preprocessing(model) -> tuple[Preprocessing, str] | None:
