@@ -125,6 +125,13 @@ def test_eval_cli_shows_per_class_accuracy_and_the_confusion_matrix(exported, us
     mine = json.loads(run_edgekit("eval", artifacts[("tflite", "int8")]["path"], "--data", str(user / "test"),
                                   "--no-record", "--limit", "100", "--json").stdout)
     assert json.loads(again.stdout)["top1"] < mine["top1"]
+    # a 4-class model has no top-5: the report says "-" rather than failing on it
+    db = tmp_path / "r.db"
+    assert run_edgekit("eval", artifacts[("tflite", "int8")]["path"], "--data", str(user / "test"), "--limit", "40",
+                       "--db", str(db)).returncode == 0
+    report = run_edgekit("report", "--db", str(db), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    assert "| - |" in (tmp_path / "report" / "report.md").read_text()
 
 
 @pytest.mark.slow

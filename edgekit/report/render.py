@@ -69,7 +69,9 @@ def build(benches: list[dict], evals: list[dict], db: str) -> dict:
     acc = [{"artifact": Path(r["artifact"]).name, "model": r["model"] or "?", "precision": r["precision"] or "?",
             "origin": r["result"].get("origin") or "?", "weights": r["result"].get("weights") or "?",
             "data": f"{Path(r['result'].get('data', '?')).name} ({r['result'].get('count')} images)",
-            "top-1": f"{100 * r['value']:.1f}%", "top-5": f"{100 * r['result'].get('top5', 0):.1f}%",
+            "top-1": f"{100 * r['value']:.1f}%",
+            "top-5": f"{100 * r['result']['top5']:.1f}%" if r["result"].get("top5") is not None else  # N <= 5 classes
+            "-",
             "runtime": f"{r['runtime']} {r['runtime_version']}"}
            for r in latest(evals, lambda r: (r["artifact_sha256"], r["result"].get("data")))]
     lat = [{"artifact": p.label, "runtime": f"{p.runtime} {p.runtime_version}", "threads": p.threads,
