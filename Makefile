@@ -191,7 +191,7 @@ demo: setup
 	$(EDGEKIT) models --family shufflenet-v1 --published
 	$(EDGEKIT) summary v1-0.75-192-c120 | tail -4
 	$(EDGEKIT) study v3-ablations --models v3-large --resolution 128 --format tflite --calib $(DATA)/imagenet-val/calib100 \
-		--calib-count 16 --runs 10 --rounds 2 --out $(DEMO_OUT)/v3-ablations
+		--calib-count 16 --runs 20 --rounds 4 --out $(DEMO_OUT)/v3-ablations
 
 bench: setup
 	$(PY) benchmarks/cli_startup.py

@@ -742,9 +742,9 @@ def v3_ablations_table(report: dict) -> Table:
                   key=lambda k: (k.split("-")[0], k.endswith("int8")))
     size = f"{format_alpha(report['alpha'])}, {report['resolution']} px"
     table = Table(title=f"MobileNetV3's redesigns undone ({size}): what each costs here, beside the v3 paper")
-    for col in ("variant", "MMACs", "Δ MMACs", "params", *(f"{k} ms (Δ)" for k in keys), "paper (Pixel 1)"):
-        table.add_column(col, justify="left" if col in ("variant", "paper (Pixel 1)") else "right",
-                         overflow="fold", no_wrap=col not in ("variant", "paper (Pixel 1)"))
+    for col in ("variant", "MMACs", "Δ MMACs", "params", *(f"{k} ms (Δ)" for k in keys), "paper (Pixel 1, 224 px)"):
+        table.add_column(col, justify="left" if col in ("variant", "paper (Pixel 1, 224 px)") else "right",
+                         overflow="fold", no_wrap=col not in ("variant", "paper (Pixel 1, 224 px)"))
     for row in report["rows"]:
         paper = row.get("paper") or {}
         said = []
