@@ -823,6 +823,13 @@ def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
         verdict = ("within" if lg["within_limit"] else "[bold red]OUTSIDE[/]") + f" the {lg['gap_limit_pct']:.0f}% limit"
         extra = (f"; invoke overhead {1000 * lg['invoke_overhead_ms']:.1f} µs subtracted per op"
                  if lg.get("invoke_overhead_ms") is not None else "")
+        if lg.get("node_overhead_ms") is not None:
+            extra += f"; the profiler's own {1000 * lg['node_overhead_ms']:.1f} µs subtracted per node"
+        if lg.get("measured_gap_pct") is not None:
+            if lg.get("profiler_gap_pct") is not None:
+                extra += f"; profiler's raw sum {lg['profiler_sum_ms']:.3f} ms ({lg['profiler_gap_pct']:+.1f}%)"
+            extra += (f"; measured sum {lg['measured_sum_ms']:.3f} ms ({lg['measured_gap_pct']:+.1f}%)"
+                      + (", apportioned to the whole-model median by each op's share" if lg.get("apportioned") else ""))
         untimed = lg.get("untimed_ops") or []
         if untimed:
             counts = {name: untimed.count(name) for name in dict.fromkeys(untimed)}

@@ -22,7 +22,7 @@ from edgekit.vocab import RUNTIMES
 
 SLOW_FACTOR = 2.0  # time share over MAC share that flags an op as slow
 SLOW_MIN_SHARE = 0.02  # ... when it holds at least this share of the time
-GAP_LIMIT_PCT = 15.0  # per-op times must sum to within this of the whole-model median, or the table says so
+GAP_LIMIT_PCT = 10.0  # per-op times must sum to within this of the whole-model median, or the table says so
 
 # MobileNet v1 paper (Howard et al. 2017, arXiv:1704.04861), Table 2: resources per layer type.
 V1_TABLE2 = {
@@ -121,7 +121,10 @@ def ledger(path: Path, measured: dict, threads: int, device, identity: dict | No
         "device": device.name, "threads": threads, "method": measured["method"], "kernels": measured.get("kernels"),
         "whole_ms": measured["whole_ms"], "sum_ms": measured["sum_ms"], "gap_pct": gap,
         "within_limit": abs(gap) <= GAP_LIMIT_PCT, "gap_limit_pct": GAP_LIMIT_PCT,
-        "invoke_overhead_ms": measured.get("invoke_overhead_ms"),
+        "invoke_overhead_ms": measured.get("invoke_overhead_ms"), "node_overhead_ms": measured.get("node_overhead_ms"),
+        "apportioned": bool(measured.get("apportioned")), "measured_sum_ms": measured.get("measured_sum_ms"),
+        "measured_gap_pct": measured.get("measured_gap_pct"), "profiler_sum_ms": measured.get("profiler_sum_ms"),
+        "profiler_gap_pct": measured.get("profiler_gap_pct"),
         "profiler_overhead_pct": measured.get("profiler_overhead_pct"), "profiled_ms": measured.get("profiled_ms"),
         "runs_per_op": measured["runs_per_op"], "untimed_ops": measured.get("untimed_ops", []),
         "ops": rows, "by_kind": by_kind, "paper": V1_TABLE2["source"], "environment": measured.get("environment"),
