@@ -248,6 +248,89 @@ def roof(*, device: str = "host", host: str | None = None, threads: int = 1, run
     return measured
 
 
+def _fits_file(db: str | Path | None) -> Path | None:
+    """Latency fits live beside the results store they go with (``measure.estimate``)."""
+    return Path(db).parent / "fits.json" if db else None
+
+
+def fit_latency(*, device: str = "host", host: str | None = None, threads: int = 1,
+                models: Sequence[str] | None = None, hold_out: Sequence[int] | None = None,
+                work: str | Path = "models/latency-fit", calib: str | Path | None = None, runs: int = 10,
+                rounds: int = 2, db: str | Path | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Fit the kernel-level latency model on ``device``: convert the suite of zoo variants (once, into ``work``),
+    profile each there, fit per runtime and precision on the variants not held out (default: the 160 and 192 px
+    ones are held out) and validate on the rest; store the fits beside the results store.
+    Returns ``{"fits": [...], "ledger_sums": [...], "stored": path}``."""
+    from edgekit.measure.estimate import store_fits
+    from edgekit.studies.latency_model import HOLD_OUT, fit_suite
+
+    if threads < 1 or runs < 1 or rounds < 1:
+        raise EdgekitError("--threads, --runs and --rounds must be >= 1")
+    fits, sums = fit_suite(device=device, host=host, threads=threads, models=list(models) if models else None,
+                           hold_out=tuple(hold_out) if hold_out else HOLD_OUT, work=work,
+                           calib=str(calib) if calib else None, runs=runs, rounds=rounds, roofs=_roofs_file(db),
+                           progress=progress)
+    return {"fits": fits, "ledger_sums": sums, "stored": str(store_fits(fits, _fits_file(db)))}
+
+
+def _fit_for(device: str, runtime: str, precision: str, threads: int, db) -> dict:
+    from edgekit.environment import cpu_model
+    from edgekit.measure.estimate import find_fit
+
+    if runtime not in ("litert", "onnxruntime"):
+        raise EdgekitError(f"--runtime '{runtime}': choose litert or onnxruntime")
+    if precision not in ("float", "int8"):
+        raise EdgekitError(f"--precision '{precision}': the latency model is fitted for float and int8")
+    fit = find_fit(device, runtime, precision, threads, _fits_file(db))
+    if device == "host" and fit.get("cpu") and fit["cpu"] != cpu_model():
+        raise EdgekitError(f"the host's latency model was fitted on {fit['cpu']}, this host is {cpu_model()}: "
+                           f"refit it here with 'edgekit estimate --fit'")
+    return fit
+
+
+def estimate(models: Sequence[str], *, device: str = "host", runtime: str = "litert", precision: str = "int8",
+             threads: int = 1, db: str | Path | None = None) -> dict:
+    """Estimated latency of zoo variants on ``device`` from their architecture alone (no conversion), under the
+    fit ``estimate --fit`` stored; each row is labelled an estimate, with the fit's validation error.
+    Returns ``{"estimates": [...], "fit": {...}}``."""
+    from edgekit.studies.latency_model import estimate as run
+
+    if not models:
+        raise EdgekitError("estimate: name one or more zoo variants (e.g. v2-0.75-160), or --fit")
+    fit = _fit_for(device, runtime, precision, threads, db)
+    return {"estimates": run(list(models), fit), "fit": _fit_summary(fit)}
+
+
+def pick(*, budget: str | float, device: str = "host", runtime: str = "litert", precision: str = "int8",
+         families: str | None = None, threads: int = 1, db: str | Path | None = None,
+         plot: str | Path | None = None) -> dict:
+    """The zoo variants (width x resolution) on the accuracy/latency Pareto front under ``budget`` on ``device``:
+    the papers' top-1 where published, the estimated latency beside it. ``plot`` writes a PNG of every variant."""
+    from edgekit.studies.latency_model import parse_budget, pick as run, pick_families
+
+    budget_ms = parse_budget(budget) if isinstance(budget, str) else float(budget)
+    if budget_ms <= 0:
+        raise EdgekitError(f"--budget {budget_ms:g} ms is impossible: a latency budget must be more than zero")
+    chosen = pick_families(families)
+    fit = _fit_for(device, runtime, precision, threads, db)
+    picked = run(chosen, budget_ms, fit)
+    picked["fit"] = _fit_summary(fit)
+    if plot is not None:
+        from edgekit.report.plots import pick_plot
+
+        written = Path(plot) if Path(plot).suffix == ".png" else Path(plot) / "pick.png"
+        files.write_atomic(written, pick_plot(picked))
+        picked["plot"] = str(written)
+    return picked
+
+
+def _fit_summary(fit: dict) -> dict:
+    return {k: fit.get(k) for k in ("key", "device", "runtime", "runtime_version", "precision", "threads", "cpu",
+                                    "cpu_features", "split", "fitted", "statistic")} | {
+        "trained_on": len(fit.get("trained_on") or []), "held_out": len(fit.get("held_out") or []),
+        "validation": {k: v for k, v in (fit.get("validation") or {}).items() if k != "rows"}}
+
+
 def evaluate(artifacts: Sequence[str | Path], data: str | Path, *, limit: int | None = None,
              crop: float = vocab.DEFAULT_CROP, threads: int = 1, runtime: str | None = None,
              preprocess: str | None = None, reference_kernels: bool = False, models_dir: str | Path = "models",

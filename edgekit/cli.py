@@ -551,6 +551,89 @@ def roof(device, ssh_host, threads, runs, rounds, out, db, as_json):
     console.print(present.roof_table(measured))
 
 
+def _resolutions(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise EdgekitError(f"--hold-out '{text}': give input resolutions in pixels, e.g. 160,192") from None
+    if not values or min(values) < 1:
+        raise EdgekitError(f"--hold-out '{text}': give input resolutions in pixels, e.g. 160,192")
+    return values
+
+
+@cli.command()
+@click.argument("models", nargs=-1)
+@click.option("--fit", "do_fit", is_flag=True, help="Fit the latency model on --device: convert the suite of zoo "
+              "variants (once), profile each there, fit per runtime and precision, validate on the held-out ones.")
+@click.option("--device", default="host", show_default=True, help="A device profile (see 'edgekit devices').")
+@click.option("--host", "ssh_host", help="user@host[:port] of an SSH device (with --fit), instead of its profile's.")
+@click.option("--runtime", default="litert", show_default=True, type=click.Choice(["litert", "onnxruntime"]))
+@click.option("--precision", default="int8", show_default=True, type=click.Choice(["float", "int8"]))
+@click.option("--threads", default=1, show_default=True)
+@click.option("--suite", help="With --fit: comma-separated zoo variants to fit and validate on [default: v1, v2, "
+              "v3-small and v3-large at three or four widths x 128, 160, 192, 224 px].")
+@click.option("--hold-out", help="With --fit: the resolutions held out of the fit for validation [default: 160,192].")
+@click.option("--calib", type=click.Path(), help="With --fit: images to calibrate the suite's int8 conversions.")
+@click.option("--work", default="models/latency-fit", show_default=True, type=click.Path(),
+              help="With --fit: where the suite's artifacts are made (and kept).")
+@click.option("--runs", default=10, show_default=True, help="With --fit: runs per op and round of each profile.")
+@click.option("--rounds", default=2, show_default=True)
+@db_option
+@json_option
+def estimate(models, do_fit, device, ssh_host, runtime, precision, threads, suite, hold_out, calib, work, runs, rounds,
+             db, as_json):
+    """Estimated latency of zoo variants on a device, from their architecture alone (no conversion), by a
+    kernel-level model fitted on that device's ledgers; every figure is an estimate, shown with the fit's
+    error on variants it did not see. 'estimate --fit --device D' makes the fit."""
+    api = _api()
+    if do_fit:
+        if models:
+            raise EdgekitError("estimate --fit fits the model on --suite; estimate variants in a second call")
+        bar, progress = _bar(_show(as_json))
+        with bar:
+            fitted = api.fit_latency(device=device, host=ssh_host, threads=threads,
+                                     models=[m.strip() for m in suite.split(",") if m.strip()] if suite else None,
+                                     hold_out=_resolutions(hold_out), work=work, calib=calib, runs=runs, rounds=rounds,
+                                     db=db, progress=progress)
+        if as_json:
+            return _emit_json(fitted)
+        console, present = _console()
+        for table in present.latency_fit_tables(fitted):
+            console.print(table)
+        return
+    if suite or hold_out or calib:
+        raise EdgekitError("--suite, --hold-out and --calib are for 'estimate --fit'")
+    got = api.estimate(list(models), device=device, runtime=runtime, precision=precision, threads=threads, db=db)
+    if as_json:
+        return _emit_json(got)
+    console, present = _console()
+    console.print(present.estimate_table(got))
+
+
+@cli.command()
+@click.option("--budget", required=True, help="Latency budget: 5ms, 800us, 0.01s (a bare number is ms).")
+@click.option("--device", default="host", show_default=True, help="A device with a latency fit ('estimate --fit').")
+@click.option("--runtime", default="litert", show_default=True, type=click.Choice(["litert", "onnxruntime"]))
+@click.option("--precision", default="int8", show_default=True, type=click.Choice(["float", "int8"]))
+@click.option("--family", "families", default="v1,v2,v3", show_default=True,
+              help="Comma-separated: v1, v2, v3 (both v3 sizes), v3-small, v3-large.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--plot", type=click.Path(), help="Write a PNG of top-1 against estimated latency.")
+@db_option
+@json_option
+def pick(budget, device, runtime, precision, families, threads, plot, db, as_json):
+    """The zoo variants (width x resolution) on the accuracy/latency Pareto front under --budget on a device:
+    the papers' top-1 beside each one's estimated latency (from 'estimate --fit' on that device)."""
+    picked = _api().pick(budget=budget, device=device, runtime=runtime, precision=precision, families=families,
+                         threads=threads, db=db, plot=plot)
+    if as_json:
+        return _emit_json(picked)
+    console, present = _console()
+    console.print(present.pick_table(picked))
+
+
 @cli.command()
 @click.option("--baseline", required=True, type=click.Path(), help="From 'edgekit bench --save-baseline' (or an earlier "
               "--save-candidate: a rolling baseline).")

@@ -899,6 +899,84 @@ def roof_table(roof: dict) -> Table:
     return table
 
 
+def _fit_line(fit: dict) -> str:
+    v = fit.get("validation") or {}
+    if not v.get("n"):
+        return "no held-out validation"
+    return (f"fit on {fit['trained_on']} variants, validated on {v['n']} held out ({fit.get('split')}): "
+            f"{v['within_10']:.0%} within ±10%, {v['within_20']:.0%} within ±20%, median |error| "
+            f"{v['median_abs_err_pct']:.1f}%")
+
+
+def _fit_conditions(fit: dict) -> str:
+    features = ", ".join((fit.get("cpu_features") or [])[-3:]) or "features ?"
+    return (f"{fit['runtime']} {fit.get('runtime_version') or ''} {fit['precision']}, {fit['threads']} thread(s), "
+            f"device {fit['device']} ({fit.get('cpu')}; {features})")
+
+
+def latency_fit_tables(fitted: dict) -> list[Table]:
+    """``edgekit estimate --fit``: per runtime and precision, the held-out variants measured vs estimated and the
+    validation figures; then the ledgers' sums against the whole-model medians, before and after apportioning."""
+    tables = []
+    for fit in fitted["fits"]:
+        table = Table(title=f"latency model: {_fit_conditions(fit)}")
+        for col in ("held-out variant", "measured ms", "ESTIMATED ms", "error"):
+            table.add_column(col, justify="left" if col == "held-out variant" else "right")
+        for r in fit["validation"]["rows"]:
+            table.add_row(r["model"], f"{r['measured_ms']:.3f}", f"{r['estimated_ms']:.3f}",
+                          f"{100 * (r['estimated_ms'] / r['measured_ms'] - 1):+.1f}%")
+        t = fit["training"]
+        table.caption = (_fit_line({**fit, "trained_on": len(fit["trained_on"])})
+                         + (f"; on its own training variants median |error| {t['median_abs_err_pct']:.1f}%"
+                            if t.get("n") else "")
+                         + (f"; skipped (ledger and architecture did not line up): {', '.join(fit['skipped'])}"
+                            if fit.get("skipped") else "")
+                         + f"; measured: {fit['statistic']}; stored in {fitted.get('stored')}")
+        tables.append(table)
+    sums = Table(title="ledgers: per-op sums against the whole-model median of the same run")
+    for col in ("model", "runtime", "precision", "whole ms", "profiler raw", "measured sum", "ledger sum"):
+        sums.add_column(col, justify="left" if col in ("model", "runtime", "precision") else "right")
+    for r in fitted["ledger_sums"]:
+        raw = f"{r['profiler_gap_pct']:+.1f}%" if r.get("profiler_gap_pct") is not None else "-"
+        sums.add_row(r["model"], r["runtime"], r["precision"], f"{r['whole_ms']:.3f}", raw,
+                     f"{r['measured_gap_pct']:+.1f}%", f"{r['gap_pct']:+.1f}%")
+    sums.caption = ("profiler raw: ORT's kernel times as its profiler gives them; measured sum: less ORT's own per-node "
+                    "cost, or LiteRT's one-op models less the per-invoke cost; ledger sum: the whole-model median "
+                    "apportioned by the measured shares (what 'profile' shows)")
+    return tables + [sums]
+
+
+def estimate_table(got: dict) -> Table:
+    """``edgekit estimate``: each variant's ESTIMATED latency, its MACs and parameters, under the fit named."""
+    fit = got["fit"]
+    table = Table(title=f"ESTIMATED latency (not measured): {_fit_conditions(fit)}")
+    for col in ("model", "ESTIMATED ms", "MMACs", "params (M)"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for r in got["estimates"]:
+        table.add_row(r["model"], f"~{r['estimated_ms']:.3f}", f"{r['macs'] / 1e6:.1f}", f"{r['params'] / 1e6:.2f}")
+    table.caption = f"kernel-level model; {_fit_line(fit)}; fitted {fit.get('fitted')}"
+    return table
+
+
+def pick_table(picked: dict) -> Table:
+    """``edgekit pick``: the Pareto front under the budget, fastest first."""
+    fit = picked["fit"]
+    table = Table(title=f"pick: {', '.join(picked['families'])} under {picked['budget_ms']:g} ms (ESTIMATED, "
+                        f"{_fit_conditions(fit)})")
+    for col in ("model", "ESTIMATED ms", "top-1 %", "MMACs", "top-1 from"):
+        table.add_column(col, justify="left" if col in ("model", "top-1 from") else "right", overflow="fold")
+    for r in picked["front"]:
+        table.add_row(r["model"], f"~{r['estimated_ms']:.3f}", f"{r['top1']:.1f}", f"{r['macs'] / 1e6:.0f}",
+                      r["top1_source"] or "")
+    under = sum(r["under_budget"] for r in picked["variants"])
+    extra = (f"; under the budget without a published top-1 (not ranked): {len(picked['unpublished_under_budget'])}"
+             if picked["unpublished_under_budget"] else "")
+    table.caption = (f"the Pareto front (no faster variant is as accurate) of {under} of {len(picked['variants'])} "
+                     f"variants estimated under the budget{extra}; top-1: the papers' float ImageNet figures; "
+                     f"{_fit_line(fit)}" + (f"; plot: {picked['plot']}" if picked.get("plot") else ""))
+    return table
+
+
 def cost_table(result: dict) -> Table:
     """``edgekit cost``: each way to build the layer with its mult-adds, parameters and ratio to standard."""
     h, w, m = result["in"]

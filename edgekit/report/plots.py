@@ -238,3 +238,32 @@ def time_vs_macs(ledgers: list[dict]) -> bytes:
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return png_bytes(fig)
+
+
+def pick_plot(picked: dict) -> bytes:
+    """``edgekit pick``: the papers' top-1 against the estimated latency of every variant with a published top-1,
+    the budget as a line and the Pareto front under it joined."""
+    plt = pyplot()
+    fit = picked["fit"]
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    families = sorted({r["model"].rsplit("-", 2)[0] for r in picked["variants"]})
+    for i, family in enumerate(families):
+        pts = [r for r in picked["variants"] if r["top1"] is not None and r["model"].rsplit("-", 2)[0] == family]
+        ax.scatter([r["estimated_ms"] for r in pts], [r["top1"] for r in pts], s=28, alpha=0.7,
+                   color=["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"][i % 4], label=family, zorder=3)
+    front = picked["front"]
+    ax.plot([r["estimated_ms"] for r in front], [r["top1"] for r in front], "k--", lw=1.2, zorder=2,
+            label="Pareto front under the budget")
+    _label_points(ax, [(r["estimated_ms"], r["top1"], r["model"]) for r in front])
+    ax.axvline(picked["budget_ms"], color="#888", lw=1, ls=":", label=f"budget {picked['budget_ms']:g} ms")
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    validation = fit.get("validation") or {}
+    ax.set_xlabel(f"ESTIMATED latency, ms (log; {fit['runtime']} {fit.get('runtime_version') or ''} "
+                  f"{fit['precision']}, {fit['threads']} thread(s), {fit['device']}: {fit.get('cpu')}; held-out median "
+                  f"|error| {validation.get('median_abs_err_pct', float('nan')):.1f}%)", fontsize=8)
+    ax.set_ylabel("top-1 %, ImageNet (the papers' float figures)")
+    ax.set_title(f"edgekit pick: {', '.join(picked['families'])} under {picked['budget_ms']:g} ms", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return png_bytes(fig)

@@ -1,0 +1,197 @@
+"""Latency you can predict: fit the kernel-level latency model on a device, estimate variants, pick by budget.
+
+``fit_suite`` converts a suite of zoo variants (seeded random weights: latency does not depend on the values;
+float and int8, TFLite and ONNX; made once in ``work``), profiles each on the device (``measure.ledger``, locally
+or over SSH as bench does), fits ``measure.estimate``'s model per runtime and precision on the training variants
+and validates it on the held-out ones. The split is fixed before fitting: by default every variant at 160 and
+192 px is held out, the fit sees 128 and 224 only.
+
+``estimate`` predicts from ``zoo.arch`` alone (no conversion); ``pick`` walks the zoo's width x resolution grid of
+the families asked for, estimates each variant and keeps the accuracy/latency Pareto front under a budget, with
+the papers' top-1 (``zoo/published.toml``) where published.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from edgekit.errors import EdgekitError
+
+SUITE = [f"{family}-{alpha}-{res}" for family, alphas in
+         (("v1", ("0.25", "0.5", "1.0")), ("v2", ("0.35", "0.75", "1.0", "1.4")), ("v3-small", ("0.75", "1.0")),
+          ("v3-large", ("0.75", "1.0")))
+         for alpha in alphas for res in (128, 160, 192, 224)]
+HOLD_OUT = (160, 192)
+RUNTIMES = {"tflite": "litert", "onnx": "onnxruntime"}
+PICK_FAMILIES = {"v1": ("v1",), "v2": ("v2",), "v3": ("v3-small", "v3-large"), "v3-small": ("v3-small",),
+                 "v3-large": ("v3-large",)}
+
+
+def suite_artifacts(models: list[str], work: Path, calib: str | None, calib_count: int = 16,
+                    progress: Callable | None = None) -> dict[str, dict[tuple[str, str], Path]]:
+    """{model: {(format, precision): path}}, converting what ``work`` does not hold yet."""
+    from edgekit.zoo.spec import parse_model
+
+    out = {}
+    for text in models:
+        spec = parse_model(text)
+        folder = work / spec.name
+        files = {(fmt, p): folder / f"{fmt}-{p}.{fmt}" for fmt in RUNTIMES for p in ("float", "int8")}
+        if not all(f.is_file() for f in files.values()):
+            if calib is None:
+                raise EdgekitError(f"estimate --fit converts the suite's variants to int8 ({spec.name} is not in "
+                                   f"{work} yet): give --calib DIR, a folder of images")
+            from edgekit.export.convert import ConvertOptions, convert
+
+            if progress:
+                progress(f"converting {spec.name}")
+            convert(ConvertOptions.build(spec.name, weights="none", ptq="minmax", precisions=("float", "int8"),
+                                         formats=("tflite", "onnx"), calib=calib, calib_count=calib_count,
+                                         out=str(work)))
+        out[spec.name] = files
+    return out
+
+
+def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1, models: list[str] | None = None,
+              hold_out: tuple[int, ...] = HOLD_OUT, work: str | Path = "models/latency-fit", calib: str | None = None,
+              runs: int = 10, rounds: int = 2, roofs: Path | None = None,
+              progress: Callable | None = None) -> tuple[list[dict], list[dict]]:
+    """Profile the suite on ``device``; return (fits per runtime and precision, the ledgers' sums)."""
+    from edgekit.measure.estimate import arch_segments, errors, fit, fit_key, ledger_segment_times, predict
+    from edgekit.measure.ledger import ProfileOptions, profile
+    from edgekit.zoo import arch
+    from edgekit.zoo.spec import parse_model
+
+    models = list(models or SUITE)
+    specs = {parse_model(m).name: parse_model(m) for m in models}
+    train = [n for n, s in specs.items() if s.resolution not in hold_out]
+    held = [n for n, s in specs.items() if s.resolution in hold_out]
+    if not train or not held:
+        raise EdgekitError(f"estimate --fit: the split (--hold-out {','.join(map(str, hold_out))}) leaves "
+                           f"{len(train)} variant(s) to fit and {len(held)} to validate: both need one or more")
+    artifacts = suite_artifacts(models, Path(work), calib, progress=progress)
+    ledgers = {}
+    for name, files in artifacts.items():
+        if progress:
+            progress(f"profiling {name} on {device}")
+        for (fmt, precision), path in files.items():
+            lg = profile([path], ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds,
+                                                roofs=roofs))[0]
+            ledgers[(name, fmt, precision)] = lg
+    sums = [{"model": n, "runtime": lg["runtime"], "precision": p, "whole_ms": lg["whole_ms"],
+             "measured_sum_ms": lg["measured_sum_ms"], "measured_gap_pct": lg["measured_gap_pct"],
+             "profiler_gap_pct": lg.get("profiler_gap_pct"), "sum_ms": lg["sum_ms"], "gap_pct": lg["gap_pct"]}
+            for (n, fmt, p), lg in ledgers.items()]
+    fits = []
+    for fmt, runtime in RUNTIMES.items():
+        for precision in ("float", "int8"):
+            examples, skipped = [], []
+            segments = {n: arch_segments(arch.layers(specs[n])) for n in specs}
+            for n in train:
+                times = ledger_segment_times(ledgers[(n, fmt, precision)])
+                if len(times) != len(segments[n]):
+                    skipped.append(n)
+                    continue
+                examples.append((segments[n], times))
+            if not examples:
+                raise EdgekitError(f"no {runtime} {precision} ledger lined up with its architecture table")
+            model_fit = fit(examples)
+            first = ledgers[(train[0], fmt, precision)]
+
+            def rows(names):
+                return [{"model": n, "measured_ms": ledgers[(n, fmt, precision)]["whole_ms"],
+                         "estimated_ms": predict(model_fit, segments[n])} for n in names]
+
+            env = first.get("environment") or {}
+            validation, training = rows(held), rows([n for n in train if n not in skipped])
+            fits.append({**model_fit, "key": fit_key(first["device"], runtime, precision, threads),
+                         "device": first["device"], "runtime": runtime, "runtime_version": first["runtime_version"],
+                         "precision": precision, "threads": threads, "cpu": env.get("cpu"),
+                         "cpu_features": env.get("cpu_features"), "trained_on": [n for n in train if n not in skipped],
+                         "skipped": skipped, "held_out": held, "split": f"held out: every variant at "
+                         f"{', '.join(map(str, hold_out))} px", "validation": {**errors(validation), "rows": validation},
+                         "training": {**errors(training), "rows": training},
+                         "statistic": f"whole-model medians of profile runs ({runs} runs x {rounds} rounds)",
+                         "fitted": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    return fits, sums
+
+
+def estimate(models: list[str], fit: dict) -> list[dict]:
+    """Estimated latency of zoo variants under one fit, from their architecture tables."""
+    from edgekit.measure.estimate import arch_segments, predict
+    from edgekit.zoo import arch
+    from edgekit.zoo.count import count
+    from edgekit.zoo.spec import parse_model
+
+    out = []
+    for text in models:
+        if Path(text).suffix.lower() in (".tflite", ".onnx", ".keras", ".h5") or Path(text).is_file():
+            raise EdgekitError(f"estimate predicts zoo variants from their architecture ('v2-0.75-160'), not files "
+                               f"({text}): bench or profile a file")
+        spec = parse_model(text)
+        counted = count(spec)
+        out.append({"model": spec.name, "estimated_ms": predict(fit, arch_segments(arch.layers(spec))),
+                    "macs": counted.macs, "params": counted.params_folded, "estimate": True})
+    return out
+
+
+_BUDGET = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*(ms|us|µs|s)?\s*$", re.IGNORECASE)
+
+
+def parse_budget(text: str) -> float:
+    """'5ms', '0.8 ms', '2500us', '0.01s' or a bare number of ms -> milliseconds."""
+    match = _BUDGET.match(str(text))
+    if not match:
+        raise EdgekitError(f"--budget '{text}' is not a latency: give a number with ms, us or s (e.g. 5ms)")
+    value = float(match.group(1)) * {"ms": 1.0, "us": 1e-3, "µs": 1e-3, "s": 1e3}[(match.group(2) or "ms").lower()]
+    if value <= 0:
+        raise EdgekitError(f"--budget '{text}' is impossible: a latency budget must be more than zero")
+    return value
+
+
+def pick_families(text: str | None) -> list[str]:
+    from edgekit.zoo.families import FAMILIES
+
+    names = [t.strip() for t in (text or "v1,v2,v3").split(",") if t.strip()]
+    out = []
+    for name in names:
+        if name not in PICK_FAMILIES:
+            known = sorted(PICK_FAMILIES)
+            hint = " (in the zoo, but pick walks the papers' width x resolution grids)" if name in FAMILIES else ""
+            raise EdgekitError(f"--family '{name}' is not one pick can walk{hint}: choose from {', '.join(known)}")
+        out += [f for f in PICK_FAMILIES[name] if f not in out]
+    return out
+
+
+def pick(families: list[str], budget_ms: float, fit: dict) -> dict:
+    """The Pareto front (top-1 up, latency down) of the families' variants under ``budget_ms``."""
+    from edgekit.zoo.published import rows_for
+    from edgekit.zoo.spec import zoo_specs
+
+    names = [s.name for f in families for s in zoo_specs(f) if not s.minimalistic]
+    rows = estimate(names, fit)
+    for r in rows:
+        published = [p for p in rows_for(r["model"]) if p.precision == "float" and p.values.get("top1") is not None]
+        r["top1"] = published[0].values["top1"] if published else None
+        r["top1_source"] = (", ".join(x for x in (published[0].source, published[0].where) if x)
+                            if published else None)
+    under = [r for r in rows if r["estimated_ms"] <= budget_ms]
+    if not under:
+        fastest = min(rows, key=lambda r: r["estimated_ms"])
+        raise EdgekitError(f"--budget {budget_ms:g} ms is impossible on {fit['device']} ({fit['runtime']} "
+                           f"{fit['precision']}): the fastest variant, {fastest['model']}, is estimated at "
+                           f"{fastest['estimated_ms']:.2f} ms")
+    scored = sorted((r for r in under if r["top1"] is not None), key=lambda r: (r["estimated_ms"], -r["top1"]))
+    front, best = [], -1.0
+    for r in scored:
+        if r["top1"] > best:
+            front.append(r)
+            best = r["top1"]
+    for r in rows:
+        r["on_front"] = r in front
+        r["under_budget"] = r["estimated_ms"] <= budget_ms
+    return {"budget_ms": budget_ms, "families": families, "front": front, "variants": rows,
+            "unpublished_under_budget": [r["model"] for r in under if r["top1"] is None]}
