@@ -17,7 +17,8 @@ from edgekit.zoo.spec import ModelSpec, parse_model
 
 _API = (
     "Artifact", "BenchResult", "BenchRun", "EvalResult", "EvalRun", "QuantReport", "RegressReport", "Store", "SweepSummary",
-    "bench", "classify", "compare", "convert", "cost", "devices", "edgetpu_check", "evaluate", "models", "profile",
+    "bench", "classify", "compare", "convert", "cost", "devices", "edgetpu_check", "estimate", "evaluate", "fit_latency",
+    "models", "pick", "profile", "roof",
     "quant_report", "regress", "report", "results", "study_keep_float", "study_relu6", "summary", "sweep",
 )
 
