@@ -8,6 +8,7 @@
    (the profiler's raw sum for ORT, the one-op sum for LiteRT) and after (what ``profile`` now shows).
 2. ``edgekit pick --budget 2ms`` and ``10ms`` (LiteRT int8): the picked models are converted and timed in one
    interleaved ``edgekit bench`` run; each pick's measured median is set beside its estimate and the budget.
+3. ``edgekit roof`` and the int8 ledgers of v1-1.0-224, v2-1.0-224 and v3-small held to it: per-kind fractions.
 
 Run: .venv/bin/python benchmarks/latency_model.py --data ../shared/data [--work models/latency-fit]
      [--json benchmarks/results/latency_model.json]
@@ -29,6 +30,7 @@ from edgekit.environment import conditions  # noqa: E402
 
 EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
 BUDGETS = ("2ms", "10ms")
+ROOF_MODELS = ("v1-1.0-224", "v2-1.0-224", "v3-small-1.0-224")
 
 
 def edgekit(*args: str) -> dict:
@@ -104,6 +106,22 @@ def main() -> None:
             print(f"   {r['model']}: est {r['estimated_ms']:.3f} ms, bench {r['measured_ms']:.3f} ms "
                   f"({r['error_pct']:+.1f}%), top-1 {r['top1']}", flush=True)
     result["picks"] = picks
+    roof = edgekit("roof", "--runs", "30", "--rounds", "3", "--db", str(db), "--out", str(args.work / "roof-kernels"))
+    result["roof"] = {k: roof[k] for k in ("device", "cpu", "cpu_features", "runtime", "threads", "fp32_gmacs",
+                                           "int8_gmacs", "gbps", "statistic")}
+    print(f"roofs: fp32 {roof['fp32_gmacs']:.1f} GMAC/s, int8 {roof['int8_gmacs']:.1f} GMAC/s, {roof['gbps']:.1f} GB/s "
+          f"({roof['cpu']})", flush=True)
+    held = [str(args.work / m / "tflite-int8.tflite") for m in ROOF_MODELS]
+    profiled = edgekit("profile", *held, "--runs", "30", "--rounds", "3", "--db", str(db))["ledgers"]
+    result["roof_fractions"] = []
+    for model, lg in zip(ROOF_MODELS, profiled):
+        kinds = {k["kind"]: {"fraction": k["roof_fraction"], "ms": k["ms"], "lost_ms": k["lost_ms"]}
+                 for k in lg["roof"]["by_kind"]}
+        result["roof_fractions"].append({"model": model, "whole_ms": lg["whole_ms"], "by_kind": kinds,
+                                         "furthest": lg["roof"]["furthest"]["kind"]})
+        print(f"roof {model} int8: " + ", ".join(f"{k} {v['fraction']:.0%} ({1000 * v['lost_ms']:.0f} us lost)"
+                                                 for k, v in kinds.items() if v["ms"] > 0.01 * lg["whole_ms"]),
+              flush=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 

@@ -574,7 +574,8 @@ def _resolutions(text: str | None) -> list[int] | None:
 @click.option("--threads", default=1, show_default=True)
 @click.option("--suite", help="With --fit: comma-separated zoo variants to fit and validate on [default: v1, v2, "
               "v3-small and v3-large at three or four widths x 128, 160, 192, 224 px].")
-@click.option("--hold-out", help="With --fit: the resolutions held out of the fit for validation [default: 160,192].")
+@click.option("--hold-out", default=",".join(map(str, vocab.LATENCY_HOLD_OUT)), show_default=True,
+              help="With --fit: the resolutions held out of the fit, to validate it on.")
 @click.option("--calib", type=click.Path(), help="With --fit: images to calibrate the suite's int8 conversions.")
 @click.option("--work", default="models/latency-fit", show_default=True, type=click.Path(),
               help="With --fit: where the suite's artifacts are made (and kept).")
@@ -603,8 +604,8 @@ def estimate(models, do_fit, device, ssh_host, runtime, precision, threads, suit
         for table in present.latency_fit_tables(fitted):
             console.print(table)
         return
-    if suite or hold_out or calib:
-        raise EdgekitError("--suite, --hold-out and --calib are for 'estimate --fit'")
+    if suite or calib:
+        raise EdgekitError("--suite and --calib are for 'estimate --fit'")
     got = api.estimate(list(models), device=device, runtime=runtime, precision=precision, threads=threads, db=db)
     if as_json:
         return _emit_json(got)

@@ -130,8 +130,8 @@ def _activation(segment: dict, act: str | None, elements: int) -> None:
 
 
 def _mac_parts(layer, first: bool) -> list[dict]:
-    from edgekit.zoo.count import count_layer
-
+    """The multiply-add op(s) of one layer (a layer of ``zoo.arch``: its fields, not the module; the device side
+    reads tables, it does not import the zoo's counting, which can read ONNX files)."""
     h, w, cin = layer.in_shape
     oh, ow, cout = layer.out_shape
     k = layer.kernel
@@ -139,19 +139,19 @@ def _mac_parts(layer, first: bool) -> list[dict]:
         dw_macs = oh * ow * cin * k * k
         return [_part(f"depthwise {'5x5' if k >= 5 else '3x3'}", dw_macs, h * w * cin, oh * ow * cin, k * k * cin),
                 _part("pointwise 1x1", oh * ow * cin * cout, oh * ow * cin, oh * ow * cout, cin * cout)]
-    macs = count_layer(layer).macs
     if layer.op == "dwconv":
         kind = f"depthwise {'5x5' if k >= 5 else '3x3'}"
         weights = k * k * cin
     elif layer.op == "fc" or (k == 1 and oh * ow == 1):
         kind = "SE" if "squeeze_excite" in layer.name else "FC"
-        weights = cin * cout
+        weights = cin * cout * (k * k if layer.op == "conv" else 1)
     elif first:
         kind, weights = "first conv", k * k * cin * cout // max(layer.groups, 1)
     elif k == 1:
         kind, weights = "pointwise 1x1", cin * cout // max(layer.groups, 1)
     else:
         kind, weights = "conv kxk", k * k * cin * cout // max(layer.groups, 1)
+    macs = weights if layer.op == "fc" else oh * ow * weights  # as zoo.count counts them
     return [_part(kind, macs, h * w * cin, oh * ow * cout, weights)]
 
 

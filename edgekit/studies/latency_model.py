@@ -18,13 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from edgekit import vocab
 from edgekit.errors import EdgekitError
 
 SUITE = [f"{family}-{alpha}-{res}" for family, alphas in
          (("v1", ("0.25", "0.5", "1.0")), ("v2", ("0.35", "0.75", "1.0", "1.4")), ("v3-small", ("0.75", "1.0")),
           ("v3-large", ("0.75", "1.0")))
          for alpha in alphas for res in (128, 160, 192, 224)]
-HOLD_OUT = (160, 192)
+HOLD_OUT = vocab.LATENCY_HOLD_OUT
 RUNTIMES = {"tflite": "litert", "onnx": "onnxruntime"}
 PICK_FAMILIES = {"v1": ("v1",), "v2": ("v2",), "v3": ("v3-small", "v3-large"), "v3-small": ("v3-small",),
                  "v3-large": ("v3-large",)}
