@@ -202,3 +202,22 @@ def test_device_side_refuses_a_damaged_copy_and_leaves_nothing(tmp_path):
 def test_inputs_folder_is_refused_for_a_remote_device(server, pi, coral, eval_dir):
     with pytest.raises(Exception, match="--inputs names a folder on this machine"):
         bench([coral / "mobilenet_v1_0.25_128_quant.tflite"], BenchOptions.build(device="testpi", inputs=str(eval_dir)))
+
+
+def test_latency_fit_over_ssh_is_the_devices_and_estimates_for_it(server, pi, calib_dir, tmp_path):
+    """estimate --fit --device D profiles the suite on D (copied over real SSH, timed by the device's worker);
+    the fit is keyed and fingerprinted by D, and 'estimate --device D' then answers from it."""
+    db = tmp_path / "fit.db"
+    out = run_edgekit("estimate", "--fit", "--device", "testpi", "--suite", "v1-0.25-128,v1-0.25-160", "--hold-out",
+                      "160", "--calib", str(calib_dir), "--work", str(tmp_path / "work"), "--runs", "2", "--rounds", "1",
+                      "--db", str(db), "--json", timeout=900)
+    assert out.returncode == 0, out.stderr
+    fits = json.loads(out.stdout)["fits"]
+    assert {f["device"] for f in fits} == {"testpi"} and len(fits) == 4
+    cached = {p.suffix for p in pi.iterdir()}
+    assert cached == {".tflite", ".onnx"}  # every artifact went to the device's cache
+    got = run_edgekit("estimate", "v1-0.5-192", "--device", "testpi", "--db", str(db), "--json")
+    assert got.returncode == 0, got.stderr
+    answer = json.loads(got.stdout)
+    assert answer["fit"]["device"] == "testpi" and answer["estimates"][0]["estimated_ms"] > 0
+    assert_clean_error(run_edgekit("estimate", "v1-0.5-192", "--db", str(db)), "'host'", "estimate --fit")
