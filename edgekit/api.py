@@ -242,8 +242,7 @@ def roof(*, device: str = "host", host: str | None = None, threads: int = 1, run
     from edgekit.measure.roofline import store_roof
     from edgekit.studies.roof import measure_roof
 
-    measured = measure_roof(device=device, host=host, threads=threads, runs=runs, rounds=rounds, out=out,
-                            store=False)
+    measured = measure_roof(device=device, host=host, threads=threads, runs=runs, rounds=rounds, out=out)
     measured["stored"] = str(store_roof(measured, _roofs_file(db)))
     return measured
 

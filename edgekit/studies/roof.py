@@ -66,10 +66,10 @@ def kernel_models(folder: Path) -> dict[str, Path]:
 
 
 def measure_roof(*, device: str = "host", host: str | None = None, threads: int = 1, runs: int = 30,
-                 rounds: int = 3, out: str | Path = "roof-kernels", store: bool = True) -> dict:
-    """Time the kernels on ``device`` and return (and store) its roof."""
+                 rounds: int = 3, out: str | Path = "roof-kernels") -> dict:
+    """Time the kernels on ``device`` and return its roof (``api.roof`` stores it beside the results store)."""
     from edgekit.measure.bench import BenchOptions, bench
-    from edgekit.measure.roofline import fingerprint, store_roof
+    from edgekit.measure.roofline import fingerprint
 
     if threads < 1 or runs < 1 or rounds < 1:
         raise EdgekitError("--threads, --runs and --rounds must be >= 1")
@@ -92,6 +92,4 @@ def measure_roof(*, device: str = "host", host: str | None = None, threads: int 
                         "memory": f"float ADD of a {np.prod(ADD_SHAPE) * 4 / 2**20:.0f} MiB tensor to itself "
                                   f"({add_bytes() / 2**20:.0f} MiB moved)"},
             "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    if store:
-        roof["stored"] = str(store_roof(roof))
     return roof
