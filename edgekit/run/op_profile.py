@@ -79,6 +79,8 @@ def litert_ops(path: str | Path, threads: int = 1, xnnpack: bool = True, runs: i
     whole_samples: list[float] = []
     op_samples: dict[int, list[float]] = {index: [] for index, _ in ops}
     for r in range(rounds):
+        for _ in range(warmup):  # the one-op models of the last round left the caches cold: warm them as bench does
+            whole.invoke()
         whole_samples += time_runs(whole.invoke, runs, min_seconds)
         order = ops if r % 2 == 0 else list(reversed(ops))
         for index, interp in order:
@@ -174,6 +176,8 @@ def ort_ops(path: str | Path, threads: int = 1, optimization: str = "all", runs:
                 runtime.invoke()
         plain_samples, profiled_samples = [], []
         for _ in range(rounds):
+            for _ in range(3):  # after the profiled session's round: warm caches, as bench times a model
+                plain.invoke()
             plain_samples += time_runs(plain.invoke, runs)
             profiled_samples += time_runs(profiled.invoke, runs)
         trace = Path(profiled.end_profiling())
