@@ -74,6 +74,8 @@ def main() -> None:
             if runtime == "onnxruntime":
                 line += f"; less the profiler's node cost {min(corrected):+.1f}% .. {max(corrected):+.1f}%"
             print(line + f"; after {min(after):+.1f}% .. {max(after):+.1f}%", flush=True)
+            off = [100 * (r["whole_ms"] / r["bench_ms"] - 1) for r in rows]
+            print(f"   profile whole-model median vs bench: {min(off):+.1f}% .. {max(off):+.1f}%", flush=True)
     picks = []
     for budget in BUDGETS:
         picked = edgekit("pick", "--budget", budget, "--db", str(db), "--plot",

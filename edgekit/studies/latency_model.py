@@ -2,8 +2,9 @@
 
 ``fit_suite`` converts a suite of zoo variants (seeded random weights: latency does not depend on the values;
 float and int8, TFLite and ONNX; made once in ``work``), profiles each on the device (``measure.ledger``, locally
-or over SSH as bench does), fits ``measure.estimate``'s model per runtime and precision on the training variants
-and validates it on the held-out ones. The split is fixed before fitting: by default every variant at 160 and
+or over SSH as bench does) and times them all in one interleaved bench session; the ledger's segment shares of
+each bench median are the kernels' times. It fits ``measure.estimate``'s model per runtime and precision on the
+training variants and validates it against the bench medians of the held-out ones. The split is fixed before fitting: by default every variant at 160 and
 192 px is held out, the fit sees 128 and 224 only.
 
 ``estimate`` predicts from ``zoo.arch`` alone (no conversion); ``pick`` walks the zoo's width x resolution grid of
@@ -82,7 +83,22 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
             lg = profile([path], ProfileOptions(device=device, host=host, threads=threads, runs=runs, rounds=rounds,
                                                 roofs=roofs))[0]
             ledgers[(name, fmt, precision)] = lg
+    # The truth to fit and validate on is bench's: every artifact in one interleaved session (its own worker, warm,
+    # rounds interleaved). A profile's whole-model median shares a process with hundreds of one-op models and ran
+    # up to a third over bench's on the small variants here.
+    from edgekit.measure.bench import BenchOptions, bench
+
+    if progress:
+        progress(f"timing the suite's {len(ledgers)} artifacts on {device} in one interleaved bench session")
+    keys = {str(artifacts[n][(fmt, p)]): (n, fmt, p) for (n, fmt, p) in ledgers}
+    timed, failed = bench([Path(k) for k in keys], BenchOptions.build(device=device, host=host, threads=threads,
+                                                                     runs=runs, rounds=rounds, min_time=0.2))
+    if failed:
+        raise EdgekitError("; ".join(failed))
+    benched = {keys[str(r["artifact"])]: r for r in timed}
+    bench_statistic = timed[0]["statistic"]
     sums = [{"model": n, "runtime": lg["runtime"], "precision": p, "whole_ms": lg["whole_ms"],
+             "bench_ms": benched[(n, fmt, p)]["median_ms"],
              "measured_sum_ms": lg["measured_sum_ms"], "measured_gap_pct": lg["measured_gap_pct"],
              "profiler_gap_pct": lg.get("profiler_gap_pct"), "sum_ms": lg["sum_ms"], "gap_pct": lg["gap_pct"]}
             for (n, fmt, p), lg in ledgers.items()]
@@ -96,14 +112,15 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
                 if len(times) != len(segments[n]):
                     skipped.append(n)
                     continue
-                examples.append((segments[n], times))
+                scale = benched[(n, fmt, precision)]["median_ms"] / (sum(times) or 1.0)  # the ledger's shares of bench's
+                examples.append((segments[n], [t * scale for t in times]))
             if not examples:
                 raise EdgekitError(f"no {runtime} {precision} ledger lined up with its architecture table")
             model_fit = fit(examples)
             first = ledgers[(train[0], fmt, precision)]
 
             def rows(names):
-                return [{"model": n, "measured_ms": ledgers[(n, fmt, precision)]["whole_ms"],
+                return [{"model": n, "measured_ms": benched[(n, fmt, precision)]["median_ms"],
                          "estimated_ms": predict(model_fit, segments[n])} for n in names]
 
             env = first.get("environment") or {}
@@ -115,7 +132,9 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
                          "skipped": skipped, "held_out": held, "split": f"held out: every variant at "
                          f"{', '.join(map(str, hold_out))} px", "validation": {**errors(validation), "rows": validation},
                          "training": {**errors(training), "rows": training},
-                         "statistic": f"whole-model medians of profile runs ({runs} runs x {rounds} rounds)",
+                         "statistic": f"measured = bench medians, the suite in one interleaved session "
+                                      f"({bench_statistic}); segment shares from profile ledgers ({runs} runs x "
+                                      f"{rounds} rounds per op)",
                          "fitted": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return fits, sums
 
