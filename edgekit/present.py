@@ -905,7 +905,9 @@ def _fit_line(fit: dict) -> str:
         return "no held-out validation"
     return (f"fit on {fit['trained_on']} variants, validated on {v['n']} held out ({fit.get('split')}): "
             f"{v['within_10']:.0%} within ±10%, {v['within_20']:.0%} within ±20%, median |error| "
-            f"{v['median_abs_err_pct']:.1f}%")
+            f"{v['median_abs_err_pct']:.1f}%" + (f" (the measurements' own spread, range of per-round medians / "
+                                                  f"median: {v['median_spread_pct']:.1f}%)"
+                                                  if v.get("median_spread_pct") is not None else ""))
 
 
 def _fit_conditions(fit: dict) -> str:
@@ -920,10 +922,11 @@ def latency_fit_tables(fitted: dict) -> list[Table]:
     tables = []
     for fit in fitted["fits"]:
         table = Table(title=f"latency model: {_fit_conditions(fit)}")
-        for col in ("held-out variant", "measured ms", "ESTIMATED ms", "error"):
+        for col in ("held-out variant", "measured ms", "spread", "ESTIMATED ms", "error"):
             table.add_column(col, justify="left" if col == "held-out variant" else "right")
         for r in fit["validation"]["rows"]:
-            table.add_row(r["model"], f"{r['measured_ms']:.3f}", f"{r['estimated_ms']:.3f}",
+            spread = f"{r['spread_pct']:.1f}%" if r.get("spread_pct") is not None else "-"
+            table.add_row(r["model"], f"{r['measured_ms']:.3f}", spread, f"{r['estimated_ms']:.3f}",
                           f"{100 * (r['estimated_ms'] / r['measured_ms'] - 1):+.1f}%")
         t = fit["training"]
         table.caption = (_fit_line({**fit, "trained_on": len(fit["trained_on"])})

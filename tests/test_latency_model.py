@@ -55,6 +55,7 @@ def test_the_fit_lines_every_ledger_up_with_its_architecture(fitted):
         assert row["measured_ms"] > 0 and row["estimated_ms"] > 0
         err = abs(row["estimated_ms"] / row["measured_ms"] - 1)
         assert math.isclose(fit["validation"]["median_abs_err_pct"], 100 * err, rel_tol=1e-9)
+        assert row["spread_pct"] >= 0 and fit["validation"]["median_spread_pct"] == row["spread_pct"]  # its noise
         assert fit["cpu"] and fit["runtime_version"] and fit["threads"] == 1
 
 
@@ -92,7 +93,7 @@ def test_estimate_is_labelled_and_grows_with_the_work(fitted):
                         env={"COLUMNS": "160"})
     assert shown.returncode == 0, shown.stderr
     assert "ESTIMATED" in shown.stdout and "v1-0.5-160" in shown.stdout and "onnxruntime" in shown.stdout
-    assert "median |error|" in shown.stdout and "held out" in shown.stdout
+    assert "median |error|" in shown.stdout and "held out" in shown.stdout and "own spread" in shown.stdout
 
 
 def test_pick_keeps_the_pareto_front_under_the_budget(fitted, tmp_path):
@@ -125,6 +126,7 @@ def test_fit_table_shows_validation_and_ledger_sums(fitted):
                       env={"COLUMNS": "160"}, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "latency model" in out.stdout and "ESTIMATED ms" in out.stdout and "v1-0.25-160" in out.stdout
+    assert "spread" in out.stdout
     assert "ledgers: per-op sums" in out.stdout and "profiler raw" in out.stdout
     assert (folder / "fits.json").is_file()  # the fits live beside the results store they were asked for
 

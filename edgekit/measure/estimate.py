@@ -245,10 +245,14 @@ def predict(model_fit: dict, segments: list[dict]) -> float:
 
 
 def errors(rows: list[dict]) -> dict:
-    """Validation figures of (measured, estimated) rows: share within 10% and 20%, median |error|."""
+    """Validation figures of (measured, estimated) rows: share within 10% and 20%, median |error|; and, where the
+    rows carry it, the median spread of the measurements themselves (bench's range of per-round medians / median):
+    the noise floor an estimate's error is to be read against."""
     errs = [abs(r["estimated_ms"] / r["measured_ms"] - 1) for r in rows if r["measured_ms"]]
     if not errs:
         return {"n": 0}
+    spreads = [r["spread_pct"] for r in rows if r.get("spread_pct") is not None]
     return {"n": len(errs), "within_10": sum(e <= 0.10 for e in errs) / len(errs),
             "within_20": sum(e <= 0.20 for e in errs) / len(errs),
-            "median_abs_err_pct": 100 * float(np.median(errs)), "max_abs_err_pct": 100 * float(max(errs))}
+            "median_abs_err_pct": 100 * float(np.median(errs)), "max_abs_err_pct": 100 * float(max(errs)),
+            "median_spread_pct": float(np.median(spreads)) if spreads else None}

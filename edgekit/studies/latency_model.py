@@ -121,6 +121,7 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
 
             def rows(names):
                 return [{"model": n, "measured_ms": benched[(n, fmt, precision)]["median_ms"],
+                         "spread_pct": benched[(n, fmt, precision)].get("spread_pct"),
                          "estimated_ms": predict(model_fit, segments[n])} for n in names]
 
             env = first.get("environment") or {}
