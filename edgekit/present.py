@@ -352,6 +352,9 @@ def bench_table(results) -> Table:
         table.caption = (f"{first['statistic']}; inputs: {first['inputs']}; spread = range of the per-round "
                          f"medians / median; part. = delegate partitions (1 = the whole graph delegated); "
                          f"peak RSS = the worker process's own maximum resident set"
+                         + ("; ONNX Runtime int8 ran its exact U8U8 kernel (session.x64quantprecision=1: this x86 CPU "
+                            "has no VNNI, and ORT's default U8S8 kernel saturates there)"
+                            if any((r.get("io") or {}).get("int8_kernel") == "u8u8" for r in results) else "")
                          + ("" if wide else "; init, first run, mean, p99, min and img/s in a terminal 150 "
                             "columns wide, or with --json"))
     return table

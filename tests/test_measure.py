@@ -323,3 +323,44 @@ def test_tables_tell_same_named_artifacts_apart():
                        "coral/google.tflite", "coral/google.tflite"])
     assert names == ["gptq/v1-0.25-128/tflite-int8.tflite", "out/v1-0.25-128/tflite-int8.tflite",
                      "coral/google.tflite", "coral/google.tflite"]
+
+
+def _saturating_matmul(path: Path, k: int = 64, n: int = 16) -> int:
+    """A uint8 x int8 MatMulInteger whose pairs of products (255 x 127 x 2) overflow a 16-bit intermediate."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.full((k, n), 127, np.int8), "b")
+    graph = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "saturate",
+                              [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, k])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [1, n])], [weights])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return k * 255 * 127
+
+
+def test_ort_int8_is_exact_on_every_cpu(tmp_path):
+    """ORT's default U8S8 kernel saturates on x86 without VNNI; edgekit's sessions run int8 exactly everywhere,
+    and say which kernel ran (bench's io, eval's kernels)."""
+    from edgekit.run.onnxruntime import OnnxRuntime, int8_kernel
+
+    path = tmp_path / "saturate.onnx"
+    exact = _saturating_matmul(path)
+    ones = np.full((1, 64), 255, np.uint8)
+    rt = OnnxRuntime(path)
+    rt.prepare(ones)
+    rt.invoke()
+    assert (rt.output() == exact).all(), rt.output()
+    assert rt.describe()["int8_kernel"] == int8_kernel() and rt.kernels.startswith("mlas")
+    default = OnnxRuntime(path, exact_int8=False)
+    default.prepare(ones)
+    default.invoke()
+    if default.int8_kernel == "u8s8-saturating":  # this CPU has the hazard: ORT's default is wrong here
+        assert (default.output() < exact).all(), default.output()
+    else:
+        assert (default.output() == exact).all()
+    assert int8_kernel(True, ["avx2", "fma"], "x86_64") == "u8u8"
+    assert int8_kernel(False, ["avx2", "avx512f", "avx512bw"], "x86_64") == "u8s8-saturating"
+    assert int8_kernel(False, ["avx2", "avx512_vnni"], "x86_64") == "exact"
+    assert int8_kernel(False, ["asimd"], "aarch64") == "exact"
