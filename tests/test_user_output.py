@@ -110,19 +110,27 @@ def test_max_drop_needs_labelled_check_images(tmp_path, v1_weights, calib_dir, c
 
 @pytest.mark.slow
 def test_max_drop_keeps_the_fewest_layers_float_and_prices_each(tmp_path, v1_weights, calib_dir, data_dir):
-    """Real weights, fullres20 (20 labelled images): plain int8 drops 10 points there (parity_floors.json);
-    keeping the worst layers float, one at a time, brings it to the 5-point target."""
+    """Real weights, fullres20 (20 labelled images, one image = 5 points): keeping the worst layers float, one
+    at a time, brings int8 back toward the float top-1. The plain int8 drop is this CPU's: +10 points on an
+    AVX-512 EPYC, less on an AVX2 one (GPTQ's float arithmetic rounds a few weights the other way, and one
+    image moves 5 points), so the target is set 5 points under the drop this host's plain int8 file shows."""
+    check = str(data_dir / "imagenet-val" / "fullres20")
+    first = run_edgekit("convert", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--int8", "--calib",
+                        str(calib_dir), "--check", check, "--json", "--out", str(tmp_path / "plain"))
+    assert first.returncode == 0, first.stderr
+    drop = json.loads(first.stdout)["artifacts"][0]["parity"]["drop_pts"]
+    assert drop > 0, "plain int8 lost no top-1 point on fullres20 here: the search has nothing to win back"
+    target = max(drop - 5, 0)
     out = user("convert", "--model", "v1-0.25-128", "--weights", str(v1_weights), "--int8", "--calib",
-               str(calib_dir), "--check", str(data_dir / "imagenet-val" / "fullres20"), "--max-drop", "5",
-               "--out", str(tmp_path))
+               str(calib_dir), "--check", check, "--max-drop", f"{target:g}", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     sidecar = json.loads((tmp_path / "v1-0.25-128" / "tflite-int8-mixed.json").read_text())
     log = sidecar["quantization"]["accuracy_control"]
     plain = json.loads((tmp_path / "v1-0.25-128" / "tflite-int8.json").read_text())["parity"]
-    assert log["plain"]["drop_pts"] == plain["drop_pts"] > 5  # here +10.0 (parity_floors.json)
+    assert log["plain"]["drop_pts"] == plain["drop_pts"] == drop > target  # here +10.0 (parity_floors.json)
     assert 1 <= len(log["steps"]) <= 12
     if log["met"]:  # here after 3 layers; a host whose rounding differs may need more, or not get there
-        assert sidecar["parity"]["drop_pts"] <= 5
+        assert sidecar["parity"]["drop_pts"] <= target
     else:
         assert "not met" in out.stderr and sidecar["parity"]["drop_pts"] == min(s["drop_pts"] for s in log["steps"])
     for step in log["steps"]:  # every kept layer has its measured cost
@@ -131,7 +139,7 @@ def test_max_drop_keeps_the_fewest_layers_float_and_prices_each(tmp_path, v1_wei
     # float layers cost bytes, priced against the same conversion path with none kept float (the debugger's
     # path alone can differ from the plain int8 file by a few hundred bytes either way)
     assert all(step["size_delta_bytes"] > 0 for step in log["steps"]), log["steps"]
-    assert "target top-1 drop <= 5 pts" in flat(out.stdout) and f"+ {log['steps'][0]['layer']}" in flat(out.stdout)
+    assert f"target top-1 drop <= {target:g} pts" in flat(out.stdout) and f"+ {log['steps'][0]['layer']}" in flat(out.stdout)
     assert "latency: litert" in flat(out.stdout)
 
 
