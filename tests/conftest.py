@@ -11,6 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers are handed COLUMNS=80 / LINES=24 (the controller's terminal); the tests read what a
+    # command prints into a pipe (180 columns, see edgekit.present) or set COLUMNS themselves, as a serial run does
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 
 
 def _data_dir() -> Path:
@@ -159,8 +164,16 @@ def _every_command() -> set[str]:
     return names
 
 
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist the controller gathers the commands each worker ran (``workeroutput``)."""
+    COMMANDS_RUN.update(getattr(node, "workeroutput", {}).get("edgekit_commands_run", ()))
+
+
 def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("EDGEKIT_EVERY_COMMAND") != "1" or exitstatus != 0 or session.config.option.collectonly:
+        return
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand its share to the controller
+        session.config.workeroutput["edgekit_commands_run"] = sorted(COMMANDS_RUN)
         return
     missing = sorted(_every_command() - COMMANDS_RUN)
     if missing:
