@@ -280,10 +280,28 @@ def _fit_for(device: str, runtime: str, precision: str, threads: int, db) -> dic
         raise EdgekitError(f"--runtime '{runtime}': choose litert or onnxruntime")
     if precision not in ("float", "int8"):
         raise EdgekitError(f"--precision '{precision}': the latency model is fitted for float and int8")
+    from edgekit.environment import cpu_features
+
     fit = find_fit(device, runtime, precision, threads, _fits_file(db))
     if device == "host" and fit.get("cpu") and fit["cpu"] != cpu_model():
         raise EdgekitError(f"the host's latency model was fitted on {fit['cpu']}, this host is {cpu_model()}: "
-                           f"refit it here with 'edgekit estimate --fit'")
+                           f"refit it here with 'edgekit estimate --fit --calib DIR'")
+    # one model name can cover CPUs that run int8 differently (an AVX2 and an AVX-512 VNNI 'AMD EPYC' here)
+    if device == "host" and fit.get("cpu_features") is not None and set(fit["cpu_features"]) != set(cpu_features()):
+        theirs, ours = set(fit["cpu_features"]), set(cpu_features())
+        diff = ", ".join([f"+{f}" for f in sorted(ours - theirs)] + [f"-{f}" for f in sorted(theirs - ours)])
+        raise EdgekitError(f"the host's latency model was fitted on a {fit['cpu']} with other SIMD features than this "
+                           f"one ({diff}): refit it here with 'edgekit estimate --fit --calib DIR'")
+    from edgekit.measure.estimate import COLUMNS, store_fits
+
+    if list(fit.get("columns") or []) != list(COLUMNS):  # fitted under other features: refit on its stored ledgers
+        from edgekit.studies.latency_model import refit
+
+        fit = refit(fit)
+        try:
+            store_fits([fit], _fits_file(db))
+        except (OSError, EdgekitError):  # a read-only store still answers, from the refit in memory
+            pass
     return fit
 
 
@@ -294,8 +312,11 @@ def estimate(models: Sequence[str], *, device: str = "host", runtime: str = "lit
     Returns ``{"estimates": [...], "fit": {...}}``."""
     from edgekit.studies.latency_model import estimate as run
 
+    from edgekit.studies.latency_model import zoo_variants
+
     if not models:
         raise EdgekitError("estimate: name one or more zoo variants (e.g. v2-0.75-160), or --fit")
+    zoo_variants(list(models))  # a file or a name outside the zoo is said before any fit is looked for
     fit = _fit_for(device, runtime, precision, threads, db)
     return {"estimates": run(list(models), fit), "fit": _fit_summary(fit)}
 

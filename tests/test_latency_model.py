@@ -150,3 +150,52 @@ def test_bad_input_is_one_line(fitted, tmp_path):
     assert_clean_error(run_edgekit("estimate", "--fit", "--suite", "v1-0.25-128", "--hold-out", "160", *d), "both need")
     assert_clean_error(run_edgekit("estimate", "--fit", "--suite", "v1-0.5-128,v1-0.5-160", "--hold-out", "160",
                                    "--work", str(tmp_path / "empty"), *d), "--calib")
+
+
+def test_a_file_is_refused_before_any_fit_is_looked_for(tmp_path):
+    model = tmp_path / "mine.onnx"
+    model.write_bytes(b"x")
+    line = assert_clean_error(run_edgekit("estimate", str(model), "--db", str(tmp_path / "none.db")), "not files")
+    assert "estimate --fit" not in line  # the first thing to fix is the file, not a missing fit
+
+
+def test_a_host_fit_from_a_cpu_with_other_simd_features_is_refused(fitted, tmp_path):
+    """On these VMs an AVX2 Zen 2 and an AVX-512 VNNI host both call themselves 'AMD EPYC': the name is not enough."""
+    _, _, folder = fitted
+    stored = json.loads((folder / "fits.json").read_text())
+    ours = next(iter(stored["fits"].values()))["cpu_features"]
+    assert ours, "this host reported no SIMD features"
+    for fit in stored["fits"].values():  # fitted on a CPU that lacks our first feature and has one we lack
+        fit["cpu_features"] = [f for f in fit["cpu_features"] if f != ours[0]] + ["amx_int8_other"]
+    (tmp_path / "fits.json").write_text(json.dumps(stored))
+    line = assert_clean_error(run_edgekit("estimate", "v1-0.5-160", "--db", str(tmp_path / "results.db")),
+                              "other SIMD features", "estimate --fit")
+    assert f"+{ours[0]}" in line and "-amx_int8_other" in line
+
+
+def test_a_fit_made_under_other_features_is_refitted_from_its_own_ledgers(fitted, tmp_path):
+    """A fit keeps its measured segment times; an edgekit whose features changed refits from them (same bench
+    medians, no profiling) instead of asking for an hour on the device again. Without them: one line."""
+    from edgekit.studies.latency_model import refit
+
+    _, _, folder = fitted
+    stored = json.loads((folder / "fits.json").read_text())
+    fit = stored["fits"]["host|litert|int8|1"]
+    assert {e["model"] for e in fit["examples"]} == set(fit["trained_on"])
+    again = refit(fit)  # the same features: the same model, to the rounding of the stored times
+    assert again["validation"]["rows"][0]["estimated_ms"] == pytest.approx(
+        fit["validation"]["rows"][0]["estimated_ms"], rel=1e-3)
+    old = json.loads(json.dumps(stored))
+    for f in old["fits"].values():  # as an older edgekit wrote it: one feature fewer
+        f["columns"], f["coef"] = f["columns"][:-1], f["coef"][:-1]
+    (tmp_path / "fits.json").write_text(json.dumps(old))
+    out = run_edgekit("estimate", "v1-0.5-160", "--db", str(tmp_path / "results.db"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["estimates"][0]["estimated_ms"] > 0
+    now = json.loads((tmp_path / "fits.json").read_text())["fits"]["host|litert|int8|1"]
+    assert now["columns"] == fit["columns"] and now["refitted"]  # stored back, refitted under today's features
+    for f in old["fits"].values():
+        del f["examples"]
+    (tmp_path / "fits.json").write_text(json.dumps(old))
+    assert_clean_error(run_edgekit("estimate", "v1-0.5-160", "--db", str(tmp_path / "results.db")),
+                       "older edgekit", "kept no ledgers", "estimate --fit")

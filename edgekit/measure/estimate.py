@@ -85,7 +85,8 @@ def find_fit(device: str, runtime: str, precision: str, threads: int, path: Path
                        for f in fits.values()})
         raise NoFitError(f"no latency model for device '{device}', {runtime} {precision}, {threads} thread(s)"
                          f"{' (fitted: ' + '; '.join(have) + ')' if have else ''}: fit one with "
-                         f"'edgekit estimate --fit --device {device} --threads {threads}'")
+                         f"'edgekit estimate --fit --device {device} --threads {threads} --calib DIR' (DIR: calibration "
+                         f"images for the suite's int8 files)")
     return fit
 
 

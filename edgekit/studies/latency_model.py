@@ -117,6 +117,7 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
             if not examples:
                 raise EdgekitError(f"no {runtime} {precision} ledger lined up with its architecture table")
             model_fit = fit(examples)
+            kept = [n for n in train if n not in skipped]
             first = ledgers[(train[0], fmt, precision)]
 
             def rows(names):
@@ -133,6 +134,10 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
                          "skipped": skipped, "held_out": held, "split": f"held out: every variant at "
                          f"{', '.join(map(str, hold_out))} px", "validation": {**errors(validation), "rows": validation},
                          "training": {**errors(training), "rows": training},
+                         # the measured segment times themselves: a later edgekit with other features refits from
+                         # them (``refit``) instead of profiling the suite again
+                         "examples": [{"model": n, "segment_ms": [round(t, 6) for t in ex[1]]}
+                                      for n, ex in zip(kept, examples)],
                          "statistic": f"measured = bench medians, the suite in one interleaved session "
                                       f"({bench_statistic}); segment shares from profile ledgers ({runs} runs x "
                                       f"{rounds} rounds per op)",
@@ -140,19 +145,57 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
     return fits, sums
 
 
+def refit(stored: dict) -> dict:
+    """A stored fit refitted on its own measured segment times under this edgekit's features (``measure.estimate``
+    COLUMNS), its validation recomputed against the same bench medians. Raises when the fit kept no examples."""
+    from edgekit.measure.estimate import arch_segments, errors, fit, predict
+    from edgekit.zoo import arch
+    from edgekit.zoo.spec import parse_model
+
+    if not stored.get("examples"):
+        raise EdgekitError(f"the latency fit for {stored.get('device')} ({stored.get('runtime')} "
+                           f"{stored.get('precision')}) was made by an older edgekit with other features and kept no "
+                           f"ledgers to refit from: fit it again with 'edgekit estimate --fit --device "
+                           f"{stored.get('device')} --calib DIR'")
+    segments = {}
+    for name in [e["model"] for e in stored["examples"]] + [r["model"] for r in stored["validation"]["rows"]]:
+        segments[name] = arch_segments(arch.layers(parse_model(name)))
+    examples = []
+    for e in stored["examples"]:
+        if len(e["segment_ms"]) != len(segments[e["model"]]):
+            raise EdgekitError(f"the stored ledger of {e['model']} no longer lines up with its architecture table: "
+                               f"fit again with 'edgekit estimate --fit --device {stored.get('device')} --calib DIR'")
+        examples.append((segments[e["model"]], e["segment_ms"]))
+    model_fit = fit(examples)
+    out = {**stored, **model_fit, "refitted": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    for part in ("validation", "training"):
+        rows = [{**r, "estimated_ms": predict(model_fit, segments[r["model"]])} for r in stored[part]["rows"]
+                if r["model"] in segments]
+        out[part] = {**errors(rows), "rows": rows}
+    return out
+
+
+def zoo_variants(models: list[str]) -> list:
+    """The zoo specs of ``models``; a file or a name the zoo does not know is one clear error."""
+    from edgekit.zoo.spec import parse_model
+
+    specs = []
+    for text in models:
+        if Path(text).suffix.lower() in (".tflite", ".onnx", ".keras", ".h5") or Path(text).is_file():
+            raise EdgekitError(f"estimate predicts zoo variants from their architecture ('v2-0.75-160'), not files "
+                               f"({text}): bench or profile a file")
+        specs.append(parse_model(text))
+    return specs
+
+
 def estimate(models: list[str], fit: dict) -> list[dict]:
     """Estimated latency of zoo variants under one fit, from their architecture tables."""
     from edgekit.measure.estimate import arch_segments, predict
     from edgekit.zoo import arch
     from edgekit.zoo.count import count
-    from edgekit.zoo.spec import parse_model
 
     out = []
-    for text in models:
-        if Path(text).suffix.lower() in (".tflite", ".onnx", ".keras", ".h5") or Path(text).is_file():
-            raise EdgekitError(f"estimate predicts zoo variants from their architecture ('v2-0.75-160'), not files "
-                               f"({text}): bench or profile a file")
-        spec = parse_model(text)
+    for spec in zoo_variants(models):
         counted = count(spec)
         out.append({"model": spec.name, "estimated_ms": predict(fit, arch_segments(arch.layers(spec))),
                     "macs": counted.macs, "params": counted.params_folded, "estimate": True})
