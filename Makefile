@@ -103,11 +103,12 @@ demo: setup
 	$(EDGEKIT) roof --db $(DEMO_DB) --out $(DEMO_OUT)/roof-kernels
 	$(EDGEKIT) profile $(DEMO_OUT)/v1-0.25-128/tflite-int8.tflite --top 5 --db $(DEMO_DB) --no-record
 	@echo "== 7d. Latency you can predict: a latency model fitted on this host (a small suite; 160 px held out), =="
-	@echo "==     estimates of variants never converted, and the Pareto front under a 1 ms budget =="
+	@echo "==     estimates of variants never converted, and the Pareto front under a 1 ms budget, verified by bench =="
 	$(EDGEKIT) estimate --fit --suite v1-0.25-128,v1-0.25-160,v1-0.5-128,v1-0.5-160,v3-small-0.75-128 --hold-out 160 \
 		--calib $(DATA)/imagenet-val/calib100 --work $(DEMO_OUT)/latency-fit --db $(DEMO_DB)
 	$(EDGEKIT) estimate v1-0.75-192 v2-1.0-224 v3-small-1.0-224 --db $(DEMO_DB)
-	$(EDGEKIT) pick --budget 1ms --family v1,v3 --db $(DEMO_DB) --plot $(DEMO_OUT)/report/pick.png
+	$(EDGEKIT) pick --budget 1ms --family v1,v3 --db $(DEMO_DB) --plot $(DEMO_OUT)/report/pick.png \
+		--verify --calib $(DATA)/imagenet-val/calib100 --work $(DEMO_OUT)/latency-fit
 	@echo "== 8. Everything recorded, with its conditions =="
 	$(EDGEKIT) results --db $(DEMO_DB) --limit 10
 	@echo "== 9. Beside the papers: counts, top-1 float/int8/drop, and the latency ratios the sources imply =="

@@ -323,10 +323,14 @@ def estimate(models: Sequence[str], *, device: str = "host", runtime: str = "lit
 
 def pick(*, budget: str | float, device: str = "host", runtime: str = "litert", precision: str = "int8",
          families: str | None = None, threads: int = 1, db: str | Path | None = None,
-         plot: str | Path | None = None) -> dict:
+         plot: str | Path | None = None, verify: bool = False, calib: str | Path | None = None,
+         work: str | Path = "models/latency-fit", host: str | None = None,
+         progress: Callable[[str], None] | None = None) -> dict:
     """The zoo variants (width x resolution) on the accuracy/latency Pareto front under ``budget`` on ``device``:
-    the papers' top-1 where published, the estimated latency beside it. ``plot`` writes a PNG of every variant."""
-    from edgekit.studies.latency_model import parse_budget, pick as run, pick_families
+    the papers' top-1 where published, the estimated latency beside it. ``plot`` writes a PNG of every variant.
+    ``verify`` converts the front's variants (random weights; into ``work``, int8 calibrated on ``calib``) and
+    benches them on the device in one interleaved session: each row gets ``measured_ms`` and ``error_pct``."""
+    from edgekit.studies.latency_model import parse_budget, pick as run, pick_families, verify_front
 
     budget_ms = parse_budget(budget) if isinstance(budget, str) else float(budget)
     if budget_ms <= 0:
@@ -335,6 +339,9 @@ def pick(*, budget: str | float, device: str = "host", runtime: str = "litert", 
     fit = _fit_for(device, runtime, precision, threads, db)
     picked = run(chosen, budget_ms, fit)
     picked["fit"] = _fit_summary(fit)
+    if verify:
+        verify_front(picked, device=device, host=host, threads=threads, calib=str(calib) if calib else None,
+                     work=work, progress=progress)
     if plot is not None:
         from edgekit.report.plots import pick_plot
 

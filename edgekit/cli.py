@@ -622,13 +622,23 @@ def estimate(models, do_fit, device, ssh_host, runtime, precision, threads, suit
               help="Comma-separated: v1, v2, v3 (both v3 sizes), v3-small, v3-large.")
 @click.option("--threads", default=1, show_default=True)
 @click.option("--plot", type=click.Path(), help="Write a PNG of top-1 against estimated latency.")
+@click.option("--verify", is_flag=True, help="Convert the front's variants (random weights) and bench them on the "
+              "device in one interleaved session: each estimate beside its measurement.")
+@click.option("--calib", type=click.Path(), help="With --verify: images to calibrate int8 conversions.")
+@click.option("--work", default="models/latency-fit", show_default=True, type=click.Path(),
+              help="With --verify: where the variants are converted (and kept; the fit's suite is reused).")
 @db_option
 @json_option
-def pick(budget, device, runtime, precision, families, threads, plot, db, as_json):
+def pick(budget, device, runtime, precision, families, threads, plot, verify, calib, work, db, as_json):
     """The zoo variants (width x resolution) on the accuracy/latency Pareto front under --budget on a device:
     the papers' top-1 beside each one's estimated latency (from 'estimate --fit' on that device)."""
-    picked = _api().pick(budget=budget, device=device, runtime=runtime, precision=precision, families=families,
-                         threads=threads, db=db, plot=plot)
+    if (calib is not None or work != "models/latency-fit") and not verify:
+        raise EdgekitError("--calib and --work go with --verify (they say how to convert the picked variants)")
+    bar, progress = _bar(_show(as_json) and verify)
+    with bar:
+        picked = _api().pick(budget=budget, device=device, runtime=runtime, precision=precision, families=families,
+                             threads=threads, db=db, plot=plot, verify=verify, calib=calib, work=work,
+                             progress=progress)
     if as_json:
         return _emit_json(picked)
     console, present = _console()

@@ -970,10 +970,18 @@ def pick_table(picked: dict) -> Table:
     fit = picked["fit"]
     table = Table(title=f"pick: {', '.join(picked['families'])} under {picked['budget_ms']:g} ms (ESTIMATED, "
                         f"{_fit_conditions(fit)})")
-    for col in ("model", "ESTIMATED ms", "top-1 %", "MMACs", "top-1 from"):
+    verified = picked.get("verified")
+    cols = ("model", "ESTIMATED ms") + (("bench ms", "error", "spread") if verified else ()) + (
+        "top-1 %", "MMACs", "top-1 from")
+    for col in cols:
         table.add_column(col, justify="left" if col in ("model", "top-1 from") else "right", overflow="fold")
     for r in picked["front"]:
-        table.add_row(r["model"], f"~{r['estimated_ms']:.3f}", f"{r['top1']:.1f}", f"{r['macs'] / 1e6:.0f}",
+        measured = ()
+        if verified:
+            over = "" if r.get("measured_under_budget", True) else " OVER"
+            measured = (f"{r['measured_ms']:.3f}{over}", f"{r['error_pct']:+.1f}%",
+                        f"{r['spread_pct']:.0f}%" if r.get("spread_pct") is not None else "-")
+        table.add_row(r["model"], f"~{r['estimated_ms']:.3f}", *measured, f"{r['top1']:.1f}", f"{r['macs'] / 1e6:.0f}",
                       r["top1_source"] or "")
     under = sum(r["under_budget"] for r in picked["variants"])
     extra = (f"; under the budget without a published top-1 (not ranked): {len(picked['unpublished_under_budget'])}"
@@ -981,6 +989,12 @@ def pick_table(picked: dict) -> Table:
     table.caption = (f"the Pareto front (no faster variant is as accurate) of {under} of {len(picked['variants'])} "
                      f"variants estimated under the budget{extra}; top-1: the papers' float ImageNet figures; "
                      f"{_fit_line(fit)}" + (f"; plot: {picked['plot']}" if picked.get("plot") else ""))
+    if verified:
+        table.caption += (f"; verified: each variant converted ({verified['weights']}) and benched on "
+                          f"{verified['device']} ({verified['runtime']}, {verified['threads']} thread(s), "
+                          f"{verified['statistic']}), median |error| {verified['median_abs_err_pct']:.1f}%, "
+                          f"{'all' if verified['all_under_budget'] else 'NOT all'} measured under the budget; "
+                          f"spread = the range of bench's per-round medians")
     return table
 
 

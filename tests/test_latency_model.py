@@ -199,3 +199,30 @@ def test_a_fit_made_under_other_features_is_refitted_from_its_own_ledgers(fitted
     (tmp_path / "fits.json").write_text(json.dumps(old))
     assert_clean_error(run_edgekit("estimate", "v1-0.5-160", "--db", str(tmp_path / "results.db")),
                        "older edgekit", "kept no ledgers", "estimate --fit")
+
+
+def test_pick_verify_benches_the_front_beside_its_estimates(fitted, calib_dir, tmp_path):
+    """--verify converts the front's variants the work folder lacks (only the runtime's format and precision) and
+    benches them on the device in one session; a second call reuses them."""
+    _, db, _ = fitted
+    estimated = json.loads(run_edgekit("estimate", "v1-0.25-160", "--db", str(db), "--json").stdout)
+    budget = estimated["estimates"][0]["estimated_ms"] * 1.001
+    work = tmp_path / "work"
+    out = run_edgekit("pick", "--budget", f"{budget:.4f}ms", "--family", "v1", "--verify", "--calib", str(calib_dir),
+                      "--work", str(work), "--db", str(db), "--json", timeout=600)
+    assert out.returncode == 0, out.stderr
+    picked = json.loads(out.stdout)
+    assert picked["front"][0]["model"] == "v1-0.25-128"
+    assert sorted(p.name for p in (work / "v1-0.25-128").iterdir() if p.suffix != ".json") == ["tflite-int8.tflite"]
+    for r in picked["front"]:  # each estimate beside a measurement of the same variant on the same device
+        assert r["measured_ms"] > 0 and math.isclose(r["error_pct"], 100 * (r["estimated_ms"] / r["measured_ms"] - 1))
+        assert r["measured_under_budget"] == (r["measured_ms"] <= picked["budget_ms"])
+    v = picked["verified"]
+    assert v["device"] == "host" and "litert" in v["runtime"] and "interleaved" in v["statistic"]
+    assert v["all_under_budget"] == all(r["measured_under_budget"] for r in picked["front"])
+    shown = run_edgekit("pick", "--budget", f"{budget:.4f}ms", "--family", "v1", "--verify", "--work", str(work),
+                        "--db", str(db), env={"COLUMNS": "160"})  # no --calib: nothing left to convert
+    assert shown.returncode == 0, shown.stderr
+    assert "bench ms" in shown.stdout and "verified" in shown.stdout and "median |error|" in shown.stdout
+    assert_clean_error(run_edgekit("pick", "--budget", "5ms", "--calib", str(calib_dir), "--db", str(db)),
+                       "--verify")

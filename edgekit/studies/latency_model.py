@@ -15,6 +15,7 @@ the papers' top-1 (``zoo/published.toml``) where published.
 from __future__ import annotations
 
 import re
+import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -259,3 +260,53 @@ def pick(families: list[str], budget_ms: float, fit: dict) -> dict:
         r["under_budget"] = r["estimated_ms"] <= budget_ms
     return {"budget_ms": budget_ms, "families": families, "front": front, "variants": rows,
             "unpublished_under_budget": [r["model"] for r in under if r["top1"] is None]}
+
+
+def verify_front(picked: dict, *, device: str = "host", host: str | None = None, threads: int = 1,
+                 calib: str | None = None, work: str | Path = "models/latency-fit", runs: int = 30, rounds: int = 3,
+                 progress: Callable | None = None) -> dict:
+    """Check a pick against the device: the front's variants converted (seeded random weights, the converters' own
+    rounding, made once in ``work``; the fit's suite is reused) and benched in one interleaved session on the
+    device the fit is for. Each front row gets its measured median, the estimate's error and whether the
+    measurement is under the budget; ``picked["verified"]`` carries the conditions."""
+    from edgekit.measure.bench import BenchOptions, bench
+    from edgekit.zoo.spec import parse_model
+
+    fit = picked["fit"]
+    fmt = next(f for f, r in RUNTIMES.items() if r == fit["runtime"])
+    precision = fit["precision"]
+    paths = {}
+    for row in picked["front"]:
+        spec = parse_model(row["model"])
+        path = Path(work) / spec.name / f"{fmt}-{precision}.{fmt}"
+        if not path.is_file():
+            if calib is None and precision != "float":
+                raise EdgekitError(f"pick --verify converts {spec.name} to {precision} ({path} is not there yet): give "
+                                   f"--calib DIR, a folder of images")
+            from edgekit.export.convert import ConvertOptions, convert
+
+            if progress:
+                progress(f"converting {spec.name} ({fmt} {precision})")
+            convert(ConvertOptions.build(spec.name, weights="none", ptq="minmax", precisions=(precision,),
+                                         formats=(fmt,), calib=calib, calib_count=16, check_count=4, out=str(work)))
+        paths[str(path)] = row
+    if progress:
+        progress(f"timing the {len(paths)} picked variant(s) on {device} in one interleaved bench session")
+    timed, failed = bench([Path(p) for p in paths], BenchOptions.build(device=device, host=host, threads=threads,
+                                                                      runs=runs, rounds=rounds, min_time=0.2))
+    if failed:
+        raise EdgekitError("; ".join(failed))
+    for r in timed:
+        row = paths[str(r["artifact"])]
+        row["measured_ms"] = r["median_ms"]
+        row["spread_pct"] = r.get("spread_pct")
+        row["error_pct"] = 100 * (row["estimated_ms"] / r["median_ms"] - 1)
+        row["measured_under_budget"] = r["median_ms"] <= picked["budget_ms"]
+    errs = [abs(r["error_pct"]) for r in picked["front"] if "error_pct" in r]
+    first = timed[0]
+    picked["verified"] = {
+        "device": first.get("device"), "runtime": f"{first['runtime']} {first['runtime_version']}",
+        "threads": threads, "statistic": first["statistic"], "weights": "seeded random (latency does not depend on them)",
+        "median_abs_err_pct": float(statistics.median(errs)) if errs else None,
+        "all_under_budget": all(r.get("measured_under_budget") for r in picked["front"])}
+    return picked
