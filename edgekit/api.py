@@ -280,11 +280,13 @@ def _fit_for(device: str, runtime: str, precision: str, threads: int, db) -> dic
         raise EdgekitError(f"--runtime '{runtime}': choose litert or onnxruntime")
     if precision not in ("float", "int8"):
         raise EdgekitError(f"--precision '{precision}': the latency model is fitted for float and int8")
-    from edgekit.environment import cpu_features
+    from edgekit.environment import cpu_features, cpu_id, cpu_label
 
     fit = find_fit(device, runtime, precision, threads, _fits_file(db))
-    if device == "host" and fit.get("cpu") and fit["cpu"] != cpu_model():
-        raise EdgekitError(f"the host's latency model was fitted on {fit['cpu']}, this host is {cpu_model()}: "
+    here = {"cpu": cpu_model(), "cpu_id": cpu_id()}
+    if device == "host" and ((fit.get("cpu") and fit["cpu"] != here["cpu"])
+                             or (fit.get("cpu_id") and fit["cpu_id"] != here["cpu_id"])):
+        raise EdgekitError(f"the host's latency model was fitted on {cpu_label(fit)}, this host is {cpu_label(here)}: "
                            f"refit it here with 'edgekit estimate --fit --calib DIR'")
     # one model name can cover CPUs that run int8 differently (an AVX2 and an AVX-512 VNNI 'AMD EPYC' here)
     if device == "host" and fit.get("cpu_features") is not None and set(fit["cpu_features"]) != set(cpu_features()):

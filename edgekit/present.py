@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgekit.environment import int8_dot_product
+from edgekit.environment import cpu_label, int8_dot_product
 
 # Off a terminal (CI logs, pipes) rich would wrap to 80 columns; tables read better wide, unless COLUMNS says
 # how wide the reader's window is.
@@ -329,7 +329,7 @@ def bench_table(results) -> Table:
     first = results[0] if results else {}
     env = first.get("environment") or {}
     dot = f", int8 dot product: {int8_dot_product(env['cpu_features'])}" if "cpu_features" in env else ""
-    table = Table(title=f"latency on {first.get('device', '?')} ({env.get('cpu', '?')}{dot}, "
+    table = Table(title=f"latency on {first.get('device', '?')} ({cpu_label(env)}{dot}, "
                         f"{env.get('usable_cores', '?')} usable cores), batch {first.get('batch', 1)}")
     wide = console.width >= 150
     columns = [  # (header, cell, shown in a narrow terminal)
@@ -770,7 +770,7 @@ def v3_ablations_table(report: dict) -> Table:
     c = report["conditions"]
     features = ", ".join(f for f in c["cpu_features"] if "vnni" in f or "dot" in f or f in ("avx2", "avx512f"))
     table.caption = (f"Δ against the network as published, in the same interleaved session; {c['statistic']}, "
-                     f"{c['threads']} thread(s), on {c['cpu']} ({features or 'no dot-product features'}); MMACs a "
+                     f"{c['threads']} thread(s), on {cpu_label(c)} ({features or 'no dot-product features'}); MMACs a "
                      f"plain count; paper: what the redesign saved (v3 paper Sec. 5.1, Table 5; published.toml)")
     return table
 
@@ -796,7 +796,7 @@ def keep_float_table(report: dict) -> Table:
 def _cpu(ledger: dict) -> str:
     env = ledger.get("environment") or {}
     features = env.get("cpu_features") or []
-    return f"{env.get('cpu', '?')} ({', '.join(features[-3:]) or 'features ?'})"
+    return f"{cpu_label(env)} ({', '.join(features[-3:]) or 'features ?'})"
 
 
 def ledger_tables(ledgers: list[dict], top: int = 15) -> list[Table]:
@@ -889,7 +889,7 @@ def _roof_caption(lg: dict) -> str:
 
 def roof_table(roof: dict) -> Table:
     """``edgekit roof``: the device's compute peaks and bandwidth, with how they were measured."""
-    table = Table(title=f"roofs of {roof['device']} ({roof['cpu']}, {roof['runtime']}, {roof['threads']} thread(s))")
+    table = Table(title=f"roofs of {roof['device']} ({cpu_label(roof)}, {roof['runtime']}, {roof['threads']} thread(s))")
     for col in ("roof", "value", "kernel", "median ms"):
         table.add_column(col, justify="right" if col in ("value", "median ms") else "left", overflow="fold")
     k = roof["kernels"]
@@ -916,7 +916,7 @@ def _fit_line(fit: dict) -> str:
 def _fit_conditions(fit: dict) -> str:
     features = ", ".join((fit.get("cpu_features") or [])[-3:]) or "features ?"
     return (f"{fit['runtime']} {fit.get('runtime_version') or ''} {fit['precision']}, {fit['threads']} thread(s), "
-            f"device {fit['device']} ({fit.get('cpu')}; {features})")
+            f"device {fit['device']} ({cpu_label(fit)}; {features})")
 
 
 def latency_fit_tables(fitted: dict) -> list[Table]:

@@ -219,6 +219,10 @@ def test_regress_refuses_what_it_cannot_compare():
     vnni, plain = dict(ENV, cpu_features=["avx2", "avx512_vnni"]), dict(ENV, cpu_features=["avx2"])
     with pytest.raises(bl.BaselineError, match="cpu_features"):
         regress(_baseline(1.0, 1, env=vnni), _baseline(1.0, 2, env=plain), 0.05)
+    # one name and the same features, another core (a Zen 4 and a Zen 5 'AMD EPYC'): not comparable either
+    zen4, zen5 = dict(vnni, cpu_id="Zen 4 (AMD family 25 model 17)"), dict(vnni, cpu_id="Zen 5 (AMD family 26 model 2)")
+    with pytest.raises(bl.BaselineError, match="cpu_id.*Zen 4.*Zen 5"):
+        regress(_baseline(1.0, 1, env=zen4), _baseline(1.0, 2, env=zen5), 0.05)
     # a baseline from before cpu_features was recorded is still compared on the rest
     assert regress(base, _baseline(1.0, 2, env=vnni), 0.05)["machine_changes"] == []
     with pytest.raises(bl.BaselineError, match="reference .* changed"):

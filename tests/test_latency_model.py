@@ -226,3 +226,14 @@ def test_pick_verify_benches_the_front_beside_its_estimates(fitted, calib_dir, t
     assert "bench ms" in shown.stdout and "verified" in shown.stdout and "median |error|" in shown.stdout
     assert_clean_error(run_edgekit("pick", "--budget", "5ms", "--calib", str(calib_dir), "--db", str(db)),
                        "--verify")
+
+
+def test_a_host_fit_from_another_core_of_the_same_name_is_refused(fitted, tmp_path):
+    _, _, folder = fitted
+    stored = json.loads((folder / "fits.json").read_text())
+    assert all(f["cpu_id"] for f in stored["fits"].values())  # recorded from the device's own /proc/cpuinfo
+    for fit in stored["fits"].values():
+        fit["cpu_id"] = "Zen 4 (AMD family 25 model 17 stepping 1)"
+    (tmp_path / "fits.json").write_text(json.dumps(stored))
+    assert_clean_error(run_edgekit("estimate", "v1-0.5-160", "--db", str(tmp_path / "results.db")),
+                       "fitted on", "Zen 4", "estimate --fit")

@@ -19,7 +19,7 @@ from edgekit.files import write_atomic
 FORMAT_VERSION = 2  # 2: built-in references per kind, origin (the oldest kept baseline) for creep
 READABLE = (1, 2)  # a version-1 baseline is read as it is: it has one reference or none, and no origin
 # Fingerprint fields that make timings incomparable when they differ (versions may change: that is the test).
-MACHINE_FIELDS = ("cpu", "cpu_features", "machine", "cores", "usable_cores")
+MACHINE_FIELDS = ("cpu", "cpu_id", "cpu_features", "machine", "cores", "usable_cores")
 
 
 class BaselineError(EdgekitError):

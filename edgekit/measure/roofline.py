@@ -34,7 +34,9 @@ def roofs_path() -> Path:
 
 def fingerprint(device: str, environment: dict | None, runtime: str, threads: int) -> str:
     env = environment or {}
-    return "|".join([device, str(env.get("cpu")), ",".join(env.get("cpu_features") or []), runtime, str(threads)])
+    core = [str(env["cpu_id"])] if env.get("cpu_id") else []  # which core the name stands for, where recorded
+    return "|".join([device, str(env.get("cpu")), *core, ",".join(env.get("cpu_features") or []), runtime,
+                     str(threads)])
 
 
 def load_roofs(path: Path | None = None) -> dict[str, dict]:

@@ -130,7 +130,7 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
             validation, training = rows(held), rows([n for n in train if n not in skipped])
             fits.append({**model_fit, "key": fit_key(first["device"], runtime, precision, threads),
                          "device": first["device"], "runtime": runtime, "runtime_version": first["runtime_version"],
-                         "precision": precision, "threads": threads, "cpu": env.get("cpu"),
+                         "precision": precision, "threads": threads, "cpu": env.get("cpu"), "cpu_id": env.get("cpu_id"),
                          "cpu_features": env.get("cpu_features"), "trained_on": [n for n in train if n not in skipped],
                          "skipped": skipped, "held_out": held, "split": f"held out: every variant at "
                          f"{', '.join(map(str, hold_out))} px", "validation": {**errors(validation), "rows": validation},

@@ -84,7 +84,8 @@ def measure_roof(*, device: str = "host", host: str | None = None, threads: int 
     env = first.get("environment") or {}
     runtime = f"{first['runtime']} {first['runtime_version']}"
     roof = {"fingerprint": fingerprint(first["device"], env, runtime, threads), "device": first["device"],
-            "cpu": env.get("cpu"), "cpu_features": env.get("cpu_features"), "runtime": runtime, "threads": threads,
+            "cpu": env.get("cpu"), "cpu_id": env.get("cpu_id"), "cpu_features": env.get("cpu_features"),
+            "runtime": runtime, "threads": threads,
             "fp32_gmacs": conv_macs() / (ms["fp32"] * 1e6), "int8_gmacs": conv_macs() / (ms["int8"] * 1e6),
             "gbps": add_bytes() / (ms["memory"] * 1e6), "kernel_ms": ms, "statistic": first["statistic"],
             "kernels": {"compute": f"1x1 conv {CONV[0]}x{CONV[1]}x{CONV[2]} -> {CONV[3]} ({conv_macs() / 1e6:.0f} M "
