@@ -6,8 +6,8 @@
    variant at 160 and 192 px held out). Reported: per runtime and precision, the share of held-out variants
    within ±10% and ±20% and the median |error|; and every ledger's sum against its whole-model median before
    (the profiler's raw sum for ORT, the one-op sum for LiteRT) and after (what ``profile`` now shows).
-2. ``edgekit pick --budget 2ms`` and ``10ms`` (LiteRT int8): the picked models are converted and timed in one
-   interleaved ``edgekit bench`` run; each pick's measured median is set beside its estimate and the budget.
+2. ``edgekit pick --budget 2ms`` and ``10ms --verify`` (LiteRT int8): each front's models are converted and timed
+   in one interleaved bench session; each pick's measured median is set beside its estimate and the budget.
 3. ``edgekit roof`` and the int8 ledgers of v1-1.0-224, v2-1.0-224 and v3-small held to it: per-kind fractions.
 
 Run: .venv/bin/python benchmarks/latency_model.py --data ../shared/data [--work models/latency-fit]
@@ -78,36 +78,18 @@ def main() -> None:
             off = [100 * (r["whole_ms"] / r["bench_ms"] - 1) for r in rows]
             print(f"   profile whole-model median vs bench: {min(off):+.1f}% .. {max(off):+.1f}%", flush=True)
     picks = []
-    for budget in BUDGETS:
-        picked = edgekit("pick", "--budget", budget, "--db", str(db), "--plot",
-                         str(args.work / f"pick-{budget}.png"))
-        picks.append({"budget": budget, "front": picked["front"], "fit": picked["fit"]})
-    models = sorted({r["model"] for p in picks for r in p["front"]})
-    paths = []
-    for model in models:
-        path = args.work / model / "tflite-int8.tflite"
-        if not path.is_file():
-            edgekit("convert", "--model", model, "--weights", "none", "--ptq", "minmax", "--int8", "--format", "tflite",
-                    "--calib", calib, "--calib-count", "16", "--out", str(args.work))
-        paths.append(str(path))
-    timed = edgekit("bench", *paths, "--threads", "1", "--runs", "50", "--rounds", "5", "--min-time", "0.5",
-                    "--db", str(db))["results"]
-    measured = {r["model"]: r["median_ms"] for r in timed}
-    result["bench_statistic"] = timed[0]["statistic"]
-    for p in picks:
-        budget_ms = float(p["budget"][:-2])
-        for r in p["front"]:
-            r["measured_ms"] = measured.get(r["model"])
-            r["error_pct"] = 100 * (r["estimated_ms"] / r["measured_ms"] - 1) if r["measured_ms"] else None
-            r["measured_under_budget"] = r["measured_ms"] is not None and r["measured_ms"] <= budget_ms
-        top = p["front"][-1]
-        print(f"pick {p['budget']}: {len(p['front'])} on the front; most accurate {top['model']} (top-1 {top['top1']}) "
-              f"estimated {top['estimated_ms']:.3f} ms, measured {top['measured_ms']:.3f} ms "
-              f"({top['error_pct']:+.1f}%); all measured under the budget: "
-              f"{all(r['measured_under_budget'] for r in p['front'])}", flush=True)
-        for r in p["front"]:
+    for budget in BUDGETS:  # each front converted and benched by the product itself: pick --verify
+        picked = edgekit("pick", "--budget", budget, "--db", str(db), "--plot", str(args.work / f"pick-{budget}.png"),
+                         "--verify", "--calib", calib, "--work", str(args.work))
+        picks.append({"budget": budget, "front": picked["front"], "fit": picked["fit"], "verified": picked["verified"]})
+        v, top = picked["verified"], picked["front"][-1]
+        print(f"pick {budget}: {len(picked['front'])} on the front; most accurate {top['model']} (top-1 {top['top1']}) "
+              f"estimated {top['estimated_ms']:.3f} ms, measured {top['measured_ms']:.3f} ms ({top['error_pct']:+.1f}%); "
+              f"median |error| {v['median_abs_err_pct']:.1f}%; all measured under the budget: {v['all_under_budget']} "
+              f"({v['statistic']})", flush=True)
+        for r in picked["front"]:
             print(f"   {r['model']}: est {r['estimated_ms']:.3f} ms, bench {r['measured_ms']:.3f} ms "
-                  f"({r['error_pct']:+.1f}%), top-1 {r['top1']}", flush=True)
+                  f"({r['error_pct']:+.1f}%, spread {r.get('spread_pct') or 0:.0f}%), top-1 {r['top1']}", flush=True)
     result["picks"] = picks
     roof = edgekit("roof", "--runs", "30", "--rounds", "3", "--db", str(db), "--out", str(args.work / "roof-kernels"))
     result["roof"] = {k: roof[k] for k in ("device", "cpu", "cpu_features", "runtime", "threads", "fp32_gmacs",
