@@ -3,9 +3,12 @@
 int8 is run exactly on every CPU: on x86 without VNNI (SSE4.1, AVX2, AVX-512 without VNNI) ORT's default
 U8S8 kernel multiplies with VPMADDUBSW, whose 16-bit intermediate saturates; the same int8 file then
 answers differently than on a VNNI or Arm CPU (a PaddleOCR MobileNetV3 lost 6 points of top-1 on an
-AVX2 EPYC). ``session.x64quantprecision=1`` makes ORT use its U8U8 kernel there and changes nothing on
-CPUs with VNNI or on Arm. ``exact_int8=False`` keeps ORT's default (what an application gets unless it
-sets the option); ``int8_kernel`` says which ran.
+AVX2 EPYC). ``session.x64quantprecision=1`` makes ORT use its U8U8 kernel there, so edgekit sets it on exactly
+those CPUs. Where the CPU has VNNI or AMX the default kernel is exact already (VPDPBUSD accumulates in 32 bits)
+and the option only costs time: on a Zen 5 EPYC (avx512_vnni) it made v1-1.0-224 int8 2.5x slower (2.34 -> 5.80
+ms, 1 thread) for bit-identical outputs, so it is left unset there, as on Arm. ``exact_int8=False`` keeps ORT's
+default everywhere (what an application gets unless it sets the option); ``int8_kernel`` says which ran and
+``session_config`` what edgekit set.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ class OnnxRuntime(Runtime):
 
         self.version = ort.__version__
         opts = session_options or ort.SessionOptions()
-        if exact_int8:
-            opts.add_session_config_entry(EXACT_INT8_KEY, "1")
         self.int8_kernel = int8_kernel(exact_int8)
+        self.session_config = {EXACT_INT8_KEY: "1"} if self.int8_kernel == "u8u8" else {}  # only where needed
+        for key, value in self.session_config.items():
+            opts.add_session_config_entry(key, value)
         self.kernels = f"mlas (int8: {self.int8_kernel})"
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -77,7 +81,7 @@ class OnnxRuntime(Runtime):
         self._binding = None
 
     def describe(self) -> dict:
-        return {**super().describe(), "int8_kernel": self.int8_kernel}
+        return {**super().describe(), "int8_kernel": self.int8_kernel, "session_config": dict(self.session_config)}
 
     @staticmethod
     def _info(arg) -> TensorInfo:

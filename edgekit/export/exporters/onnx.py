@@ -18,10 +18,11 @@ def quantization(quant_opts, float_onnx: bytes, **extra) -> dict:
             "kept_float": ({**kept, "why": "ORT's int8 kernels run slower than float on the input's normalisation "
                                            "(element-wise) and on a 3-channel stem convolution"}
                            if kept["normalisation"] or kept["stem"] else None),
-            "run_with": {"session.x64quantprecision": "1", "why": "on x86 without VNNI ORT's default U8S8 kernel "
-                         "saturates 16-bit intermediates (a PaddleOCR MobileNetV3 lost 6 points of top-1 on an AVX2 "
-                         "EPYC); this option runs it exactly (U8U8) there and changes nothing elsewhere; edgekit "
-                         "sets it"}, **extra}
+            "run_with": {"session.x64quantprecision": "1", "when": "x86 CPUs without VNNI or AMX",
+                         "why": "there ORT's default U8S8 kernel saturates 16-bit intermediates (a PaddleOCR "
+                         "MobileNetV3 lost 6 points of top-1 on an AVX2 EPYC) and this option runs int8 exactly "
+                         "(U8U8); on VNNI, AMX or Arm CPUs the default is exact and the option only slows int8 (2.5x "
+                         "on a Zen 5 EPYC): leave it unset there. edgekit sets it where it is needed"}, **extra}
 
 
 def graph(data: bytes, opset: int | None) -> dict:
