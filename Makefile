@@ -218,6 +218,8 @@ bench: setup
 	$(PY) benchmarks/detectors.py --data $(DATA) --out $(DEMO_OUT)/detectors
 	$(PY) benchmarks/v2_table.py --data $(DATA) --out $(DEMO_OUT)/v2-table
 	$(PY) benchmarks/op_ledger.py --data $(DATA) --out $(DEMO_OUT)/op-ledger --json benchmarks/results/op_ledger.json
+	$(PY) benchmarks/ledger_families.py --data $(DATA) --out $(DEMO_OUT)/ledger-families \
+		--json benchmarks/results/ledger_families.json
 	$(PY) benchmarks/seed_systems.py --data $(DATA) --out $(DEMO_OUT)/seed-systems --json benchmarks/results/seed_systems.json
 
 # The CI latency gate: the first run saves a baseline, later runs fail (exit 1) on a regression or on creep past
