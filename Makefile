@@ -212,6 +212,8 @@ bench: setup
 	$(PY) benchmarks/int8_vs_google.py --data $(DATA) --out $(DEMO_OUT)/bench
 	$(PY) benchmarks/latency_model.py --data $(DATA) --work $(DEMO_OUT)/latency-fit-full \
 		--json benchmarks/results/latency_model.json
+	$(PY) benchmarks/ort_int8_kernel.py $(addprefix $(DEMO_OUT)/latency-fit-full/,v1-1.0-224/onnx-int8.onnx \
+		v2-1.0-224/onnx-int8.onnx v3-small-1.0-224/onnx-int8.onnx) --json benchmarks/results/ort_int8_kernel.json
 	$(PY) benchmarks/ptq_study.py --data $(DATA)
 	$(PY) benchmarks/regress_study.py --reps 20 --out $(DEMO_OUT)/regress-study
 	$(PY) benchmarks/v3_int8.py --data $(DATA) --out $(DEMO_OUT)/v3-int8

@@ -355,7 +355,7 @@ def pick(*, budget: str | float, device: str = "host", runtime: str = "litert", 
 
 def _fit_summary(fit: dict) -> dict:
     return {k: fit.get(k) for k in ("key", "device", "runtime", "runtime_version", "precision", "threads", "cpu",
-                                    "cpu_features", "split", "fitted", "statistic")} | {
+                                    "cpu_id", "cpu_features", "split", "fitted", "refitted", "statistic")} | {
         "trained_on": len(fit.get("trained_on") or []), "held_out": len(fit.get("held_out") or []),
         "validation": {k: v for k, v in (fit.get("validation") or {}).items() if k != "rows"}}
 
