@@ -164,6 +164,18 @@ def _every_command() -> set[str]:
     return names
 
 
+# The longest files first (serial seconds on a 2-core host, 2026-12-07), so that with one worker per file
+# (make test: --dist loadfile) no worker is left with a long file at the end while the other idles.
+LONGEST_FIRST = ("test_detection.py", "test_user_output.py", "test_any_model.py", "test_export.py",
+                 "test_quant_report.py", "test_compare.py", "test_paper_rows.py", "test_latency_model.py",
+                 "test_user_model.py", "test_segmentation.py", "test_bad_input.py", "test_devices.py", "test_sweep.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its own order
+
+
 def pytest_testnodedown(node, error):
     """Under pytest-xdist the controller gathers the commands each worker ran (``workeroutput``)."""
     COMMANDS_RUN.update(getattr(node, "workeroutput", {}).get("edgekit_commands_run", ()))

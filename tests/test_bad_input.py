@@ -351,7 +351,8 @@ def _convert(out: Path, tmp: Path) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TMPDIR": str(tmp)}
     calib = Path(os.environ.get("EDGEKIT_DATA", ROOT.parent / "shared" / "data")) / "imagenet-val" / "calib100"
     return subprocess.Popen([sys.executable, "-m", "edgekit", "convert", "--model", "v2-0.35-96", "--float", "--int8",
-                             "--format", "all", "--calib", str(calib), "--calib-count", "16", "--out", str(out)],
+                             "--format", "tflite", "--ptq", "minmax", "--calib", str(calib), "--calib-count", "16",
+                             "--out", str(out)],
                             cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

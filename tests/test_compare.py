@@ -330,8 +330,10 @@ runs = 20
 min_time = 0.2
 rounds = 4
 warmup = 2
+sessions = 4
 [convert]
 weights = "none"
+ptq = "minmax"
 [[grid]]
 models = ["v1-0.25-96"]
 formats = ["tflite", "onnx"]

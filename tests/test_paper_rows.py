@@ -123,7 +123,8 @@ def test_shufflenet_converts_and_maps(calib_dir, tmp_path):
     from edgekit.run.tflite_graph import read_graph
 
     proc = run_edgekit("convert", "--model", "shufflenet-v1-g3-0.5-96", "--float", "--int8", "--format", "all",
-                       "--calib", str(calib_dir), "--calib-count", "16", "--out", str(tmp_path), "--json", timeout=600)
+                       "--ptq", "minmax", "--calib", str(calib_dir), "--calib-count", "16", "--out", str(tmp_path),
+                       "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "tf2onnx's TFLite reader" in proc.stderr  # said, once
     made = {(a["format"], a["precision"]): a for a in json.loads(proc.stdout)["artifacts"]}

@@ -293,7 +293,7 @@ def test_zoo_segmenters_convert_float_and_int8(data_dir, coco_val, tmp_path):
     out = tmp_path / "models"
     for name in ("deeplabv3-v2-0.35-129", "lraspp-v3-small-1.0-128"):
         proc = run_edgekit("convert", "--model", name, "--float", "--int8", "--format", "all", "--calib", str(train),
-                           "--calib-count", "16", "--out", str(out), "--json", timeout=600)
+                           "--calib-count", "16", "--ptq", "minmax", "--out", str(out), "--json", timeout=600)
         assert proc.returncode == 0, proc.stderr
         made = {(a["format"], a["precision"]): a for a in json.loads(proc.stdout)["artifacts"]}
         assert len(made) == 4

@@ -71,11 +71,11 @@ def test_a_broken_int8_conversion_is_written_marked_failed_and_exits_1(tmp_path,
 
 @pytest.mark.slow
 def test_require_overrides_the_floors(tmp_path, calib_dir):
-    out = user("convert", "--model", "v2-0.35-96", "--int8", "--calib", str(calib_dir), "--calib-count", "16",
-               "--check-count", "8", "--require", "sqnr>=99", "--out", str(tmp_path))
+    out = user("convert", "--model", "v2-0.35-96", "--int8", "--ptq", "minmax", "--calib", str(calib_dir),
+               "--calib-count", "16", "--check-count", "8", "--require", "sqnr>=99", "--out", str(tmp_path))
     assert out.returncode == 1 and "sqnr" in out.stderr and "< 99 dB" in out.stderr
-    again = user("convert", "--model", "v2-0.35-96", "--int8", "--calib", str(calib_dir), "--calib-count", "16",
-                 "--check-count", "8", "--require", "none", "--out", str(tmp_path), "--json")
+    again = user("convert", "--model", "v2-0.35-96", "--int8", "--ptq", "minmax", "--calib", str(calib_dir),
+                 "--calib-count", "16", "--check-count", "8", "--require", "none", "--out", str(tmp_path), "--json")
     assert again.returncode == 0
     (artifact,) = json.loads(again.stdout)["artifacts"]
     assert artifact["parity"]["passed"] is None and "not judged" in artifact["parity"]["judged_on"]
