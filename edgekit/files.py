@@ -147,7 +147,7 @@ def scratch_dir(root: str | Path, prefix: str):
     removes those whose process is gone."""
     import tempfile
 
-    area = Path(root) / SCRATCH
+    area = Path(root).absolute() / SCRATCH  # absolute: a tool run inside the folder (onnx2tf) must still find it
     try:
         area.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -113,12 +113,14 @@ def require(module: str, install: str):
 COMMANDS_RUN: set[str] = set()
 
 
-def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m edgekit ARGS`` exactly as a user would, capturing output."""
+def run_edgekit(*args: str, env: dict | None = None, timeout: float = 300, cwd: str | os.PathLike = ROOT
+                ) -> subprocess.CompletedProcess:
+    """Run ``python -m edgekit ARGS`` exactly as a user would (from ``cwd``, the repository unless given),
+    capturing output."""
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     done = subprocess.run(
         [sys.executable, "-m", "edgekit", *args], capture_output=True, text=True,
-        env=full_env, timeout=timeout, cwd=ROOT,
+        env=full_env, timeout=timeout, cwd=cwd,
     )
     if done.returncode == 0:
         _ran(args)

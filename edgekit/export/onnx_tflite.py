@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,7 @@ def _tf_names(float_onnx: bytes) -> bytes:
 def saved_model(float_onnx: bytes, scratch: str, layout: str = "nchw") -> str:
     """onnx2tf's SavedModel of ``float_onnx`` in ``scratch`` (made once per scratch folder); an NHWC model is
     given an NCHW input first (``_as_nchw``)."""
+    scratch = os.path.abspath(scratch)  # onnx2tf runs inside it, so every path it is given must be absolute
     folder = os.path.join(scratch, SAVED)
     if os.path.isfile(os.path.join(folder, "saved_model.pb")):
         return folder
@@ -91,8 +93,10 @@ def saved_model(float_onnx: bytes, scratch: str, layout: str = "nchw") -> str:
     try:
         with contextlib.chdir(scratch), contextlib.redirect_stdout(chatter):
             onnx2tf.convert(input_onnx_file_path=str(source), output_folder_path=folder, non_verbose=True)
-    except (Exception, SystemExit) as exc:  # onnx2tf exits the interpreter on some failures
-        raise EdgekitError(f"onnx2tf could not convert the model: {first_line(exc) or chatter.getvalue()[-200:]}") from None
+    except (Exception, SystemExit) as exc:  # onnx2tf exits the interpreter on some failures, having printed why
+        said = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", chatter.getvalue()).splitlines() if line.strip()]
+        why = said[-1].strip() if isinstance(exc, SystemExit) and said else first_line(exc) or " ".join(said)[-200:]
+        raise EdgekitError(f"onnx2tf could not convert the model: {why}") from None
     if not os.path.isfile(os.path.join(folder, "saved_model.pb")):
         raise EdgekitError(f"onnx2tf wrote no SavedModel: {chatter.getvalue().strip()[-200:]}")
     return folder
