@@ -254,7 +254,7 @@ def _fits_file(db: str | Path | None) -> Path | None:
 
 def fit_latency(*, device: str = "host", host: str | None = None, threads: int = 1,
                 models: Sequence[str] | None = None, hold_out: Sequence[int] | None = None,
-                work: str | Path = "models/latency-fit", calib: str | Path | None = None, runs: int = 10,
+                work: str | Path = vocab.LATENCY_WORK, calib: str | Path | None = None, runs: int = 10,
                 rounds: int = 2, db: str | Path | None = None, progress: Callable[[str], None] | None = None) -> dict:
     """Fit the kernel-level latency model on ``device``: convert the suite of zoo variants (once, into ``work``),
     profile each there, fit per runtime and precision on the variants not held out (default: the 160 and 192 px
@@ -273,15 +273,13 @@ def fit_latency(*, device: str = "host", host: str | None = None, threads: int =
 
 
 def _fit_for(device: str, runtime: str, precision: str, threads: int, db) -> dict:
-    from edgekit.environment import cpu_model
-    from edgekit.measure.estimate import find_fit
+    from edgekit.environment import cpu_features, cpu_id, cpu_label, cpu_model
+    from edgekit.measure.estimate import COLUMNS, find_fit, store_fits
 
     if runtime not in ("litert", "onnxruntime"):
         raise EdgekitError(f"--runtime '{runtime}': choose litert or onnxruntime")
     if precision not in ("float", "int8"):
         raise EdgekitError(f"--precision '{precision}': the latency model is fitted for float and int8")
-    from edgekit.environment import cpu_features, cpu_id, cpu_label
-
     fit = find_fit(device, runtime, precision, threads, _fits_file(db))
     here = {"cpu": cpu_model(), "cpu_id": cpu_id()}
     if device == "host" and ((fit.get("cpu") and fit["cpu"] != here["cpu"])
@@ -294,8 +292,6 @@ def _fit_for(device: str, runtime: str, precision: str, threads: int, db) -> dic
         diff = ", ".join([f"+{f}" for f in sorted(ours - theirs)] + [f"-{f}" for f in sorted(theirs - ours)])
         raise EdgekitError(f"the host's latency model was fitted on a {fit['cpu']} with other SIMD features than this "
                            f"one ({diff}): refit it here with 'edgekit estimate --fit --calib DIR'")
-    from edgekit.measure.estimate import COLUMNS, store_fits
-
     if list(fit.get("columns") or []) != list(COLUMNS):  # fitted under other features: refit on its stored ledgers
         from edgekit.studies.latency_model import refit
 
@@ -312,9 +308,7 @@ def estimate(models: Sequence[str], *, device: str = "host", runtime: str = "lit
     """Estimated latency of zoo variants on ``device`` from their architecture alone (no conversion), under the
     fit ``estimate --fit`` stored; each row is labelled an estimate, with the fit's validation error.
     Returns ``{"estimates": [...], "fit": {...}}``."""
-    from edgekit.studies.latency_model import estimate as run
-
-    from edgekit.studies.latency_model import zoo_variants
+    from edgekit.studies.latency_model import estimate as run, zoo_variants
 
     if not models:
         raise EdgekitError("estimate: name one or more zoo variants (e.g. v2-0.75-160), or --fit")
@@ -326,7 +320,7 @@ def estimate(models: Sequence[str], *, device: str = "host", runtime: str = "lit
 def pick(*, budget: str | float, device: str = "host", runtime: str = "litert", precision: str = "int8",
          families: str | None = None, threads: int = 1, db: str | Path | None = None,
          plot: str | Path | None = None, verify: bool = False, calib: str | Path | None = None,
-         work: str | Path = "models/latency-fit", host: str | None = None,
+         work: str | Path = vocab.LATENCY_WORK, host: str | None = None,
          progress: Callable[[str], None] | None = None) -> dict:
     """The zoo variants (width x resolution) on the accuracy/latency Pareto front under ``budget`` on ``device``:
     the papers' top-1 where published, the estimated latency beside it. ``plot`` writes a PNG of every variant.

@@ -577,7 +577,7 @@ def _resolutions(text: str | None) -> list[int] | None:
 @click.option("--hold-out", default=",".join(map(str, vocab.LATENCY_HOLD_OUT)), show_default=True,
               help="With --fit: the resolutions held out of the fit, to validate it on.")
 @click.option("--calib", type=click.Path(), help="With --fit: images to calibrate the suite's int8 conversions.")
-@click.option("--work", default="models/latency-fit", show_default=True, type=click.Path(),
+@click.option("--work", default=vocab.LATENCY_WORK, show_default=True, type=click.Path(),
               help="With --fit: where the suite's artifacts are made (and kept).")
 @click.option("--runs", default=10, show_default=True, help="With --fit: runs per op and round of each profile.")
 @click.option("--rounds", default=2, show_default=True)
@@ -625,19 +625,19 @@ def estimate(models, do_fit, device, ssh_host, runtime, precision, threads, suit
 @click.option("--verify", is_flag=True, help="Convert the front's variants (random weights) and bench them on the "
               "device in one interleaved session: each estimate beside its measurement.")
 @click.option("--calib", type=click.Path(), help="With --verify: images to calibrate int8 conversions.")
-@click.option("--work", default="models/latency-fit", show_default=True, type=click.Path(),
-              help="With --verify: where the variants are converted (and kept; the fit's suite is reused).")
+@click.option("--work", type=click.Path(), help="With --verify: where the variants are converted (and kept; the fit's "
+              f"suite is reused).  [default: {vocab.LATENCY_WORK}]")
 @db_option
 @json_option
 def pick(budget, device, runtime, precision, families, threads, plot, verify, calib, work, db, as_json):
     """The zoo variants (width x resolution) on the accuracy/latency Pareto front under --budget on a device:
     the papers' top-1 beside each one's estimated latency (from 'estimate --fit' on that device)."""
-    if (calib is not None or work != "models/latency-fit") and not verify:
+    if (calib is not None or work is not None) and not verify:
         raise EdgekitError("--calib and --work go with --verify (they say how to convert the picked variants)")
     bar, progress = _bar(_show(as_json) and verify)
     with bar:
         picked = _api().pick(budget=budget, device=device, runtime=runtime, precision=precision, families=families,
-                             threads=threads, db=db, plot=plot, verify=verify, calib=calib, work=work,
+                             threads=threads, db=db, plot=plot, verify=verify, calib=calib, work=work or vocab.LATENCY_WORK,
                              progress=progress)
     if as_json:
         return _emit_json(picked)

@@ -100,6 +100,7 @@ MIN_BASELINE_SESSIONS = 4  # fewer is warned: Yuen's interval then rests on 1-2 
 REGRESS_MAX_SESSIONS = 16  # sessions per entry the gate may add before it calls an entry inconclusive
 REGRESS_TIME_BUDGET = 900.0  # seconds the gate may spend on a candidate run
 LATENCY_HOLD_OUT = (160, 192)  # estimate --fit: the resolutions held out of the fit, to validate it on
+LATENCY_WORK = "models/latency-fit"  # estimate --fit and pick --verify: where zoo variants are converted (and kept)
 REGRESS_THRESHOLD = 0.05  # the smallest slowdown that fails the gate
 CREEP_THRESHOLD = 0.05  # the drift from the oldest kept (or a pinned) baseline that fails it: no looser than one step
 

@@ -28,7 +28,7 @@ SUITE = [f"{family}-{alpha}-{res}" for family, alphas in
           ("v3-large", ("0.75", "1.0")))
          for alpha in alphas for res in (128, 160, 192, 224)]
 HOLD_OUT = vocab.LATENCY_HOLD_OUT
-RUNTIMES = {"tflite": "litert", "onnx": "onnxruntime"}
+RUNTIMES = vocab.FORMAT_RUNTIME  # format -> runtime
 PICK_FAMILIES = {"v1": ("v1",), "v2": ("v2",), "v3": ("v3-small", "v3-large"), "v3-small": ("v3-small",),
                  "v3-large": ("v3-large",)}
 
@@ -59,7 +59,7 @@ def suite_artifacts(models: list[str], work: Path, calib: str | None, calib_coun
 
 
 def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1, models: list[str] | None = None,
-              hold_out: tuple[int, ...] = HOLD_OUT, work: str | Path = "models/latency-fit", calib: str | None = None,
+              hold_out: tuple[int, ...] = HOLD_OUT, work: str | Path = vocab.LATENCY_WORK, calib: str | None = None,
               runs: int = 10, rounds: int = 2, roofs: Path | None = None,
               progress: Callable | None = None) -> tuple[list[dict], list[dict]]:
     """Profile the suite on ``device``; return (fits per runtime and precision, the ledgers' sums)."""
@@ -104,10 +104,10 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
              "profiler_gap_pct": lg.get("profiler_gap_pct"), "sum_ms": lg["sum_ms"], "gap_pct": lg["gap_pct"]}
             for (n, fmt, p), lg in ledgers.items()]
     fits = []
+    segments = {n: arch_segments(arch.layers(specs[n])) for n in specs}
     for fmt, runtime in RUNTIMES.items():
         for precision in ("float", "int8"):
             examples, skipped = [], []
-            segments = {n: arch_segments(arch.layers(specs[n])) for n in specs}
             for n in train:
                 times = ledger_segment_times(ledgers[(n, fmt, precision)])
                 if len(times) != len(segments[n]):
@@ -127,11 +127,11 @@ def fit_suite(*, device: str = "host", host: str | None = None, threads: int = 1
                          "estimated_ms": predict(model_fit, segments[n])} for n in names]
 
             env = first.get("environment") or {}
-            validation, training = rows(held), rows([n for n in train if n not in skipped])
+            validation, training = rows(held), rows(kept)
             fits.append({**model_fit, "key": fit_key(first["device"], runtime, precision, threads),
                          "device": first["device"], "runtime": runtime, "runtime_version": first["runtime_version"],
                          "precision": precision, "threads": threads, "cpu": env.get("cpu"), "cpu_id": env.get("cpu_id"),
-                         "cpu_features": env.get("cpu_features"), "trained_on": [n for n in train if n not in skipped],
+                         "cpu_features": env.get("cpu_features"), "trained_on": kept,
                          "skipped": skipped, "held_out": held, "split": f"held out: every variant at "
                          f"{', '.join(map(str, hold_out))} px", "validation": {**errors(validation), "rows": validation},
                          "training": {**errors(training), "rows": training},
@@ -263,7 +263,7 @@ def pick(families: list[str], budget_ms: float, fit: dict) -> dict:
 
 
 def verify_front(picked: dict, *, device: str = "host", host: str | None = None, threads: int = 1,
-                 calib: str | None = None, work: str | Path = "models/latency-fit", runs: int = 30, rounds: int = 3,
+                 calib: str | None = None, work: str | Path = vocab.LATENCY_WORK, runs: int = 30, rounds: int = 3,
                  progress: Callable | None = None) -> dict:
     """Check a pick against the device: the front's variants converted (seeded random weights, the converters' own
     rounding, made once in ``work``; the fit's suite is reused) and benched in one interleaved session on the
